@@ -1,0 +1,40 @@
+# Two commands work on a fresh machine with nothing but Python 3.10+:
+#   make demo   sets everything up and runs the main job end to end
+#   make test   sets everything up and runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_CPU ?= 2.13.0
+RUNS ?= runs
+
+.PHONY: setup demo test test-slow bench clean
+
+setup: $(VENV)/.installed
+
+# torch first: the exact CPU wheel where it is available, so that the plain `torch` requirement
+# of the package is already met and pip never resolves a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "torch==$(TORCH_CPU)" || $(PY) -m pip install --quiet "torch>=2.3"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(PY) -m palaestra envs
+	$(PY) -m palaestra solve kelly
+	$(PY) -m palaestra evaluate kelly --agent optimal --agent capped-kelly --agent kelly --episodes 10000
+	$(PY) -m palaestra train kelly --algo ppo --timesteps 300000 --out $(RUNS)/demo-ppo --force
+	$(PY) -m palaestra evaluate kelly --agent $(RUNS)/demo-ppo --episodes 10000
+
+test: setup
+	$(PY) -m pytest -q -n 2
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow
+
+bench: setup
+	$(PY) scripts/bench/kelly.py
+
+clean:
+	rm -rf $(VENV) $(RUNS) .pytest_cache

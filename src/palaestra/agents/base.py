@@ -1,0 +1,36 @@
+"""The Agent protocol every palaestra agent follows."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """Maps observations to actions.
+
+    ``reset`` is called before every episode with a generator that the agent must use for all of
+    its random choices, so that a seeded run is reproducible.
+    """
+
+    name: str
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Start a new episode."""
+
+    def act(self, observation: Any) -> Any:
+        """Return the action for one observation."""
+
+
+@runtime_checkable
+class BatchAgent(Agent, Protocol):
+    """An agent that can also act on a batch of observations at once (for fast evaluation).
+
+    ``act_batch`` takes the env's observation with a leading batch axis on every entry and returns
+    one action per row; row i's action must be what ``act`` returns for row i.
+    """
+
+    def act_batch(self, observations: dict[str, np.ndarray]) -> np.ndarray:
+        """Return one action per row of the batch."""

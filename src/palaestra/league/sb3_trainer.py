@@ -1,0 +1,100 @@
+"""PPO training with Stable-Baselines3 for the single-agent envs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+
+import palaestra
+from palaestra.agents.checkpoint import SB3_MODEL, CheckpointMeta
+from palaestra.agents.kelly_learning import KellyFeatures, NeuralKellyAgent
+from palaestra.league.train_config import TrainConfig
+
+ProgressFn = Callable[[int, dict[str, float]], None]
+
+
+class _Progress(BaseCallback):
+    """Reports env steps and the mean final wealth of recent games to a callback."""
+
+    def __init__(self, report: ProgressFn | None) -> None:
+        super().__init__()
+        self._report = report
+        self._finals: list[float] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", []):
+            final = info.get("final_wealth")
+            if final is not None:
+                self._finals.append(float(final))
+        if self._report is not None:
+            recent = self._finals[-200:]
+            stats = {"final_wealth": float(np.mean(recent))} if recent else {}
+            self._report(int(self.num_timesteps), stats)
+        return True
+
+
+def train_sb3(config: TrainConfig, out: Path, progress: ProgressFn | None = None) -> Path:
+    """Train PPO with SB3 and save a checkpoint in ``out`` (which must exist and be empty).
+
+    An interrupted run (Ctrl-C) still saves the policy it has, marked ``interrupted`` in the
+    checkpoint's results, before re-raising.
+    """
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(1)
+    venv = make_vec_env(config.make_env, n_envs=config.n_envs, seed=config.seed)
+    features = KellyFeatures.for_env(venv.envs[0])
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=config.n_steps,
+        batch_size=config.batch_size,
+        n_epochs=config.n_epochs,
+        learning_rate=config.learning_rate,
+        gamma=config.gamma,
+        gae_lambda=config.gae_lambda,
+        ent_coef=config.ent_coef,
+        clip_range=config.clip_range,
+        seed=config.seed,
+        device="cpu",
+        verbose=0,
+        tensorboard_log=str(out / "tensorboard") if config.tensorboard else None,
+        policy_kwargs={"log_std_init": config.log_std_init, "net_arch": list(config.hidden)},
+    )
+    results: dict[str, Any] = {}
+    try:
+        model.learn(config.timesteps, callback=_Progress(progress), tb_log_name="ppo")
+    except KeyboardInterrupt:
+        results["interrupted_at_step"] = int(model.num_timesteps)
+        _save(model, config, features, out, results)
+        raise
+    results["timesteps"] = int(model.num_timesteps)
+    _save(model, config, features, out, results)
+    return out
+
+
+def sb3_agent(model: PPO, features: KellyFeatures, name: str) -> NeuralKellyAgent:
+    return NeuralKellyAgent(name, features, lambda x: model.predict(x, deterministic=True)[0])
+
+
+def _save(
+    model: PPO, config: TrainConfig, features: KellyFeatures, out: Path, results: dict[str, Any]
+) -> None:
+    tmp = out / (SB3_MODEL + ".tmp.zip")
+    model.save(str(tmp))
+    tmp.replace(out / SB3_MODEL)
+    CheckpointMeta(
+        env_id=config.env_id,
+        backend="sb3",
+        algo=config.algo,
+        features=features.to_dict(),
+        package_version=palaestra.__version__,
+        train_config=config.to_dict(),
+        results=results,
+    ).write(out)

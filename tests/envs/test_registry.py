@@ -1,0 +1,51 @@
+"""Every env of the registry table passes the API checkers and is deterministic under seed."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import palaestra.envs
+from palaestra.envs import ENVS, get_spec
+
+GYM_SPECS = [s for s in ENVS if s.kind == "gymnasium"]
+
+
+@pytest.mark.parametrize("spec", GYM_SPECS, ids=lambda s: s.env_id)
+def test_gymnasium_env_passes_check_env(spec):
+    env = gym.make(spec.env_id)
+    check_env(env.unwrapped, skip_render_check=False)
+
+
+def _rollout(env_id, seed, steps=400):
+    env = gym.make(env_id)
+    actions = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    trace = [repr(obs)]
+    for _ in range(steps):
+        wealth_cents = int(round(float(obs["wealth"][0]) * 100))
+        obs, reward, term, trunc, _ = env.step(np.int64(actions.integers(0, wealth_cents // 3 + 1)))
+        trace.append(repr((obs, reward, term, trunc)))
+        if term or trunc:
+            obs, _ = env.reset()
+            trace.append(repr(obs))
+    return "\n".join(trace)
+
+
+@pytest.mark.parametrize("spec", GYM_SPECS, ids=lambda s: s.env_id)
+def test_same_seed_same_trajectory(spec):
+    assert _rollout(spec.env_id, 7) == _rollout(spec.env_id, 7)
+    assert _rollout(spec.env_id, 7) != _rollout(spec.env_id, 8)
+
+
+def test_lookup_by_short_name_and_unknown_name():
+    assert get_spec("kelly").env_id == "palaestra/KellyCoinflip-v0"
+    with pytest.raises(KeyError, match="unknown environment 'nope'.*kelly"):
+        get_spec("nope")
+
+
+def test_all_table_entries_registered_with_gymnasium():
+    for spec in GYM_SPECS:
+        assert spec.env_id in gym.registry
+        assert gym.registry[spec.env_id].entry_point == spec.entry_point
