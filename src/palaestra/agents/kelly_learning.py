@@ -2,12 +2,10 @@
 
 The raw envs take a bet in cents out of up to 25,001 (or a million) discrete actions, which no
 policy-gradient method explores well. A learner instead sees a few normalised features and outputs
-one unbounded number ``a``; it bets ``sigmoid(a - offset)`` of the largest useful bet, which is
-``min(wealth, cap - wealth)`` where the cap is known (any bet above ``cap - wealth`` only adds
-downside, see the solver) and the whole wealth where it is hidden. The squashing leaves no dead
-zone: clipping a Gaussian at 0 would make every sample below it the same "bet nothing", with no
-gradient to leave it. :class:`KellyFeatures` holds that mapping;
-it is saved with every checkpoint so that the loaded agent sees exactly what the trained one saw.
+one unbounded number ``a``: it bets ``sigmoid(a - offset)`` of its wealth, never more than what
+reaches the cap where the cap is known (a bet above ``cap - wealth`` only adds downside, see the
+solver), so it can hit the cap exactly. The squashing leaves no dead zone at small bets: clipping a
+Gaussian at 0 would make every sample below it the same "bet nothing", with no gradient to leave.
 """
 
 from __future__ import annotations
@@ -93,11 +91,11 @@ class KellyFeatures:
         a = np.clip(np.asarray(actions, dtype=np.float64).reshape(-1), -ACTION_LIMIT, ACTION_LIMIT)
         share = 1.0 / (1.0 + np.exp(self.action_offset - a))
         w = wealth_cents(obs)
-        useful = w
+        bets = np.rint(share * w).astype(np.int64)
         if self.variant == "classic":
             cap_cents = round(self.wealth_scale * 100)
-            useful = np.minimum(w, np.maximum(cap_cents - w, 0))
-        return np.floor(share * useful + 1e-9).astype(np.int64)
+            bets = np.minimum(bets, np.maximum(cap_cents - w, 0))
+        return bets
 
     def observation_space(self) -> spaces.Box:
         return spaces.Box(-np.inf, np.inf, shape=(self.dim,), dtype=np.float32)

@@ -18,17 +18,17 @@ def kelly_table(results: Sequence[KellyEvaluation]) -> Table:
         title += f" (optimum ${first.optimum:.6f})"
     table = Table(title=title)
     table.add_column("agent")
-    table.add_column("mean final wealth", justify="right")
-    table.add_column("95% CI", justify="right")
-    table.add_column("regret", justify="right")
-    table.add_column("reached cap", justify="right")
-    table.add_column("bust", justify="right")
-    table.add_column("mean rounds", justify="right")
+    table.add_column("mean wealth", justify="right", no_wrap=True)
+    table.add_column("95% CI", justify="right", no_wrap=True)
+    table.add_column("regret", justify="right", no_wrap=True)
+    table.add_column("at cap", justify="right", no_wrap=True)
+    table.add_column("bust", justify="right", no_wrap=True)
+    table.add_column("rounds", justify="right", no_wrap=True)
     for r in results:
         table.add_row(
             r.agent,
             f"${r.mean_wealth:.2f}",
-            f"${r.ci95_low:.2f} .. ${r.ci95_high:.2f}",
+            f"±{(r.ci95_high - r.ci95_low) / 2:.2f}",
             "n/a" if r.regret is None else f"${r.regret:.2f}",
             f"{100 * r.cap_rate:.1f}%",
             f"{100 * r.bust_rate:.1f}%",
