@@ -84,7 +84,10 @@ def _sb3_predictor(directory: Path, algo: str) -> Any:
     weights = directory / SB3_MODEL
     if not weights.is_file():
         raise CheckpointError(f"{directory}: {SB3_MODEL} is missing")
-    model = PPO.load(str(weights), device="cpu")
+    try:
+        model = PPO.load(str(weights), device="cpu")
+    except Exception as exc:  # SB3 raises zip, pickle and torch errors alike
+        raise CheckpointError(f"{weights}: cannot load the SB3 model ({exc})") from None
 
     def predict(x: np.ndarray) -> np.ndarray:
         return model.predict(x, deterministic=True)[0]
@@ -100,7 +103,10 @@ def _rllib_predictor(directory: Path) -> Any:
     weights = directory / RLLIB_MODULE
     if not weights.is_dir():
         raise CheckpointError(f"{directory}: {RLLIB_MODULE}/ is missing")
-    module = RLModule.from_checkpoint(str(weights.resolve()))
+    try:
+        module = RLModule.from_checkpoint(str(weights.resolve()))
+    except Exception as exc:  # RLlib raises many kinds for a damaged checkpoint
+        raise CheckpointError(f"{weights}: cannot load the RLlib module ({exc})") from None
 
     def predict(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():

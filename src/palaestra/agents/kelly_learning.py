@@ -111,7 +111,7 @@ class KellyFeatures:
 RewardMode = Literal["final", "increment"]
 
 
-class KellyLearningEnv(gym.Wrapper):
+class KellyLearningEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """A Kelly env as a learner sees it: feature vector in, wealth fraction out.
 
     Args:
@@ -125,6 +125,7 @@ class KellyLearningEnv(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, reward: RewardMode = "final") -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, reward=reward)
         super().__init__(env)
         if reward not in ("final", "increment"):
             raise ValueError(f"reward must be 'final' or 'increment', got {reward!r}")
