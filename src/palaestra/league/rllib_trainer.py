@@ -6,10 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import palaestra
-from palaestra.agents.checkpoint import RLLIB_MODULE, CheckpointMeta
+from palaestra.agents.checkpoint import RLLIB_MODULE
 from palaestra.agents.kelly_learning import KellyFeatures
-from palaestra.league.train_config import TrainConfig
+from palaestra.league.train_config import TrainConfig, write_checkpoint_meta
 
 ProgressFn = Callable[[int, dict[str, float]], None]
 
@@ -114,12 +113,4 @@ def _save(
     algo: Any, config: TrainConfig, features: KellyFeatures, out: Path, results: dict[str, Any]
 ) -> None:
     algo.get_module().save_to_path(str((out / RLLIB_MODULE).resolve()))
-    CheckpointMeta(
-        env_id=config.env_id,
-        backend="rllib",
-        algo=config.algo,
-        features=features.to_dict(),
-        package_version=palaestra.__version__,
-        train_config=config.to_dict(),
-        results=results,
-    ).write(out)
+    write_checkpoint_meta(out, config, features, results)

@@ -12,10 +12,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-import palaestra
-from palaestra.agents.checkpoint import SB3_MODEL, CheckpointMeta
-from palaestra.agents.kelly_learning import KellyFeatures, NeuralKellyAgent
-from palaestra.league.train_config import TrainConfig
+from palaestra.agents.checkpoint import SB3_MODEL
+from palaestra.agents.kelly_learning import KellyFeatures
+from palaestra.league.train_config import TrainConfig, write_checkpoint_meta
 
 ProgressFn = Callable[[int, dict[str, float]], None]
 
@@ -79,22 +78,10 @@ def train_sb3(config: TrainConfig, out: Path, progress: ProgressFn | None = None
     return out
 
 
-def sb3_agent(model: PPO, features: KellyFeatures, name: str) -> NeuralKellyAgent:
-    return NeuralKellyAgent(name, features, lambda x: model.predict(x, deterministic=True)[0])
-
-
 def _save(
     model: PPO, config: TrainConfig, features: KellyFeatures, out: Path, results: dict[str, Any]
 ) -> None:
     tmp = out / (SB3_MODEL + ".tmp.zip")
     model.save(str(tmp))
     tmp.replace(out / SB3_MODEL)
-    CheckpointMeta(
-        env_id=config.env_id,
-        backend="sb3",
-        algo=config.algo,
-        features=features.to_dict(),
-        package_version=palaestra.__version__,
-        train_config=config.to_dict(),
-        results=results,
-    ).write(out)
+    write_checkpoint_meta(out, config, features, results)

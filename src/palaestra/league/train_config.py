@@ -11,7 +11,8 @@ from typing import Any, Literal
 import gymnasium as gym
 
 import palaestra
-from palaestra.agents.kelly_learning import KellyLearningEnv
+from palaestra.agents.checkpoint import CheckpointMeta
+from palaestra.agents.kelly_learning import KellyFeatures, KellyLearningEnv
 from palaestra.envs import get_spec
 
 
@@ -118,3 +119,18 @@ def prepare_run_dir(out: Path, force: bool) -> None:
 
 def save_config(out: Path, config: TrainConfig) -> None:
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+def write_checkpoint_meta(
+    out: Path, config: TrainConfig, features: KellyFeatures, results: dict[str, Any]
+) -> None:
+    """Write ``palaestra.json`` for weights the trainer of ``config.backend`` has just saved."""
+    CheckpointMeta(
+        env_id=config.env_id,
+        backend=config.backend,
+        algo=config.algo,
+        features=features.to_dict(),
+        package_version=palaestra.__version__,
+        train_config=config.to_dict(),
+        results=results,
+    ).write(out)
