@@ -81,8 +81,8 @@ def main() -> None:
 
     cold, warm, value = dp_times(args.repeats)
     print(f"DP solve V($25, 300 rounds) = ${value:.6f}")
-    print(f"  cold (new process, numba compile/cache load included): {cold:8.3f} s")
-    print(f"  warm (compiled, best of {args.repeats}):                    {warm:8.3f} s")
+    print(f"  {'cold (new process, numba compile/cache load included):':<56}{cold:8.3f} s")
+    print(f"  {f'warm (compiled, best of {args.repeats}):':<56}{warm:8.3f} s")
     single = single_env_steps(args.seconds, seed=0)
     batched = batched_steps(args.seconds, args.batch, seed=0)
     print(f"single env (gym.make, random bets):   {single:12,.0f} steps/s")
