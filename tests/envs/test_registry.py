@@ -49,3 +49,38 @@ def test_all_table_entries_registered_with_gymnasium():
     for spec in GYM_SPECS:
         assert spec.env_id in gym.registry
         assert gym.registry[spec.env_id].entry_point == spec.entry_point
+
+
+PZ_SPECS = [s for s in ENVS if s.kind == "pettingzoo"]
+PZ_CONFIGS = [
+    {},
+    {"mode": "team"},
+    {"mode": "team_radio", "partially_observable": True},
+    {"observation": "planes"},
+    {"mode": "team_radio", "observation": "planes", "partially_observable": True},
+]
+
+
+def _pz_cases():
+    return [
+        pytest.param(spec, config, id=f"{spec.short_name}-{'-'.join(map(str, config.values())) or 'default'}")
+        for spec in PZ_SPECS
+        for config in PZ_CONFIGS
+    ]
+
+
+@pytest.mark.parametrize("spec, config", _pz_cases())
+def test_pettingzoo_env_passes_the_api_tests(spec, config):
+    from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
+
+    module = spec.load()
+    api_test(module.env(**config), num_cycles=200)
+    parallel_api_test(module.parallel_env(**config), num_cycles=200)
+    parallel_seed_test(lambda: module.parallel_env(**config), num_cycles=200)
+
+
+@pytest.mark.parametrize("spec", PZ_SPECS, ids=lambda s: s.env_id)
+def test_pettingzoo_env_passes_the_render_test(spec):
+    from pettingzoo.test import render_test
+
+    render_test(spec.load().env)

@@ -49,6 +49,13 @@ ENVS: tuple[EnvSpec, ...] = (
         short_name="kelly-generalized",
         description="Kelly coin flip with hidden edge ~ Beta(7,3), Pareto cap, ~N(300,25) rounds",
     ),
+    EnvSpec(
+        env_id="palaestra/Bomber-v0",
+        kind="pettingzoo",
+        entry_point="palaestra.envs.bomber.env",
+        short_name="bomber",
+        description="Pommerman-rules bomber arena, 11x11, 4 agents; modes ffa, team, team_radio",
+    ),
 )
 
 

@@ -1,0 +1,291 @@
+"""Bomber: Pommerman's four-player bomber arena as a PettingZoo environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils import parallel_to_aec
+
+from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.board import make_board, make_items
+from palaestra.envs.bomber.config import BomberConfig
+from palaestra.envs.bomber.core import ALIVE, AMMO, BLAST, COL, KICK, ROW, STEP, BomberBatch
+from palaestra.envs.bomber.observe import MAPS, NUM_PLANES, agent_boards, agent_maps, outcome, planes
+from palaestra.envs.bomber.pommerman_io import load_state, state_to_json
+
+AGENT_NAMES = tuple(f"player_{k}" for k in range(C.NUM_AGENTS))
+
+
+class BomberParallelEnv(ParallelEnv):
+    """Pommerman's bomber game for four agents, rule-exact and compiled.
+
+    ## Description
+    Four bombers start in the corners of an 11x11 board of rigid walls, wood walls and passages.
+    Bombs explode after 10 steps into flames reaching ``blast_strength - 1`` cells in each
+    direction, destroying wood (which may hide a power-up: extra bomb, blast range, kick) and
+    killing agents; bombs set off other bombs in chains. Agents with kick push bombs, which then
+    slide until blocked. The last agent (FFA) or team standing wins. The rules, including the order
+    in which moves, collisions, kicks and explosions are resolved, are those of the original
+    Pommerman forward model; the differential tests replay recorded Pommerman games state by state.
+
+    ## Action Space
+    ``Discrete(6)``: 0 stop, 1 up, 2 down, 3 left, 4 right, 5 lay a bomb. In ``team_radio`` mode
+    ``MultiDiscrete([6, 8, 8])``: the action and two words sent to the teammate.
+
+    ## Observation Space
+    ``observation="dict"``: Pommerman's per-agent dict: ``board`` (11x11 item codes, 5 = fog),
+    ``bomb_blast_strength``, ``bomb_life``, ``bomb_moving_direction``, ``flame_life`` (11x11),
+    ``position`` (row, col), ``ammo``, ``blast_strength``, ``can_kick``, ``teammate`` (item code,
+    9 in FFA), ``enemies`` (3 item codes; 9 pads the team modes), ``alive`` (4 flags; Pommerman gives
+    the list of living agents' codes), ``step_count``, ``game_type`` (1 FFA, 2 team, 3 radio) and
+    ``message`` (the two words received; zeros without radio).
+    ``observation="planes"``: ``Box(0, 1, (22, 11, 11), float32)``, channels in
+    :data:`palaestra.envs.bomber.observe.PLANES`.
+
+    ## Rewards
+    Pommerman's: FFA +1 to the last agent standing and -1 to everyone else, -1 to all when time
+    runs out; an agent that dies gets its -1 at once. Teams: +1 to each member of the team with
+    survivors once the other team is out, -1 to the others; -1 to all on a timeout or when all die.
+
+    ## Episode End
+    An agent that dies is terminated (FFA); in the team modes dead agents stay in the game, doing
+    nothing, until the game is decided, so that they receive the team's result. The game ends when
+    at most one agent (FFA) or one team is left, or after ``max_steps`` (truncation).
+
+    ## Arguments
+    ``render_mode`` (``"rgb_array"``, ``"ansi"`` or ``"human"``) and the fields of
+    :class:`~palaestra.envs.bomber.config.BomberConfig` as keywords.
+    ``reset(seed=..., options={"state": <Pommerman JSON state>})`` starts from a given state.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata = {
+        "name": "bomber_v0",
+        "render_modes": ["human", "rgb_array", "ansi"],
+        "render_fps": 8,
+        "is_parallelizable": True,
+    }
+
+    def __init__(self, render_mode: str | None = None, **config: Any) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        self.config = BomberConfig(**config)
+        self.render_mode = render_mode
+        self.possible_agents = list(AGENT_NAMES)
+        self.agents: list[str] = []
+        self._observation_space = self._make_observation_space()
+        self._action_space = (
+            spaces.MultiDiscrete([C.NUM_ACTIONS, C.RADIO_VOCAB_SIZE, C.RADIO_VOCAB_SIZE])
+            if self.config.radio else spaces.Discrete(C.NUM_ACTIONS)
+        )
+        self.batch = BomberBatch.empty(1)
+        self.messages = np.zeros((1, C.NUM_AGENTS, C.RADIO_NUM_WORDS), dtype=np.int64)
+        self._rng = np.random.default_rng()
+        self._window: Any = None
+
+    # -- spaces -------------------------------------------------------------------------------
+    def _make_observation_space(self) -> spaces.Space:
+        n = C.BOARD_SIZE
+        if self.config.observation == "planes":
+            return spaces.Box(0.0, 1.0, (NUM_PLANES, n, n), np.float32)
+        grid = spaces.Box(0.0, float(C.DEFAULT_BOMB_LIFE + 1), (n, n), np.float32)
+        return spaces.Dict({
+            "board": spaces.Box(0, C.AGENT0 + 3, (n, n), np.int8),
+            **{name: grid for name in MAPS},
+            "position": spaces.Box(0, n - 1, (2,), np.int64),
+            "ammo": spaces.Discrete(C.MAX_AMMO + 1),
+            "blast_strength": spaces.Discrete(C.MAX_BLAST_STRENGTH + 1),
+            "can_kick": spaces.Discrete(2),
+            "teammate": spaces.Discrete(C.AGENT0 + 4),
+            "enemies": spaces.Box(0, C.AGENT0 + 3, (3,), np.int64),
+            "alive": spaces.MultiBinary(C.NUM_AGENTS),
+            "step_count": spaces.Discrete(self.config.max_steps + 1),
+            "game_type": spaces.Discrete(4),
+            "message": spaces.Box(0, C.RADIO_VOCAB_SIZE - 1, (C.RADIO_NUM_WORDS,), np.int64),
+        })
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self._observation_space
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._action_space
+
+    # -- game ---------------------------------------------------------------------------------
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self.messages[:] = 0
+        state = (options or {}).get("state")
+        if state is not None:
+            load_state(state, self.batch, 0)
+        else:
+            c = self.config
+            board = make_board(self._rng, num_rigid=c.num_rigid, num_wood=c.num_wood)
+            self.batch.set_start(0, board, make_items(self._rng, board, c.num_items))
+        alive = self.batch.agents[0, :, ALIVE]
+        self.agents = [AGENT_NAMES[k] for k in range(C.NUM_AGENTS) if alive[k] or self.config.team]
+        done, _ = outcome(alive, int(self.batch.meta[0, STEP]), self.config.max_steps, self.config.team)
+        if done or not self.agents:
+            raise ValueError("the given state is already decided; start from a running game")
+        return self._observations(), {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        if not self.agents:
+            raise RuntimeError("the game is over; call reset()")
+        moves = np.zeros((1, C.NUM_AGENTS), dtype=np.int64)
+        for name in self.agents:
+            k = AGENT_NAMES.index(name)
+            if name not in actions:
+                raise ValueError(f"no action for {name}; every live agent must act")
+            moves[0, k] = self._parse_action(name, actions[name], k)
+        was_alive = self.batch.agents[0, :, ALIVE].copy()
+        self.batch.step(moves, self.config.blast_cap)
+        alive = self.batch.agents[0, :, ALIVE]
+        step_count = int(self.batch.meta[0, STEP])
+        done, rewards = outcome(alive, step_count, self.config.max_steps, self.config.team)
+        timeout = done and step_count >= self.config.max_steps and not self._decided(alive)
+        obs = self._observations()
+        out_rew, out_term, out_trunc, out_info = {}, {}, {}, {}
+        for name in self.agents:
+            k = AGENT_NAMES.index(name)
+            died = bool(was_alive[k] and not alive[k])
+            out_rew[name] = float(rewards[k]) if (done or (died and not self.config.team)) else 0.0
+            out_term[name] = (done and not timeout) or (died and not self.config.team)
+            out_trunc[name] = timeout and not out_term[name]
+            info: dict[str, Any] = {"alive": bool(alive[k])}
+            if done:
+                info["result"] = "tie" if max(rewards) < 1 else "win"
+                info["winners"] = [AGENT_NAMES[j] for j in range(C.NUM_AGENTS) if rewards[j] == 1]
+            out_info[name] = info
+        obs = {name: obs[name] for name in self.agents}
+        self.agents = [a for a in self.agents if not (out_term[a] or out_trunc[a])]
+        if self.render_mode == "human":
+            self.render()
+        return obs, out_rew, out_term, out_trunc, out_info
+
+    def _decided(self, alive: np.ndarray) -> bool:
+        living = [k for k in range(C.NUM_AGENTS) if alive[k]]
+        if not self.config.team:
+            return len(living) <= 1
+        return not living or len({k % 2 for k in living}) == 1
+
+    def _parse_action(self, name: str, action: Any, k: int) -> int:
+        words = (0, 0)
+        if self.config.radio:
+            a = np.asarray(action).reshape(-1)
+            if a.shape != (3,):
+                raise ValueError(f"{name}: a team_radio action is [move, word, word], got {action!r}")
+            move, words = int(a[0]), (int(a[1]), int(a[2]))
+            if not all(0 <= w < C.RADIO_VOCAB_SIZE for w in words):
+                raise ValueError(f"{name}: radio words must lie in 0..{C.RADIO_VOCAB_SIZE - 1}")
+        else:
+            try:
+                move = int(np.asarray(action).reshape(()))
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}: action must be an integer 0..5, got {action!r}") from None
+        if not 0 <= move < C.NUM_ACTIONS:
+            raise ValueError(f"{name}: action must be an integer 0..5, got {action!r}")
+        if not self.batch.agents[0, k, ALIVE]:
+            return C.STOP  # dead team members wait for the result
+        mate = C.teammate_of(k, self.config.mode)
+        if self.config.radio and mate is not None:
+            self.messages[0, mate] = words
+        return move
+
+    # -- observations -------------------------------------------------------------------------
+    def _observations(self) -> dict[str, Any]:
+        c, b = self.config, self.batch
+        if c.observation == "planes":
+            stack = planes(b.board, b.agents, b.bombs, b.flames, b.meta, self.messages, c.view,
+                           c.team, c.max_steps)[0]
+            return {name: stack[k] for k, name in enumerate(AGENT_NAMES) if name in self.agents}
+        boards = agent_boards(b.board, b.agents, c.view)[0]
+        maps = agent_maps(b.agents, b.bombs, b.flames, b.meta, c.view)[0]
+        alive = b.agents[0, :, ALIVE].astype(np.int8)
+        out = {}
+        for k, name in enumerate(AGENT_NAMES):
+            if name not in self.agents:
+                continue
+            mate = C.teammate_of(k, c.mode)
+            enemies = [C.AGENT0 + j for j in range(C.NUM_AGENTS) if j != k and j != mate]
+            if mate is not None:
+                enemies.append(C.AGENT_DUMMY)
+            out[name] = {
+                "board": boards[k],
+                **{m: maps[k, j] for j, m in enumerate(MAPS)},
+                "position": b.agents[0, k, ROW:COL + 1].copy(),
+                "ammo": int(b.agents[0, k, AMMO]),
+                "blast_strength": int(b.agents[0, k, BLAST]),
+                "can_kick": int(b.agents[0, k, KICK]),
+                "teammate": C.AGENT_DUMMY if mate is None else C.AGENT0 + mate,
+                "enemies": np.array(enemies, dtype=np.int64),
+                "alive": alive.copy(),
+                "step_count": min(int(b.meta[0, STEP]), c.max_steps),
+                "game_type": C.GAME_TYPE_VALUE[c.mode],
+                "message": self.messages[0, k].copy(),
+            }
+        return out
+
+    def state(self) -> np.ndarray:
+        """The full board (item codes), as PettingZoo's global state."""
+        return self.batch.board[0].copy()
+
+    def get_state_json(self) -> dict[str, Any]:
+        """The current game state in Pommerman's JSON format (loadable with reset options)."""
+        return state_to_json(self.batch, 0)
+
+    # -- rendering ----------------------------------------------------------------------------
+    def render(self) -> Any:
+        from palaestra.envs.bomber import render as R
+
+        b = self.batch
+        alive = [bool(x) for x in b.agents[0, :, ALIVE]]
+        step = int(b.meta[0, STEP])
+        if self.render_mode == "ansi":
+            return R.render_ansi(b.board[0], alive=alive, step=step)
+        if self.render_mode is None:
+            return None
+        maps = agent_maps(b.agents, b.bombs, b.flames, b.meta, -1)[0, 0]
+        frame = R.render_rgb_array(b.board[0], alive=alive, step=step, bomb_life=maps[1],
+                                   flame_life=maps[3], title=f"Bomber {self.config.mode}")
+        if self.render_mode == "rgb_array":
+            return frame
+        import pygame
+
+        if self._window is None:
+            pygame.display.init()
+            self._window = pygame.display.set_mode((frame.shape[1], frame.shape[0]))
+            pygame.display.set_caption("palaestra Bomber")
+        pygame.surfarray.blit_array(self._window, frame.swapaxes(0, 1))
+        pygame.event.pump()
+        pygame.display.flip()
+        return None
+
+    def close(self) -> None:
+        if self._window is not None:
+            import pygame
+
+            pygame.display.quit()
+            self._window = None
+
+
+def parallel_env(render_mode: str | None = None, **config: Any) -> BomberParallelEnv:
+    """The Bomber game as a PettingZoo ParallelEnv (all agents act at once, as in Pommerman)."""
+    return BomberParallelEnv(render_mode=render_mode, **config)
+
+
+def raw_env(render_mode: str | None = None, **config: Any) -> AECEnv:
+    """The Bomber game as a PettingZoo AEC env (agents act in turn; the step resolves together)."""
+    return parallel_to_aec(parallel_env(render_mode=render_mode, **config))
+
+
+def env(render_mode: str | None = None, **config: Any) -> AECEnv:
+    """The AEC env (PettingZoo's usual entry point)."""
+    return raw_env(render_mode=render_mode, **config)
