@@ -93,14 +93,15 @@ class BomberBatch:
         """Apply ``actions`` (N, 4) of action codes 0..5 to every board, in place.
 
         Raises:
-            ValueError: for a wrong shape or an action outside 0..5.
+            ValueError: for a wrong shape or an action outside 0..5 (no board is changed then).
         """
-        acts = np.asarray(actions)
-        if acts.shape != (self.size, C.NUM_AGENTS):
+        acts = actions if isinstance(actions, np.ndarray) and actions.dtype == np.int64 else (
+            np.asarray(actions).astype(np.int64)
+        )
+        if acts.shape != (self.board.shape[0], C.NUM_AGENTS):
             raise ValueError(f"expected actions of shape {(self.size, C.NUM_AGENTS)}, got {acts.shape}")
-        if acts.size and (acts.min() < 0 or acts.max() >= C.NUM_ACTIONS):
+        if not step_batch(acts, *self.arrays(), int(max_blast_strength)):
             raise ValueError(f"actions must lie in 0..{C.NUM_ACTIONS - 1}, got {acts.tolist()}")
-        step_batch(acts.astype(np.int64), *self.arrays(), int(max_blast_strength))
 
 
 @numba.njit(cache=True)
@@ -129,9 +130,17 @@ def _border(r0: int, c0: int, r1: int, c1: int) -> int:
 
 @numba.njit(cache=True)
 def step_batch(actions, board, items, agents, bombs, flames, meta, max_blast):  # type: ignore[no-untyped-def]
-    """Step every board once (see :class:`BomberBatch`); arrays are updated in place."""
+    """Step every board once (see :class:`BomberBatch`); arrays are updated in place.
+
+    Returns False, changing nothing, when an action is outside 0..5.
+    """
+    for i in range(actions.shape[0]):
+        for a in range(actions.shape[1]):
+            if actions[i, a] < 0 or actions[i, a] >= C.NUM_ACTIONS:
+                return False
     for i in range(board.shape[0]):
         _step_one(actions[i], board[i], items[i], agents[i], bombs[i], flames[i], meta[i], max_blast)
+    return True
 
 
 @numba.njit(cache=True)
