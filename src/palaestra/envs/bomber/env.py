@@ -17,6 +17,7 @@ from palaestra.envs.bomber.observe import MAPS, NUM_PLANES, agent_boards, agent_
 from palaestra.envs.bomber.pommerman_io import load_state, state_to_json
 
 AGENT_NAMES = tuple(f"player_{k}" for k in range(C.NUM_AGENTS))
+AGENT_INDEX = {name: k for k, name in enumerate(AGENT_NAMES)}
 
 
 class BomberParallelEnv(ParallelEnv):
@@ -87,6 +88,15 @@ class BomberParallelEnv(ParallelEnv):
         self.messages = np.zeros((1, C.NUM_AGENTS, C.RADIO_NUM_WORDS), dtype=np.int64)
         self._rng = np.random.default_rng()
         self._window: Any = None
+        c = self.config
+        self._team, self._radio, self._max_steps, self._blast_cap = c.team, c.radio, c.max_steps, c.blast_cap
+        mates = [C.teammate_of(k, c.mode) for k in range(C.NUM_AGENTS)]
+        self._teammates = [C.AGENT_DUMMY if m is None else C.AGENT0 + m for m in mates]
+        self._enemies = [
+            np.array([C.AGENT0 + j for j in range(C.NUM_AGENTS) if j not in (k, mates[k])]
+                     + ([C.AGENT_DUMMY] if mates[k] is not None else []), dtype=np.int64)
+            for k in range(C.NUM_AGENTS)
+        ]
 
     # -- spaces -------------------------------------------------------------------------------
     def _make_observation_space(self) -> spaces.Space:
@@ -140,95 +150,97 @@ class BomberParallelEnv(ParallelEnv):
         if not self.agents:
             raise RuntimeError("the game is over; call reset()")
         moves = np.zeros((1, C.NUM_AGENTS), dtype=np.int64)
+        words = self.messages[0].copy()
         for name in self.agents:
-            k = AGENT_NAMES.index(name)
             if name not in actions:
                 raise ValueError(f"no action for {name}; every live agent must act")
-            moves[0, k] = self._parse_action(name, actions[name], k)
-        was_alive = self.batch.agents[0, :, ALIVE].copy()
-        self.batch.step(moves, self.config.blast_cap)
-        alive = self.batch.agents[0, :, ALIVE]
-        step_count = int(self.batch.meta[0, STEP])
-        done, rewards = outcome(alive, step_count, self.config.max_steps, self.config.team)
-        timeout = done and step_count >= self.config.max_steps and not self._decided(alive)
+            k = AGENT_INDEX[name]
+            moves[0, k] = self._parse_action(name, actions[name], k, words)
+        # Everything is validated: only now does the game change.
+        self.messages[0] = words
+        batch = self.batch
+        was_alive = batch.agents[0, :, ALIVE].tolist()
+        batch.step(moves, self._blast_cap)
+        alive = batch.agents[0, :, ALIVE].tolist()
+        step_count = int(batch.meta[0, STEP])
+        team = self._team
+        done, rewards = outcome(alive, step_count, self._max_steps, team)
+        timeout = done and step_count >= self._max_steps and max(rewards) < 1 and any(alive)
         obs = self._observations()
         out_rew, out_term, out_trunc, out_info = {}, {}, {}, {}
+        winners = [AGENT_NAMES[j] for j in range(C.NUM_AGENTS) if rewards[j] == 1] if done else []
         for name in self.agents:
-            k = AGENT_NAMES.index(name)
-            died = bool(was_alive[k] and not alive[k])
-            out_rew[name] = float(rewards[k]) if (done or (died and not self.config.team)) else 0.0
-            out_term[name] = (done and not timeout) or (died and not self.config.team)
-            out_trunc[name] = timeout and not out_term[name]
+            k = AGENT_INDEX[name]
+            died = bool(was_alive[k] and not alive[k]) and not team
+            out_rew[name] = float(rewards[k]) if (done or died) else 0.0
+            term = (done and not timeout) or died
+            out_term[name] = term
+            out_trunc[name] = timeout and not term
             info: dict[str, Any] = {"alive": bool(alive[k])}
             if done:
-                info["result"] = "tie" if max(rewards) < 1 else "win"
-                info["winners"] = [AGENT_NAMES[j] for j in range(C.NUM_AGENTS) if rewards[j] == 1]
+                info["result"] = "win" if winners else "tie"
+                info["winners"] = list(winners)
             out_info[name] = info
-        obs = {name: obs[name] for name in self.agents}
         self.agents = [a for a in self.agents if not (out_term[a] or out_trunc[a])]
         if self.render_mode == "human":
             self.render()
         return obs, out_rew, out_term, out_trunc, out_info
 
-    def _decided(self, alive: np.ndarray) -> bool:
-        living = [k for k in range(C.NUM_AGENTS) if alive[k]]
-        if not self.config.team:
-            return len(living) <= 1
-        return not living or len({k % 2 for k in living}) == 1
-
-    def _parse_action(self, name: str, action: Any, k: int) -> int:
-        words = (0, 0)
-        if self.config.radio:
+    def _parse_action(self, name: str, action: Any, k: int, words: np.ndarray) -> int:
+        """The move of one agent; in team_radio mode its words go into ``words[teammate]``."""
+        if self._radio:
             a = np.asarray(action).reshape(-1)
-            if a.shape != (3,):
+            if a.shape != (3,) or a.dtype.kind not in "iu":
                 raise ValueError(f"{name}: a team_radio action is [move, word, word], got {action!r}")
-            move, words = int(a[0]), (int(a[1]), int(a[2]))
-            if not all(0 <= w < C.RADIO_VOCAB_SIZE for w in words):
+            move = int(a[0])
+            if not (0 <= a[1] < C.RADIO_VOCAB_SIZE and 0 <= a[2] < C.RADIO_VOCAB_SIZE):
                 raise ValueError(f"{name}: radio words must lie in 0..{C.RADIO_VOCAB_SIZE - 1}")
+            if self.batch.agents[0, k, ALIVE]:
+                words[(k + 2) % 4] = a[1:]
+        elif type(action) is int or isinstance(action, np.integer):
+            move = int(action)
         else:
-            try:
-                move = int(np.asarray(action).reshape(()))
-            except (TypeError, ValueError):
-                raise ValueError(f"{name}: action must be an integer 0..5, got {action!r}") from None
+            a = np.asarray(action)
+            if a.size != 1 or a.dtype.kind not in "iu":
+                raise ValueError(f"{name}: action must be an integer 0..5, got {action!r}")
+            move = int(a.reshape(()))
         if not 0 <= move < C.NUM_ACTIONS:
             raise ValueError(f"{name}: action must be an integer 0..5, got {action!r}")
-        if not self.batch.agents[0, k, ALIVE]:
-            return C.STOP  # dead team members wait for the result
-        mate = C.teammate_of(k, self.config.mode)
-        if self.config.radio and mate is not None:
-            self.messages[0, mate] = words
         return move
 
     # -- observations -------------------------------------------------------------------------
     def _observations(self) -> dict[str, Any]:
         c, b = self.config, self.batch
+        live = self.agents
         if c.observation == "planes":
             stack = planes(b.board, b.agents, b.bombs, b.flames, b.meta, self.messages, c.view,
                            c.team, c.max_steps)[0]
-            return {name: stack[k] for k, name in enumerate(AGENT_NAMES) if name in self.agents}
+            return {name: stack[AGENT_INDEX[name]] for name in live}
         boards = agent_boards(b.board, b.agents, c.view)[0]
         maps = agent_maps(b.agents, b.bombs, b.flames, b.meta, c.view)[0]
-        alive = b.agents[0, :, ALIVE].astype(np.int8)
+        agents = b.agents[0]
+        alive = agents[:, ALIVE].astype(np.int8)
+        step_count = min(int(b.meta[0, STEP]), c.max_steps)
+        game_type = C.GAME_TYPE_VALUE[c.mode]
         out = {}
-        for k, name in enumerate(AGENT_NAMES):
-            if name not in self.agents:
-                continue
-            mate = C.teammate_of(k, c.mode)
-            enemies = [C.AGENT0 + j for j in range(C.NUM_AGENTS) if j != k and j != mate]
-            if mate is not None:
-                enemies.append(C.AGENT_DUMMY)
+        for name in live:
+            k = AGENT_INDEX[name]
+            m = maps[k]
             out[name] = {
                 "board": boards[k],
-                **{m: maps[k, j] for j, m in enumerate(MAPS)},
-                "position": b.agents[0, k, ROW:COL + 1].copy(),
-                "ammo": int(b.agents[0, k, AMMO]),
-                "blast_strength": int(b.agents[0, k, BLAST]),
-                "can_kick": int(b.agents[0, k, KICK]),
-                "teammate": C.AGENT_DUMMY if mate is None else C.AGENT0 + mate,
-                "enemies": np.array(enemies, dtype=np.int64),
+                "bomb_blast_strength": m[0],
+                "bomb_life": m[1],
+                "bomb_moving_direction": m[2],
+                "flame_life": m[3],
+                "position": agents[k, ROW:COL + 1].copy(),
+                "ammo": int(agents[k, AMMO]),
+                "blast_strength": int(agents[k, BLAST]),
+                "can_kick": int(agents[k, KICK]),
+                "teammate": self._teammates[k],
+                "enemies": self._enemies[k].copy(),
                 "alive": alive.copy(),
-                "step_count": min(int(b.meta[0, STEP]), c.max_steps),
-                "game_type": C.GAME_TYPE_VALUE[c.mode],
+                "step_count": step_count,
+                "game_type": game_type,
                 "message": self.messages[0, k].copy(),
             }
         return out
