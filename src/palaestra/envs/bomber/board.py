@@ -25,8 +25,7 @@ not bit-identical to Pommerman's for a given seed.
 
 from __future__ import annotations
 
-from collections import deque
-
+import numba
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
@@ -101,24 +100,34 @@ def _layout(size: int, num_agents: int) -> _Layout:
     return _LAYOUTS[key]
 
 
+@numba.njit(cache=True)
+def _reachable(board: np.ndarray, r0: int, c0: int) -> np.ndarray:
+    """Cells reachable from (r0, c0) through non-rigid cells (compiled flood fill)."""
+    n_r, n_c = board.shape
+    seen = np.zeros((n_r, n_c), np.bool_)
+    stack = np.empty((n_r * n_c, 2), np.int64)
+    seen[r0, c0] = True
+    stack[0, 0], stack[0, 1] = r0, c0
+    top = 1
+    while top > 0:
+        top -= 1
+        r, c = stack[top, 0], stack[top, 1]
+        for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            nr, nc = r + dr, c + dc
+            if 0 <= nr < n_r and 0 <= nc < n_c and not seen[nr, nc] and board[nr, nc] != C.RIGID:
+                seen[nr, nc] = True
+                stack[top, 0], stack[top, 1] = nr, nc
+                top += 1
+    return seen
+
+
 def inaccessible_passages(board: np.ndarray, start: tuple[int, int]) -> list[tuple[int, int]]:
     """Passages that cannot be reached from ``start`` moving through non-rigid cells.
 
     As Pommerman's ``utility.inaccessible_passages``: wood and agents do not block the search,
     only rigid walls do.
     """
-    size_r, size_c = board.shape
-    seen = np.zeros(board.shape, dtype=bool)
-    rigid = board == C.RIGID
-    seen[start] = True
-    queue = deque([start])
-    while queue:
-        r, c = queue.popleft()
-        for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            nr, nc = r + dr, c + dc
-            if 0 <= nr < size_r and 0 <= nc < size_c and not seen[nr, nc] and not rigid[nr, nc]:
-                seen[nr, nc] = True
-                queue.append((nr, nc))
+    seen = _reachable(np.asarray(board), int(start[0]), int(start[1]))
     rows, cols = np.nonzero((board == C.PASSAGE) & ~seen)
     return list(zip(rows.tolist(), cols.tolist()))
 
@@ -177,7 +186,8 @@ def make_board(
         values[:n_rigid_pairs] = C.RIGID
         board[rows, cols] = values
         board[cols, rows] = values
-        if len(inaccessible_passages(board, search_start)) <= MAX_INACCESSIBLE:
+        seen = _reachable(board, search_start[0], search_start[1])
+        if np.count_nonzero((board == C.PASSAGE) & ~seen) <= MAX_INACCESSIBLE:
             return board
     raise RuntimeError(
         f"no board with at most {MAX_INACCESSIBLE} inaccessible passages in {MAX_ATTEMPTS} draws "
