@@ -154,16 +154,6 @@ def test_make_board_gives_up_on_hopeless_boards(monkeypatch):
         _board(0, num_rigid=80, num_wood=12)
 
 
-def test_make_board_is_fast():
-    import time
-
-    rng = np.random.default_rng(0)
-    t0 = time.perf_counter()
-    for _ in range(100):
-        make_items(rng, make_board(rng))
-    assert (time.perf_counter() - t0) / 100 < 0.005
-
-
 # ------------------------------------------------------------------------------- make_items
 
 

@@ -178,21 +178,59 @@ def make_board(
     n_pairs = n_rigid_pairs + n_wood_pairs
     # Pommerman searches from the bottom-right corner (the last agent of its own list).
     search_start = (size - 2, size - 2)
+    board = np.empty((size, size), dtype=np.int8)
     for _ in range(MAX_ATTEMPTS):
-        board = layout.template.copy()
-        chosen = rng.choice(n_free, size=n_pairs, replace=False)
-        rows, cols = layout.pair_rows[chosen], layout.pair_cols[chosen]
-        values = np.full(n_pairs, C.WOOD, dtype=np.int8)
-        values[:n_rigid_pairs] = C.RIGID
-        board[rows, cols] = values
-        board[cols, rows] = values
-        seen = _reachable(board, search_start[0], search_start[1])
-        if np.count_nonzero((board == C.PASSAGE) & ~seen) <= MAX_INACCESSIBLE:
+        if _draw_walls(rng.random(n_pairs), layout.template, layout.pair_rows, layout.pair_cols,
+                       n_rigid_pairs, search_start[0], search_start[1], MAX_INACCESSIBLE, board):
             return board
     raise RuntimeError(
         f"no board with at most {MAX_INACCESSIBLE} inaccessible passages in {MAX_ATTEMPTS} draws "
         f"(size={size}, num_rigid={num_rigid}, num_wood={num_wood}); use fewer rigid walls"
     )
+
+
+@numba.njit(cache=True)
+def _draw_walls(u, template, pair_rows, pair_cols, n_rigid_pairs, sr, sc, max_inaccessible, out):  # type: ignore[no-untyped-def]
+    """One draw: ``u.size`` wall pairs chosen by a partial Fisher-Yates shuffle driven by ``u``
+    (the first ``n_rigid_pairs`` rigid, the rest wood) on top of ``template``, written to ``out``.
+    Returns whether at most ``max_inaccessible`` passages are unreachable from (sr, sc)."""
+    n_free = pair_rows.size
+    order = np.arange(n_free)
+    out[:] = template
+    for j in range(u.size):
+        k = j + int(u[j] * (n_free - j))
+        order[j], order[k] = order[k], order[j]
+        r, c = pair_rows[order[j]], pair_cols[order[j]]
+        value = C.RIGID if j < n_rigid_pairs else C.WOOD
+        out[r, c] = value
+        out[c, r] = value
+    seen = _reachable(out, sr, sc)
+    cut_off = 0
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            if out[r, c] == C.PASSAGE and not seen[r, c]:
+                cut_off += 1
+    return cut_off <= max_inaccessible
+
+
+@numba.njit(cache=True)
+def _draw_items(u, board, num_items, out):  # type: ignore[no-untyped-def]
+    """Hide ``num_items`` power-ups under distinct wood cells: cells by a partial Fisher-Yates
+    shuffle of the wood cells (row-major) driven by ``u[:num_items]``, kinds by the rest."""
+    n_r, n_c = board.shape
+    wood = np.empty(n_r * n_c, np.int64)
+    n_wood = 0
+    for r in range(n_r):
+        for c in range(n_c):
+            if board[r, c] == C.WOOD:
+                wood[n_wood] = r * n_c + c
+                n_wood += 1
+    out[:] = 0
+    for j in range(num_items):
+        k = j + int(u[j] * (n_wood - j))
+        wood[j], wood[k] = wood[k], wood[j]
+        kind = C.POWERUPS[min(int(u[num_items + j] * 3), 2)]
+        out[wood[j] // n_c, wood[j] % n_c] = kind
 
 
 def make_items(rng: np.random.Generator, board: np.ndarray, num_items: int = C.NUM_ITEMS) -> np.ndarray:
@@ -203,15 +241,13 @@ def make_items(rng: np.random.Generator, board: np.ndarray, num_items: int = C.N
     ``num_items`` is negative or exceeds the number of wood cells.
     """
     board = np.asarray(board)
-    rows, cols = np.nonzero(board == C.WOOD)
     if num_items < 0:
         raise ValueError(f"num_items must be non-negative, got {num_items}")
-    if num_items > len(rows):
-        raise ValueError(f"num_items={num_items} exceeds the {len(rows)} wood cells that can hide them")
-    items = np.zeros(board.shape, dtype=np.int8)
-    chosen = rng.choice(len(rows), size=num_items, replace=False)
-    kinds = np.asarray(C.POWERUPS, dtype=np.int8)[rng.integers(0, len(C.POWERUPS), size=num_items)]
-    items[rows[chosen], cols[chosen]] = kinds
+    n_wood = int(np.count_nonzero(board == C.WOOD))
+    if num_items > n_wood:
+        raise ValueError(f"num_items={num_items} exceeds the {n_wood} wood cells that can hide them")
+    items = np.empty(board.shape, dtype=np.int8)
+    _draw_items(rng.random(2 * num_items), board, num_items, items)
     return items
 
 

@@ -78,16 +78,8 @@ class BomberBatch:
 
     def set_start(self, i: int, board: np.ndarray, items: np.ndarray) -> None:
         """Board ``i`` becomes a fresh game on ``board`` (agents at their codes) and ``items``."""
-        self.board[i] = board
-        self.items[i] = items
-        self.bombs[i] = 0
-        self.flames[i] = 0
-        self.meta[i] = 0
-        for a in range(C.NUM_AGENTS):
-            rows, cols = np.nonzero(board == C.AGENT0 + a)
-            if rows.size != 1:
-                raise ValueError(f"start board must hold agent {a} exactly once")
-            self.agents[i, a] = (1, rows[0], cols[0], 1, C.DEFAULT_BLAST_STRENGTH, 0)
+        if not _set_start(self.board[i], self.items[i], self.agents[i], self.meta[i], board, items):
+            raise ValueError("a start board must hold each agent (codes 10..13) exactly once")
 
     def step(self, actions: np.ndarray, max_blast_strength: int = C.MAX_BLAST_STRENGTH) -> None:
         """Apply ``actions`` (N, 4) of action codes 0..5 to every board, in place.
@@ -102,6 +94,34 @@ class BomberBatch:
             raise ValueError(f"expected actions of shape {(self.size, C.NUM_AGENTS)}, got {acts.shape}")
         if not step_batch(acts, *self.arrays(), int(max_blast_strength)):
             raise ValueError(f"actions must lie in 0..{C.NUM_ACTIONS - 1}, got {acts.tolist()}")
+
+
+@numba.njit(cache=True)
+def _set_start(board, items, agents, meta, board_in, items_in):  # type: ignore[no-untyped-def]
+    found = np.zeros(C.NUM_AGENTS, np.int64)
+    for r in range(C.BOARD_SIZE):
+        for c in range(C.BOARD_SIZE):
+            v = board_in[r, c]
+            if C.AGENT0 <= v < C.AGENT0 + C.NUM_AGENTS:
+                found[v - C.AGENT0] += 1
+    for a in range(C.NUM_AGENTS):
+        if found[a] != 1:
+            return False  # nothing written
+    for r in range(C.BOARD_SIZE):
+        for c in range(C.BOARD_SIZE):
+            v = board_in[r, c]
+            board[r, c] = v
+            items[r, c] = items_in[r, c]
+            if C.AGENT0 <= v < C.AGENT0 + C.NUM_AGENTS:
+                a = v - C.AGENT0
+                agents[a, ALIVE] = 1
+                agents[a, ROW] = r
+                agents[a, COL] = c
+                agents[a, AMMO] = 1
+                agents[a, BLAST] = C.DEFAULT_BLAST_STRENGTH
+                agents[a, KICK] = 0
+    meta[:] = 0  # step 0, no bombs, no flames
+    return True
 
 
 @numba.njit(cache=True)
