@@ -33,8 +33,14 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -q -m slow
 
+# PLAYGROUND=path/to/playground PLAYGROUND_PYTHON=python-with-old-gym adds the original Pommerman's
+# figures side by side (see scripts/bench/playground_bench.py for setting that interpreter up).
+PLAYGROUND ?=
+PLAYGROUND_PYTHON ?= $(PY)
+
 bench: setup
 	$(PY) scripts/bench/kelly.py
+	$(PY) scripts/bench/bomber.py $(if $(PLAYGROUND),--playground $(PLAYGROUND) --playground-python $(PLAYGROUND_PYTHON))
 
 clean:
 	rm -rf $(VENV) $(RUNS) .pytest_cache

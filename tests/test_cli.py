@@ -101,3 +101,56 @@ def test_train_then_evaluate_the_checkpoint(
     code, out = run(capsys, "evaluate", "kelly-generalized", "--agent", str(out_dir),
                     "--episodes", "10")
     assert code == 2 and "trained on palaestra/KellyCoinflip-v0" in out
+
+
+def test_bomber_play_tallies_games_and_is_reproducible(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ["bomber", "play", "--agent", "simple", "--agent", "random", "--agent", "static",
+            "--agent", "random", "--games", "3", "--seed", "5"]
+    code, out = run(capsys, *argv, "--json", str(tmp_path / "a.json"), "--png",
+                    str(tmp_path / "last.png"))
+    assert code == 0, out
+    assert "player_0" in out and (tmp_path / "last.png").stat().st_size > 0
+    run(capsys, *argv, "--json", str(tmp_path / "b.json"))
+    a = json.loads((tmp_path / "a.json").read_text())
+    assert a == json.loads((tmp_path / "b.json").read_text())
+    assert [g["seed"] for g in a] == [5, 6, 7]
+    assert a[0]["agents"] == ["simple", "random", "static", "random"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bomber", "play", "--agent", "nobody"], "nobody"),
+        (["bomber", "play", "--agent", "simple", "--agent", "random"], "4 times"),
+        (["bomber", "check", "no/such/file.jsonl"], "no such file"),
+    ],
+)
+def test_bomber_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                  message: str) -> None:
+    code, out = run(capsys, *argv)
+    assert code == 2 and message in out
+
+
+def test_bomber_check_reports_a_divergence(capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
+    from palaestra.envs.bomber import parallel_env
+
+    env = parallel_env()
+    env.reset(seed=2)
+    initial = env.get_state_json()
+    steps = []
+    for _ in range(5):
+        actions = [1, 2, 0, 5]
+        env.step(dict(zip(env.possible_agents, actions)))
+        steps.append({"actions": actions, "state": env.get_state_json()})
+    good = {"seed": 2, "game_type": "FFA", "initial": initial, "steps": steps}
+    bad = json.loads(json.dumps(good))
+    bad["steps"][3]["state"]["agents"][3]["ammo"] = 7
+    (tmp_path / "good.jsonl").write_text(json.dumps(good) + "\n")
+    (tmp_path / "bad.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    code, out = run(capsys, "bomber", "check", str(tmp_path / "good.jsonl"))
+    assert code == 0 and "1 games, 5 steps, 0 diverged" in out
+    code, out = run(capsys, "bomber", "check", str(tmp_path / "bad.jsonl"))
+    assert code == 1 and "step 4" in out and "agent 3" in out and "1 diverged" in out

@@ -17,6 +17,8 @@ EPILOG = """examples:
   palaestra evaluate kelly --agent optimal --agent kelly --episodes 10000
   palaestra train kelly --algo ppo --timesteps 300000 --out runs/ppo
   palaestra evaluate kelly --agent runs/ppo
+  palaestra bomber play --agent simple --agent random --agent random --agent random --games 20
+  palaestra bomber check ../shared/reference/pommerman/*.jsonl.gz
 """
 
 
@@ -96,6 +98,41 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_train)
 
 
+def _add_bomber(sub: argparse._SubParsersAction) -> None:
+    from palaestra.agents.bomber import SCRIPTED_BOMBER_AGENTS
+
+    agents = "\n".join(f"  {k:<8} {v}" for k, v in SCRIPTED_BOMBER_AGENTS.items())
+    p = sub.add_parser("bomber", help="play Bomber games; check the rules against Pommerman recordings")
+    bsub = p.add_subparsers(dest="bomber_command", metavar="ACTION", required=True)
+    play = bsub.add_parser(
+        "play",
+        help="play games between scripted agents and print who won",
+        description="Play Bomber games with the given agents in seats player_0..3 and tally them.",
+        epilog=f"agents:\n{agents}\nexample:\n  palaestra bomber play --agent simple "
+        "--agent random --agent random --agent random --games 20",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    play.add_argument("--agent", action="append", required=True,
+                      help="agent per seat, 4 times (or once: all seats)")
+    play.add_argument("--mode", choices=["ffa", "team", "team_radio"], default="ffa")
+    play.add_argument("--games", type=int, default=1, help="games to play (default 1)")
+    play.add_argument("--seed", type=int, default=0, help="seed of game 0; game i uses seed + i")
+    play.add_argument("--partial", action="store_true", help="partially observable (view 4)")
+    play.add_argument("--show", action="store_true", help="print the board (text) after every step")
+    play.add_argument("--png", type=Path, help="save the last frame of the last game as a PNG")
+    play.add_argument("--json", type=Path, help="write the game results to this JSON file")
+    play.set_defaults(func=_cmd_bomber_play)
+    check = bsub.add_parser(
+        "check",
+        help="replay recorded Pommerman games and report the first divergence of each",
+        description="Differential test: load each recorded game's initial state, apply its actions "
+        "with our rules and compare every resulting state with the recording. Exit 1 if any "
+        "game diverges.",
+    )
+    check.add_argument("files", nargs="+", type=Path, help="*.jsonl or *.jsonl.gz trajectories")
+    check.set_defaults(func=_cmd_bomber_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="palaestra",
@@ -111,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_solve(sub)
     _add_evaluate(sub)
     _add_train(sub)
+    _add_bomber(sub)
     return parser
 
 
@@ -208,6 +246,77 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
     console.print(f"checkpoint saved to {args.out}")
     print_kelly_table([result], console)
     return 0
+
+
+def _cmd_bomber_play(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from palaestra.agents.bomber import make_scripted_bomber_agent
+    from palaestra.envs.bomber.config import BomberConfig
+    from palaestra.envs.bomber.env import BomberParallelEnv
+    from palaestra.evaluation.bomber import play_bomber_game, tally
+
+    names = args.agent * 4 if len(args.agent) == 1 else args.agent
+    if len(names) != 4:
+        raise ValueError(f"give --agent once or 4 times (one per seat), got {len(names)}")
+    if args.games < 1:
+        raise ValueError(f"--games must be >= 1, got {args.games}")
+    agents = [make_scripted_bomber_agent(n) for n in names]
+    config = BomberConfig(mode=args.mode, partially_observable=args.partial)
+    env = BomberParallelEnv(render_mode="rgb_array" if args.png else None, mode=args.mode,
+                            partially_observable=args.partial)
+    show = (lambda e: console.print(e.to_ansi() + "\n", highlight=False)) if args.show else None
+    results = []
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("games", total=args.games)
+        for g in range(args.games):
+            results.append(play_bomber_game(agents, config, args.seed + g, env, on_step=show))
+            bar.advance(task)
+    table = Table(title=f"Bomber {args.mode}: {args.games} games, seeds {args.seed}..")
+    for col in ("seat", "agent", "wins", "ties", "losses", "win rate"):
+        table.add_column(col, justify="left" if col in ("seat", "agent") else "right")
+    for row in tally(results):
+        table.add_row(row["seat"], row["agent"], str(row["wins"]), str(row["ties"]),
+                      str(row["losses"]), f"{row['win_rate']:.1%}")
+    console.print(table)
+    if args.png:
+        from palaestra.envs.bomber.render import save_png
+
+        save_png(env.render(), args.png)
+        console.print(f"last frame saved to {args.png}")
+    if args.json:
+        args.json.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+        console.print(f"results written to {args.json}")
+    return 0
+
+
+def _cmd_bomber_check(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.envs.bomber.fidelity import read_trajectories, replay
+
+    diverged = 0
+    for path in args.files:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        games = steps = bad = 0
+        for trajectory in read_trajectories(path):
+            games += 1
+            steps += len(trajectory.get("steps", []))
+            cap = 4 if trajectory.get("game_type") in ("Team", "TeamRadio") else 10
+            try:
+                divergence = replay(trajectory, max_blast_strength=cap)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: game {games} is not a trajectory ({exc})") from None
+            if divergence is not None:
+                bad += 1
+                if bad == 1:
+                    console.print(f"[red]{path} game {games} (seed {trajectory.get('seed')}):[/] "
+                                  f"{divergence}", highlight=False, soft_wrap=True)
+        diverged += bad
+        colour = "green" if bad == 0 else "red"
+        console.print(f"[{colour}]{path}: {games} games, {steps} steps, {bad} diverged[/]",
+                      soft_wrap=True)
+    return 1 if diverged else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

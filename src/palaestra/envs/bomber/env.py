@@ -261,7 +261,7 @@ class BomberParallelEnv(ParallelEnv):
         alive = [bool(x) for x in b.agents[0, :, ALIVE]]
         step = int(b.meta[0, STEP])
         if self.render_mode == "ansi":
-            return R.render_ansi(b.board[0], alive=alive, step=step)
+            return self.to_ansi()
         if self.render_mode is None:
             return None
         maps = agent_maps(b.agents, b.bombs, b.flames, b.meta, -1)[0, 0]
@@ -279,6 +279,14 @@ class BomberParallelEnv(ParallelEnv):
         pygame.event.pump()
         pygame.display.flip()
         return None
+
+    def to_ansi(self) -> str:
+        """The board as text (whatever the render mode); the legend is in ``render.render_ansi``."""
+        from palaestra.envs.bomber.render import render_ansi
+
+        b = self.batch
+        return render_ansi(b.board[0], alive=[bool(x) for x in b.agents[0, :, ALIVE]],
+                           step=int(b.meta[0, STEP]))
 
     def close(self) -> None:
         if self._window is not None:

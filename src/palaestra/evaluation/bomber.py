@@ -1,0 +1,92 @@
+"""Play Bomber games between agents and tally the results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from palaestra.agents.base import Agent
+from palaestra.envs.bomber.config import BomberConfig
+from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
+
+
+@dataclass(frozen=True)
+class BomberGameResult:
+    """One finished game."""
+
+    seed: int
+    agents: list[str]
+    """Agent name per seat (player_0..3)."""
+    steps: int
+    result: str
+    """``win`` or ``tie``."""
+    winners: list[int]
+    """Seats of the winners (empty on a tie)."""
+    rewards: list[float] = field(default_factory=list)
+    """Total reward per seat."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def play_bomber_game(
+    agents: Sequence[Agent],
+    config: BomberConfig,
+    seed: int,
+    env: BomberParallelEnv | None = None,
+    on_step: Callable[[BomberParallelEnv], None] | None = None,
+) -> BomberGameResult:
+    """Play one game, seat k taken by ``agents[k]``.
+
+    ``seed`` fixes the board and every agent's generator, so a game replays exactly.
+
+    Raises:
+        ValueError: if there are not 4 agents, or an agent returns an invalid action (naming it).
+    """
+    if len(agents) != len(AGENT_NAMES):
+        raise ValueError(f"Bomber needs {len(AGENT_NAMES)} agents, got {len(agents)}")
+    env = env if env is not None else BomberParallelEnv(**asdict(config))
+    seeds = np.random.SeedSequence(seed).spawn(len(agents) + 1)
+    obs, _ = env.reset(seed=int(np.random.default_rng(seeds[0]).integers(2**31)))
+    for agent, s in zip(agents, seeds[1:]):
+        agent.reset(np.random.default_rng(s))
+    totals = [0.0] * len(agents)
+    info: dict[str, Any] = {}
+    steps = 0
+    while env.agents:
+        actions = {}
+        for name in env.agents:
+            k = AGENT_NAMES.index(name)
+            actions[name] = agents[k].act(obs[name])
+        obs, rewards, _, _, infos = env.step(actions)
+        steps += 1
+        for name, r in rewards.items():
+            totals[AGENT_NAMES.index(name)] += r
+        for name, i in infos.items():
+            if "result" in i:
+                info = i
+        if on_step is not None:
+            on_step(env)
+    winners = [AGENT_NAMES.index(w) for w in info.get("winners", [])]
+    return BomberGameResult(seed, [a.name for a in agents], steps, info.get("result", "tie"),
+                            winners, totals)
+
+
+def tally(results: Sequence[BomberGameResult]) -> list[dict[str, Any]]:
+    """Wins, ties and losses per seat over many games."""
+    rows = []
+    for seat in range(len(AGENT_NAMES)):
+        wins = sum(seat in r.winners for r in results)
+        ties = sum(r.result == "tie" for r in results)
+        rows.append({
+            "seat": AGENT_NAMES[seat],
+            "agent": results[0].agents[seat] if results else "",
+            "wins": wins,
+            "ties": ties,
+            "losses": len(results) - wins - ties,
+            "win_rate": wins / len(results) if results else 0.0,
+        })
+    return rows
