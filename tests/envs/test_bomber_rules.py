@@ -290,3 +290,20 @@ def test_bad_actions_are_rejected() -> None:
         env.step({"player_0": 6, "player_1": 0, "player_2": 0, "player_3": 0})
     with pytest.raises(ValueError, match="no action for player_3"):
         env.step({"player_0": 0, "player_1": 0, "player_2": 0})
+
+
+def test_playground_json_info_form_loads_too() -> None:
+    from palaestra.envs.bomber.pommerman_io import to_json_info
+
+    env = parallel_env()
+    env.reset(seed=4)
+    for _ in range(12):
+        if env.agents:
+            env.step({a: 5 if a == "player_0" else 1 for a in env.agents})
+    info = to_json_info(env.batch, 0, intended_actions=[5, 1, 1, 1])
+    assert all(isinstance(v, str) for v in info.values())
+    assert state_to_json(load_state(info)) == env.get_state_json()
+    with pytest.raises(StateFormatError, match="'board' is not valid JSON"):
+        load_state({**info, "board": "[[0, 1"})
+    with pytest.raises(StateFormatError, match="not valid JSON"):
+        load_state("{oops")
