@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_train(sub)
     _add_bomber(sub)
+    from palaestra.cli_tournament import add_tournament
+
+    add_tournament(sub)
     return parser
 
 

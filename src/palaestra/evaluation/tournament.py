@@ -1,0 +1,287 @@
+"""Local tournaments: schedule matches, run them in parallel workers, store results, resume.
+
+The schedule is a pure function of the configuration and (for matchmaking) of the results already
+stored, so rerunning a tournament that was interrupted, even by ``kill -9``, schedules the same
+matches, skips the recorded ones and plays only what is missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import multiprocessing
+import numpy as np
+
+from palaestra.evaluation.match import BUILTIN_PREFIX, MatchResult, MatchSpec, match_id, run_match
+from palaestra.evaluation.store import TournamentStore
+
+ENVS = ("bomber", "kelly", "kelly-generalized")
+
+
+@dataclass(frozen=True)
+class TournamentConfig:
+    """A tournament."""
+
+    name: str
+    """Identifies the tournament in the store; rerunning the same name resumes it."""
+    env: Literal["bomber", "kelly", "kelly-generalized"]
+    """The game."""
+    agents: tuple[str, ...]
+    """Built-in agent names (``simple``, ``kelly`` ...) or names of registered submissions."""
+    schedule: Literal["round-robin", "matchmaking"] = "round-robin"
+    """``round-robin``: every group of ``players`` agents meets, in every seat rotation;
+    ``matchmaking``: each round pairs agents of close rating (OpenSkill) who played least."""
+    rounds: int = 1
+    """Round robin: passes over all groups; matchmaking: rounds of matches."""
+    players: int | None = None
+    """Agents per match: 4 for Bomber (fixed), 2 by default for Kelly."""
+    seed: int = 0
+    """Seeds every match."""
+    env_config: dict[str, Any] = field(default_factory=dict)
+    """Env options, e.g. ``{"mode": "team"}`` for Bomber."""
+    limits: dict[str, Any] = field(default_factory=dict)
+    """Sandbox limits for submissions (SandboxLimits fields)."""
+
+    def __post_init__(self) -> None:
+        if self.env not in ENVS:
+            raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
+        if self.schedule not in ("round-robin", "matchmaking"):
+            raise ValueError(f"schedule must be 'round-robin' or 'matchmaking', got {self.schedule!r}")
+        if len(set(self.agents)) != len(self.agents):
+            raise ValueError("each agent may enter a tournament once")
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+        if self.seats_per_match > len(self.agents):
+            raise ValueError(
+                f"{self.env} matches seat {self.seats_per_match} agents; give at least that many "
+                f"(got {len(self.agents)}: {', '.join(self.agents) or 'none'})"
+            )
+        if self.env == "bomber" and self.players not in (None, 4):
+            raise ValueError("Bomber matches always have 4 players")
+        if self.players is not None and self.players < 2:
+            raise ValueError(f"players must be >= 2, got {self.players}")
+
+    @property
+    def seats_per_match(self) -> int:
+        return 4 if self.env == "bomber" else (self.players or 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["agents"] = list(self.agents)
+        return d
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a call of :func:`run_tournament` did."""
+
+    resumed: bool
+    scheduled: int
+    already_done: int
+    played: int
+    failed: dict[str, str]
+    """match id -> error, for matches the harness itself could not play (left pending)."""
+
+
+def _seed(base: int, *path: int) -> int:
+    return int(np.random.SeedSequence([base, *path]).generate_state(1)[0])
+
+
+def round_robin(config: TournamentConfig) -> list[dict[str, Any]]:
+    """Every group of agents, every cyclic seat rotation (same seed within a group), per round."""
+    n = config.seats_per_match
+    out: list[dict[str, Any]] = []
+    for r in range(config.rounds):
+        for g, group in enumerate(itertools.combinations(config.agents, n)):
+            seed = _seed(config.seed, r, g)
+            rotations = range(n) if config.env == "bomber" else range(1)
+            for rot in rotations:
+                seats = list(group[rot:] + group[:rot])
+                ordinal = len(out)
+                out.append({"match_id": match_id(config.name, r, ordinal, seats, seed),
+                            "round": r, "ordinal": ordinal, "seats": seats, "seed": seed})
+    return out
+
+
+def matchmaking_round(config: TournamentConfig, r: int, done: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Round ``r`` of rating-based matchmaking, from the results of the earlier rounds.
+
+    Each match starts from the agent with the fewest games (ties by rating, then name) and adds the
+    agents closest in OpenSkill mu; seats are shuffled with the round's seed.
+    """
+    from palaestra.evaluation.ratings import rate_games
+
+    table = rate_games(_rated_games(done))
+    n = config.seats_per_match
+    games = {a: 0 for a in config.agents}
+    for m in done:
+        for a in m["seats"]:
+            games[a] = games.get(a, 0) + 1
+    mu = {a: table.players[a].mu if a in table.players else 25.0 for a in config.agents}
+    rng = np.random.default_rng(_seed(config.seed, r, 1_000_003))
+    free = list(config.agents)
+    out = []
+    while len(free) >= n:
+        anchor = min(free, key=lambda a: (games[a], -mu[a], a))
+        others = sorted((a for a in free if a != anchor), key=lambda a: (abs(mu[a] - mu[anchor]), a))
+        group = [anchor, *others[: n - 1]]
+        seats = [group[i] for i in rng.permutation(n)]
+        for a in group:
+            free.remove(a)
+        seed = _seed(config.seed, r, len(out))
+        ordinal = len(out)
+        out.append({"match_id": match_id(config.name, r, ordinal, seats, seed),
+                    "round": r, "ordinal": ordinal, "seats": seats, "seed": seed})
+    return out
+
+
+def _rated_games(matches: Iterable[dict[str, Any]]) -> list[Any]:
+    from palaestra.evaluation.ratings import RatedGame
+
+    games = []
+    for m in matches:
+        res = m["result"]
+        teams = [[res["seats"][k] for k in team] for team in res["teams"]]
+        games.append(RatedGame(m["match_id"], teams, list(res["ranks"])))
+    return games
+
+
+def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str, str]:
+    """Agent name -> launch spec; unknown names are an error listing what exists."""
+    if config.env == "bomber":
+        from palaestra.agents.bomber import SCRIPTED_BOMBER_AGENTS as builtin
+    else:
+        from palaestra.agents.kelly import SCRIPTED_KELLY_AGENTS as builtin
+    specs = {}
+    for name in config.agents:
+        sub = store.submission(name)
+        if sub is not None:
+            if sub["env"] != config.env:
+                raise ValueError(f"submission {name!r} was submitted for {sub['env']}, not {config.env}")
+            specs[name] = sub["spec"]
+        elif name in builtin or (config.env != "bomber" and name.startswith("fraction:")):
+            specs[name] = BUILTIN_PREFIX + name
+        else:
+            known = sorted(builtin) + [s["name"] for s in store.submissions(config.env)]
+            raise ValueError(f"unknown agent {name!r} for {config.env}; known: {', '.join(known)}")
+    return specs
+
+
+Runner = Callable[[list[MatchSpec], Callable[[MatchSpec, MatchResult | BaseException], None]], None]
+
+
+def local_runner(workers: int) -> Runner:
+    """Run matches in ``workers`` processes (in this process when ``workers`` is 1)."""
+
+    def run(specs: list[MatchSpec], done: Callable[[MatchSpec, MatchResult | BaseException], None]) -> None:
+        if workers <= 1:
+            for spec in specs:
+                try:
+                    outcome: MatchResult | BaseException = run_match(spec)
+                except Exception as exc:  # the harness failed, not an agent: report, go on
+                    outcome = exc
+                done(spec, outcome)
+            return
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures: dict[Future, MatchSpec] = {pool.submit(run_match, s): s for s in specs}
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    spec = futures.pop(fut)
+                    exc = fut.exception()
+                    done(spec, exc if exc is not None else fut.result())
+
+    return run
+
+
+def ray_runner(address: str) -> Runner:
+    """Run matches as Ray tasks on the cluster at ``address`` (``auto`` or ``host:port``)."""
+
+    def run(specs: list[MatchSpec], done: Callable[[MatchSpec, MatchResult | BaseException], None]) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=address, log_to_driver=False)
+        remote = ray.remote(run_match)
+        pending = {remote.remote(s): s for s in specs}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                spec = pending.pop(ref)
+                try:
+                    outcome: MatchResult | BaseException = ray.get(ref)
+                except Exception as exc:
+                    outcome = exc
+                done(spec, outcome)
+
+    return run
+
+
+def run_tournament(
+    store: TournamentStore,
+    config: TournamentConfig,
+    runner: Runner | None = None,
+    on_match: Callable[[MatchSpec, MatchResult | BaseException], None] | None = None,
+    on_schedule: Callable[[int, int], None] | None = None,
+) -> RunSummary:
+    """Schedule, play and store the tournament; resumes a stored one with the same config.
+
+    Args:
+        runner: how matches are run (default: 2 local worker processes).
+        on_match: called after each match is stored (progress bars).
+        on_schedule: called with (matches to play, matches already done) per scheduling round.
+    """
+    runner = runner or local_runner(2)
+    specs_by_agent = resolve_specs(store, config)
+    resumed = store.open_tournament(config.name, config.to_dict())
+    failed: dict[str, str] = {}
+    scheduled = played = already = 0
+
+    def play(batch: list[dict[str, Any]]) -> None:
+        nonlocal played
+        specs = [MatchSpec(m["match_id"], config.env, dict(config.env_config), m["seats"],
+                           [specs_by_agent[a] for a in m["seats"]], m["seed"], dict(config.limits))
+                 for m in batch]
+
+        def done(spec: MatchSpec, outcome: MatchResult | BaseException) -> None:
+            nonlocal played
+            if isinstance(outcome, BaseException):
+                failed[spec.match_id] = f"{type(outcome).__name__}: {outcome}"
+            else:
+                store.record(spec.match_id, outcome.to_dict(), outcome.replay)
+                played += 1
+            if on_match is not None:
+                on_match(spec, outcome)
+
+        runner(specs, done)
+
+    rounds = [round_robin(config)] if config.schedule == "round-robin" else range(config.rounds)
+    for item in rounds:
+        if config.schedule == "round-robin":
+            batch = item
+        else:
+            done_matches = store.matches(config.name, status="done")
+            batch = matchmaking_round(config, int(item), [m for m in done_matches if m["round"] < item])
+        store.schedule(config.name, batch)
+        scheduled += len(batch)
+        ids = {m["match_id"] for m in batch}
+        todo = [m for m in store.matches(config.name, status="pending") if m["match_id"] in ids]
+        already += len(batch) - len(todo)
+        if on_schedule is not None:
+            on_schedule(len(todo), len(batch) - len(todo))
+        play(todo)
+        if failed and config.schedule == "matchmaking":
+            break  # later rounds depend on these results
+    return RunSummary(resumed, scheduled, already, played, failed)
+
+
+def tournament_table(store: TournamentStore, name: str) -> Any:
+    """Ratings of every agent from the stored results, in match order."""
+    from palaestra.evaluation.ratings import rate_games
+
+    return rate_games(_rated_games(store.matches(name, status="done")))
