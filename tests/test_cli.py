@@ -154,3 +154,37 @@ def test_bomber_check_reports_a_divergence(capsys: pytest.CaptureFixture[str],
     assert code == 0 and "1 games, 5 steps, 0 diverged" in out
     code, out = run(capsys, "bomber", "check", str(tmp_path / "bad.jsonl"))
     assert code == 1 and "step 4" in out and "agent 3" in out and "1 diverged" in out
+
+
+def test_tournament_commands_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = str(tmp_path / "t.sqlite")
+    bot = tmp_path / "bot.py"
+    bot.write_text("def agent(obs, config):\n    return 1\n")
+    code, out = run(capsys, "tournament", "--db", db, "submit", str(bot), "--name", "up",
+                    "--env", "bomber")
+    assert code == 0 and "registered up" in out
+    broken = tmp_path / "broken.py"
+    broken.write_text("def agent(obs config):\n    return 1\n")
+    code, out = run(capsys, "tournament", "--db", db, "submit", str(broken), "--name", "b",
+                    "--env", "bomber")
+    assert code == 2 and "SyntaxError" in out
+    code, out = run(capsys, "tournament", "--db", db, "submit", str(bot), "--name", "simple",
+                    "--env", "bomber")
+    assert code == 2 and "cannot name a submission" in out
+    argv = ["tournament", "--db", db, "run", "--env", "bomber", "--name", "cup", "--agent", "up",
+            "--agent", "simple", "--agent", "random", "--agent", "static", "--workers", "1"]
+    code, out = run(capsys, *argv)
+    assert code == 0 and "ran cup: 4 played now" in out and "Leaderboard" in out
+    code, out = run(capsys, *argv)
+    assert code == 0 and "resumed cup: 0 played now, 4 already recorded" in out
+    code, out = run(capsys, "tournament", "--db", db, "leaderboard", "--name", "cup",
+                    "--plots", str(tmp_path / "plots"), "--json", str(tmp_path / "cup.json"))
+    assert code == 0 and (tmp_path / "plots" / "win_matrix.png").stat().st_size > 0
+    table = json.loads((tmp_path / "cup.json").read_text())
+    assert {row["player"] for row in table["leaderboard"]} == {"up", "simple", "random", "static"}
+    match = table["matches"][0]["match_id"]
+    code, out = run(capsys, "tournament", "--db", db, "replay", "--name", "cup", "--match", match,
+                    "--out", str(tmp_path / "m.json.gz"))
+    assert code == 0 and (tmp_path / "m.json.gz").exists()
+    code, out = run(capsys, "tournament", "--db", db, "leaderboard", "--name", "nope")
+    assert code == 2 and "no tournament named 'nope'" in out

@@ -1,0 +1,232 @@
+"""Tournaments: schedules, sandboxed faults recorded with their reason, resume after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from palaestra.evaluation.replay import load_replay, replay_from_dict, save_replay, verify_replay
+from palaestra.evaluation.store import StoreError, TournamentStore
+from palaestra.evaluation.tournament import (
+    TournamentConfig, local_runner, matchmaking_round, round_robin, run_tournament,
+    tournament_table,
+)
+
+FAST = {"step_time_s": 0.5, "overage_bank_s": 1.0, "init_time_s": 10.0}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_round_robin_rotates_every_group_through_every_seat() -> None:
+    config = TournamentConfig("t", "bomber", ("a", "b", "c", "d", "e"), rounds=2)
+    matches = round_robin(config)
+    assert len(matches) == 5 * 4 * 2  # C(5,4) groups x 4 rotations x 2 rounds
+    assert len({m["match_id"] for m in matches}) == len(matches)
+    seats = Counter((m["seats"][k], k) for m in matches for k in range(4))
+    assert set(seats.values()) == {4 * 2}  # every agent in every seat 4 groups x 2 rounds
+    by_group = Counter(m["seed"] for m in matches)
+    assert set(by_group.values()) == {4}  # the rotations of a group share the board
+    assert round_robin(config) == matches
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ValueError, match="at least that many"):
+        TournamentConfig("t", "bomber", ("a", "b", "c"))
+    with pytest.raises(ValueError, match="once"):
+        TournamentConfig("t", "kelly", ("a", "a"))
+    with pytest.raises(ValueError, match="env must be"):
+        TournamentConfig("t", "chess", ("a", "b"))  # type: ignore[arg-type]
+
+
+def test_bomber_tournament_with_a_submission_stores_results_and_verified_replays(tmp_path: Path) -> None:
+    from palaestra.agents.submission import validate_submission
+
+    bot = _write(tmp_path / "bot.py", "def agent(obs, config):\n    return 5 if obs['ammo'] > 0 else 1\n")
+    info = validate_submission(f"python:{bot}", "bomber", "bomber-bot")
+    store = TournamentStore(tmp_path / "t.sqlite")
+    store.add_submission("bot", "bomber", info.kind, info.spec, info.sha256, {})
+    config = TournamentConfig("cup", "bomber", ("bot", "simple", "random", "static"), limits=FAST)
+    summary = run_tournament(store, config, local_runner(1))
+    assert (summary.played, summary.failed) == (4, {})
+    done = store.matches("cup", status="done")
+    assert len(done) == 4
+    for m in done:
+        res = m["result"]
+        assert sorted(res["seats"]) == ["bot", "random", "simple", "static"]
+        assert len(res["ranks"]) == 4 and min(res["ranks"]) == 0
+        replay = replay_from_dict(store.replay(m["match_id"]))
+        verify_replay(replay)
+        assert replay.agents == res["seats"] and replay.seed == m["seed"]
+        save_replay(replay, tmp_path / "r.json.gz")
+        assert load_replay(tmp_path / "r.json.gz") == replay
+    table = tournament_table(store, "cup")
+    assert {"bot", "simple", "random", "static"} <= set(table.players)
+
+
+BAD_AGENTS = {
+    "hangs": "import time\ndef agent(obs, config):\n    time.sleep(60)\n",
+    "crashes": "def agent(obs, config):\n    raise RuntimeError('boom at step')\n",
+    "garbage": "def agent(obs, config):\n    print('garbage on stdout')\n    return 'all in'\n",
+    "negative": "def agent(obs, config):\n    return -5\n",
+    "hog": "def agent(obs, config):\n    blob = bytearray(3 * 1024 ** 3)\n    return 0\n",
+}
+
+
+def test_faulty_submissions_never_stop_a_tournament(tmp_path: Path) -> None:
+    store = TournamentStore(tmp_path / "t.sqlite")
+    for name, code in BAD_AGENTS.items():
+        spec = f"python:{_write(tmp_path / f'{name}.py', code)}"
+        store.add_submission(name, "kelly", "python", spec, "0" * 64, {})
+    limits = {**FAST, "step_time_s": 0.3, "overage_bank_s": 0.2, "memory_mb": 512,
+              "on_timeout": "forfeit"}
+    config = TournamentConfig("bad", "kelly", ("kelly", *BAD_AGENTS), players=2, limits=limits)
+    summary = run_tournament(store, config, local_runner(2))
+    assert summary.failed == {} and summary.played == 15  # C(6, 2)
+    reasons: dict[str, set[str]] = {}
+    for m in store.matches("bad", status="done"):
+        res = m["result"]
+        for seat, why in res["faults"].items():
+            reasons.setdefault(res["seats"][int(seat)], set()).add(why.split(":")[0])
+        if "kelly" in res["seats"]:
+            k = res["seats"].index("kelly")
+            assert res["ranks"][k] == 0  # every broken agent ranks below the working one
+    assert reasons["hangs"] == {"timeout"}
+    assert reasons["crashes"] == {"crash"} and reasons["negative"] == {"invalid_action"}
+    assert reasons["garbage"] == {"invalid_action"} or reasons["garbage"] == {"protocol"}
+    assert reasons["hog"] <= {"memory", "crash"}
+    assert "kelly" not in reasons
+
+
+def test_parallel_workers_give_the_same_results_as_one(tmp_path: Path) -> None:
+    agents = ("optimal", "kelly", "random", "fraction:0.1")
+    results = []
+    for workers in (1, 2):
+        store = TournamentStore(tmp_path / f"w{workers}.sqlite")
+        run_tournament(store, TournamentConfig("p", "kelly", agents, rounds=2), local_runner(workers))
+        results.append({m["match_id"]: m["result"] for m in store.matches("p")})
+    assert results[0] == results[1] and len(results[0]) == 12
+
+
+def test_matchmaking_pairs_close_ratings_and_is_reproducible(tmp_path: Path) -> None:
+    agents = ("optimal", "kelly", "random", "fraction:0.1", "fraction:0.9", "capped-kelly")
+    config = TournamentConfig("mm", "kelly", agents, schedule="matchmaking", rounds=4)
+    runs = []
+    for i in range(2):
+        store = TournamentStore(tmp_path / f"m{i}.sqlite")
+        run_tournament(store, config, local_runner(1))
+        runs.append([(m["round"], m["seats"], m["result"]["ranks"]) for m in store.matches("mm")])
+    assert runs[0] == runs[1]
+    rounds = Counter(r for r, _, _ in runs[0])
+    assert rounds == {0: 3, 1: 3, 2: 3, 3: 3}
+    for r in range(4):  # nobody plays twice in a round
+        seats = [a for rr, s, _ in runs[0] if rr == r for a in s]
+        assert len(seats) == len(set(seats))
+    done = TournamentStore(tmp_path / "m0.sqlite").matches("mm", status="done")
+    assert matchmaking_round(config, 3, [m for m in done if m["round"] < 3]) == [
+        {k: m[k] for k in ("match_id", "round", "ordinal", "seats", "seed")}
+        for m in done if m["round"] == 3
+    ]
+
+
+def test_a_changed_config_does_not_silently_resume(tmp_path: Path) -> None:
+    store = TournamentStore(tmp_path / "t.sqlite")
+    run_tournament(store, TournamentConfig("x", "kelly", ("kelly", "optimal")), local_runner(1))
+    with pytest.raises(StoreError, match="differs in rounds"):
+        run_tournament(store, TournamentConfig("x", "kelly", ("kelly", "optimal"), rounds=2),
+                       local_runner(1))
+
+
+def test_unknown_agent_is_named() -> None:
+    store = TournamentStore(":memory:")
+    with pytest.raises(ValueError, match="unknown agent 'nobody'.*simple"):
+        run_tournament(store, TournamentConfig("x", "bomber", ("nobody", "simple", "random", "static")))
+
+
+SLOW_BOT = "import time\ndef agent(obs, config):\n    time.sleep(0.004)\n    return int(obs['wealth'][0] * 100) // 10\n"
+
+
+def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "t.sqlite"
+    bot = _write(tmp_path / "slow.py", SLOW_BOT)
+    with TournamentStore(db) as store:
+        store.add_submission("slow", "kelly", "python", f"python:{bot}", "0" * 64, {})
+    argv = [sys.executable, "-m", "palaestra", "tournament", "--db", str(db), "run", "--name", "k9",
+            "--env", "kelly", "--agent", "slow", "--agent", "kelly", "--agent", "optimal",
+            "--agent", "fraction:0.05", "--rounds", "3", "--workers", "1"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    done_before = 0
+    while time.time() < deadline:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(db) as con:
+                done_before = con.execute("SELECT COUNT(*) FROM matches WHERE status='done'").fetchone()[0]
+        except sqlite3.OperationalError:
+            continue
+        if done_before >= 4 or proc.poll() is not None:
+            break
+    assert proc.poll() is None, "the run finished before it could be killed; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with TournamentStore(db) as store:
+        before = {m["match_id"]: m["result"] for m in store.matches("k9", status="done")}
+        assert 4 <= len(before) < 18
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "resumed k9" in done.stdout
+    with TournamentStore(db) as store:
+        after = store.matches("k9")
+        assert len(after) == 18 and all(m["status"] == "done" for m in after)
+        assert len({m["match_id"] for m in after}) == 18
+        for m in after:  # what was recorded before the kill is untouched
+            if m["match_id"] in before:
+                assert m["result"] == before[m["match_id"]]
+    # and the result is exactly that of an uninterrupted run
+    clean = tmp_path / "clean.sqlite"
+    with TournamentStore(clean) as store:
+        store.add_submission("slow", "kelly", "python", f"python:{bot}", "0" * 64, {})
+        config = TournamentConfig("k9", "kelly", ("slow", "kelly", "optimal", "fraction:0.05"),
+                                  rounds=3, limits={"step_time_s": 0.1, "overage_bank_s": 5.0,
+                                                    "init_time_s": 10.0, "memory_mb": 1024,
+                                                    "on_timeout": "default"})
+        run_tournament(store, config, local_runner(2))
+        reference = {m["match_id"]: m["result"] for m in store.matches("k9")}
+    with TournamentStore(db) as store:
+        assert {m["match_id"]: m["result"] for m in store.matches("k9")} == reference
+
+
+@pytest.mark.slow
+def test_matches_run_on_a_ray_cluster_with_the_same_results(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="ray is not installed")
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from palaestra.evaluation.tournament import ray_runner
+
+    agents = ("optimal", "kelly", "random", "fraction:0.1")
+    local = TournamentStore(tmp_path / "local.sqlite")
+    run_tournament(local, TournamentConfig("r", "kelly", agents), local_runner(1))
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)  # a second "machine"
+    try:
+        remote = TournamentStore(tmp_path / "ray.sqlite")
+        summary = run_tournament(remote, TournamentConfig("r", "kelly", agents),
+                                 ray_runner(cluster.address))
+        assert summary.played == 6 and summary.failed == {}
+        assert {m["match_id"]: m["result"] for m in remote.matches("r")} == {
+            m["match_id"]: m["result"] for m in local.matches("r")
+        }
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
