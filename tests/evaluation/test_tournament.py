@@ -230,3 +230,38 @@ def test_matches_run_on_a_ray_cluster_with_the_same_results(tmp_path: Path) -> N
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+PROGRAM = '''import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    reply = {"init": {"type": "ready", "name": "tenth"}, "reset": {"type": "ok"}}.get(m["type"])
+    if m["type"] == "act":
+        reply = {"type": "action", "action": round(m["obs"]["wealth"][0] * 100) // 10}
+    if m["type"] == "close":
+        break
+    print(json.dumps(reply), flush=True)
+'''
+
+
+def test_kelly_tournament_with_a_checkpoint_and_a_program(tmp_path: Path) -> None:
+    from palaestra.agents.submission import validate_submission
+    from palaestra.league.train import train
+    from palaestra.league.train_config import TrainConfig
+
+    train(TrainConfig(timesteps=512, n_envs=2, n_steps=256, batch_size=128, n_epochs=1,
+                      eval_episodes=10, tensorboard=False), tmp_path / "ppo")
+    program = _write(tmp_path / "tenth.py", PROGRAM)
+    store = TournamentStore(tmp_path / "t.sqlite")
+    for name, spec in (("ppo", f"checkpoint:{tmp_path / 'ppo'}"),
+                       ("tenth", f"cmd:{sys.executable} {program}")):
+        info = validate_submission(spec, "kelly", name)
+        store.add_submission(name, "kelly", info.kind, info.spec, info.sha256, {})
+    summary = run_tournament(store, TournamentConfig("kc", "kelly", ("ppo", "tenth", "fraction:0.1")),
+                             local_runner(1))
+    assert summary.played == 3 and summary.failed == {}
+    for m in store.matches("kc", status="done"):
+        assert m["result"]["faults"] == {}
+        if "tenth" in m["seats"] and "fraction:0.1" in m["seats"]:
+            # the program bets exactly 10% (rounded down) like the built-in: same game, same wealth
+            assert m["result"]["scores"][0] == m["result"]["scores"][1]
