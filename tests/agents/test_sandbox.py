@@ -134,7 +134,8 @@ def test_action_rules() -> None:
         with pytest.raises(P.InvalidAction):
             ffa.check(bad)
     assert radio.check([5, 7, 0]) == [5, 7, 0]
-    for bad in (1, [1, 8, 0], [1, 0], [6, 0, 0]):
+    assert radio.check(3) == [3, 0, 0]  # a bare move is silent, as in Pommerman
+    for bad in (6, [1, 8, 0], [1, 0], [6, 0, 0]):
         with pytest.raises(P.InvalidAction):
             radio.check(bad)
     assert radio.default(2) == [2, 0, 0] and ffa.default(2) == 2

@@ -302,6 +302,8 @@ class ActionRule:
         return bet
 
     def _check_bomber(self, action: Any) -> int | list[int]:
+        if self.radio and _is_int(action) and 0 <= action < BOMBER_NUM_ACTIONS:
+            return [int(action), 0, 0]  # a bare move is silent, as in Pommerman's radio env
         if self.radio:
             ok = (
                 isinstance(action, (list, tuple))

@@ -150,7 +150,11 @@ def _play_bomber(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> 
                     agents[k] = None
                     faults[str(k)] = f"{exc.reason}: {exc} (step {steps})"
                     action = idle
-            actions[name] = action if not isinstance(action, np.ndarray) else action.tolist()
+            if isinstance(action, np.ndarray):
+                action = action.tolist()
+            if radio and not isinstance(action, (list, tuple)):
+                action = [int(action), 0, 0]  # an agent without radio stays silent
+            actions[name] = action
         try:
             obs, rewards, _, _, infos = env.step(actions)
         except ValueError as exc:  # a built-in returned something the env refuses: a bug, say so
