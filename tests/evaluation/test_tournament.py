@@ -265,3 +265,23 @@ def test_kelly_tournament_with_a_checkpoint_and_a_program(tmp_path: Path) -> Non
         if "tenth" in m["seats"] and "fraction:0.1" in m["seats"]:
             # the program bets exactly 10% (rounded down) like the built-in: same game, same wealth
             assert m["result"]["scores"][0] == m["result"]["scores"][1]
+
+
+@pytest.mark.parametrize("mode", ["team", "team_radio"])
+def test_team_modes_rank_teams(tmp_path: Path, mode: str) -> None:
+    store = TournamentStore(tmp_path / "t.sqlite")
+    config = TournamentConfig("tm", "bomber", ("simple", "random", "static", "random2"),
+                              env_config={"mode": mode})
+    with pytest.raises(ValueError, match="unknown agent 'random2'"):
+        run_tournament(store, config, local_runner(1))
+    bot = _write(tmp_path / "bot.py", "def agent(obs, config):\n    return 0\n")
+    store.add_submission("idle", "bomber", "python", f"python:{bot}", "0" * 64, {})
+    config = TournamentConfig("tm", "bomber", ("simple", "random", "static", "idle"),
+                              env_config={"mode": mode})
+    summary = run_tournament(store, config, local_runner(1))
+    assert summary.played == 4 and summary.failed == {}
+    for m in store.matches("tm", status="done"):
+        res = m["result"]
+        assert res["teams"] == [[0, 2], [1, 3]] and len(res["ranks"]) == 2
+        assert res["faults"] == {}
+        verify_replay(replay_from_dict(store.replay(m["match_id"])))
