@@ -184,6 +184,11 @@ class TournamentStore:
             for r in rows
         ]
 
+    def tournament_of(self, match_id: str) -> str | None:
+        """The tournament a match belongs to (None if unknown)."""
+        row = self._db.execute("SELECT tournament FROM matches WHERE match_id=?", (match_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def replay(self, match_id: str) -> dict[str, Any]:
         row = self._db.execute("SELECT replay FROM matches WHERE match_id=?", (match_id,)).fetchone()
         if row is None or row[0] is None:
