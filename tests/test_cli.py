@@ -188,3 +188,32 @@ def test_tournament_commands_end_to_end(capsys: pytest.CaptureFixture[str], tmp_
     assert code == 0 and (tmp_path / "m.json.gz").exists()
     code, out = run(capsys, "tournament", "--db", db, "leaderboard", "--name", "nope")
     assert code == 2 and "no tournament named 'nope'" in out
+
+
+def _bomber_replay(tmp_path: Path) -> Path:
+    from palaestra.evaluation.replay import make_replay, save_replay
+
+    actions = [{f"player_{k}": (k + t) % 6 for k in range(4)} for t in range(6)]
+    path = tmp_path / "r.json.gz"
+    save_replay(make_replay("palaestra/Bomber-v0", {}, 3, ["a", "b", "c", "d"], actions), path)
+    return path
+
+
+def test_replay_export_and_view_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    replay = _bomber_replay(tmp_path)
+    code, out = run(capsys, "replay", "export", str(replay), "--gif", str(tmp_path / "r.gif"))
+    assert code == 0 and "7 frames written" in out
+    assert Image.open(tmp_path / "r.gif").n_frames == 7
+    code, out = run(capsys, "replay", "export", str(replay), "--mp4", str(tmp_path / "r.mp4"))
+    assert code == 0 and b"ftyp" in (tmp_path / "r.mp4").read_bytes()[:64]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something else"}')
+    code, out = run(capsys, "replay", "export", str(bad), "--gif", str(tmp_path / "x.gif"))
+    assert code == 2 and "not a palaestra replay" in out
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(var, raising=False)
+    code, out = run(capsys, "replay", "view", str(replay))
+    assert code == 2 and "no display" in out and "replay export" in out

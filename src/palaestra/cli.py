@@ -19,6 +19,9 @@ EPILOG = """examples:
   palaestra evaluate kelly --agent runs/ppo
   palaestra bomber play --agent simple --agent random --agent random --agent random --games 20
   palaestra bomber check ../shared/reference/pommerman/*.jsonl.gz
+  palaestra tournament --help
+  palaestra replay view match.json.gz
+  palaestra play bomber --vs simple simple random
 """
 
 
@@ -152,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     from palaestra.cli_tournament import add_tournament
 
     add_tournament(sub)
+    from palaestra.cli_replay import add_play, add_replay
+
+    add_replay(sub)
+    add_play(sub)
     return parser
 
 
