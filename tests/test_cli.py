@@ -217,3 +217,14 @@ def test_replay_export_and_view_errors(capsys: pytest.CaptureFixture[str], tmp_p
         monkeypatch.delenv(var, raising=False)
     code, out = run(capsys, "replay", "view", str(replay))
     assert code == 2 and "no display" in out and "replay export" in out
+
+
+def test_play_needs_a_display(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(var, raising=False)
+    code, out = run(capsys, "play", "bomber", "--vs", "simple", "random", "static",
+                    "--out", str(tmp_path / "h.json"))
+    assert code == 2 and "no display" in out
+    code, out = run(capsys, "play", "bomber", "--vs", "simple", "random", "nobody")
+    assert code == 2
