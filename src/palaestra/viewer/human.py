@@ -1,30 +1,50 @@
 """Play Bomber yourself against agents, with the keyboard; the game is saved as a replay.
 
-Arrows or WASD move, space lays a bomb, p pauses, q or escape quits (the game so far is still
-saved). In real time the game advances ``fps`` times a second and you stand still unless a key
-was pressed; with ``turn_based`` it waits for your key. Tests (and headless use) pass ``events``:
-a source of pygame event lists used instead of the keyboard.
+Keys: arrows or WASD move, space lays a bomb, p pauses, q or escape quits (the game so far is still
+saved, as an ``unfinished`` replay). In real time the game advances ``fps`` times a second and you
+stand still unless a key was pressed (or a move key is held down); with ``turn_based`` it waits for
+your key, one step per key.
+
+Tests and headless use pass ``events``: a source of pygame event lists used instead of the keyboard,
+either an iterable of lists (one list per frame; the game is left, as by ``q``, when it runs out)
+or a callable returning the next list (``None`` to leave). With scripted events every frame is a
+step in real time, and in turn-based mode every key press is exactly one step, so a script plays
+the same game whatever the machine's speed. Scripted games draw into a window when a display (or
+``SDL_VIDEODRIVER``) is there, off-screen otherwise.
+
+The board is ``reset(seed=config.seed)`` and the agents' random generators are spawned from
+``np.random.SeedSequence(config.seed)``, as in a tournament match, so the same seed and the same
+keys give the same replay (the same file, when ``HumanGameConfig.created`` is fixed).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.core import ALIVE, AMMO, BLAST, COL, KICK, ROW, STEP
 
-KEYS = ("up/w", "down/s", "left/a", "right/d", "space: bomb", "p: pause", "q: quit")
 ENV_ID = "palaestra/Bomber-v0"
+HUMAN = "human"
+"""The human's name in the replay."""
+GAME_OVER_WAIT_S = 10.0
+"""Seconds the game-over message stays up (a key closes it sooner) when playing on the keyboard."""
+HELP_LINES = ("arrows / WASD: move", "space: lay a bomb", "p: pause   q / esc: quit")
+
+EventBatch = list[Any]
+EventSource = Union[Callable[[], Union[EventBatch, None]], Iterable[EventBatch], None]
 
 
 class HumanPlayError(RuntimeError):
-    """Human play cannot start (no display, bad opponent)."""
+    """Human play cannot start: no display to open a window on, or an opponent that will not run."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +52,10 @@ class HumanGameConfig:
     """One game of a human against three agents."""
 
     opponents: tuple[str, ...]
-    """Three agents: built-in names (``simple``), submission names (with a database) or .py files."""
+    """Three agents, for the other seats in order: built-in names (``simple``), ``.py`` files, or
+    submission names (with a tournament database)."""
     mode: str = "ffa"
-    """``ffa``, ``team`` or ``team_radio`` (the human's teammate is the seat two along)."""
+    """``ffa``, ``team`` or ``team_radio`` (teams 0 & 2 against 1 & 3)."""
     seat: int = 0
     """The human's seat, 0..3."""
     seed: int = 0
@@ -47,24 +68,38 @@ class HumanGameConfig:
     """Replay file; default ``replays/human-<seed>.json.gz``."""
     partially_observable: bool = False
     """Everyone, the human included, sees only the square around them."""
+    created: str | None = None
+    """The replay's ``created`` timestamp; default now. The replay is otherwise a function of the
+    config and the keys, so a fixed value gives byte-identical files for the same keys."""
 
     def __post_init__(self) -> None:
-        if len(self.opponents) != 3:
-            raise ValueError(f"give three opponents, got {len(self.opponents)}")
+        if isinstance(self.opponents, str) or len(self.opponents) != 3:
+            raise ValueError(f"give three opponents, got {self.opponents!r}")
+        object.__setattr__(self, "opponents", tuple(str(o) for o in self.opponents))
         if self.mode not in C.MODES:
             raise ValueError(f"mode must be one of {C.MODES}, got {self.mode!r}")
-        if not 0 <= self.seat < 4:
+        if not 0 <= self.seat < C.NUM_AGENTS:
             raise ValueError(f"seat must be 0..3, got {self.seat}")
-        if self.fps <= 0:
+        if not self.fps > 0:
             raise ValueError(f"fps must be positive, got {self.fps}")
+        if self.out is not None:
+            object.__setattr__(self, "out", Path(self.out))
 
     @property
     def replay_path(self) -> Path:
+        """Where the replay is written."""
         return self.out if self.out is not None else Path("replays") / f"human-{self.seed}.json.gz"
 
     @property
     def env_config(self) -> dict[str, Any]:
+        """The environment's configuration (as recorded in the replay)."""
         return {"mode": self.mode, "partially_observable": self.partially_observable}
+
+    @property
+    def names(self) -> list[str]:
+        """The agents' names by seat: ``human`` at the human's seat, the opponents' specs elsewhere."""
+        others = iter(self.opponents)
+        return [HUMAN if k == self.seat else next(others) for k in range(C.NUM_AGENTS)]
 
 
 @dataclass(frozen=True)
@@ -73,126 +108,162 @@ class HumanGameResult:
 
     replay_path: Path
     outcome: str
-    """``win``, ``tie``, ``loss`` (for the human) or ``unfinished`` (quit early)."""
+    """For the human: ``win`` (the human or its team won), ``loss``, ``tie``, or ``unfinished``
+    (left before the end)."""
     steps: int
     winners: list[str]
+    """The winning agents' names (``player_k``); empty for a tie or an unfinished game."""
 
 
-_KEYMAP: dict[int, int] = {}
-
-
+# -- setup -----------------------------------------------------------------------------------------
 def _keymap() -> dict[int, int]:
     import pygame
 
-    if not _KEYMAP:
-        for keys, action in (((pygame.K_UP, pygame.K_w), C.UP), ((pygame.K_DOWN, pygame.K_s), C.DOWN),
-                             ((pygame.K_LEFT, pygame.K_a), C.LEFT), ((pygame.K_RIGHT, pygame.K_d), C.RIGHT),
-                             ((pygame.K_SPACE,), C.LAY_BOMB)):
-            for key in keys:
-                _KEYMAP[key] = action
-    return _KEYMAP
+    return {pygame.K_UP: C.UP, pygame.K_w: C.UP, pygame.K_DOWN: C.DOWN, pygame.K_s: C.DOWN,
+            pygame.K_LEFT: C.LEFT, pygame.K_a: C.LEFT, pygame.K_RIGHT: C.RIGHT, pygame.K_d: C.RIGHT,
+            pygame.K_SPACE: C.LAY_BOMB}
+
+
+def _display_named() -> bool:
+    """Whether the environment names a display (or an SDL video driver, such as ``dummy``)."""
+    if os.environ.get("SDL_VIDEODRIVER"):
+        return True
+    if sys.platform.startswith(("win", "darwin")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _check_display() -> None:
+    """Raise :class:`HumanPlayError` unless a window can be opened."""
     import pygame
 
-    driver = os.environ.get("SDL_VIDEODRIVER", "")
-    if (not driver and sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
-            and not os.environ.get("WAYLAND_DISPLAY")):
+    if not _display_named():
         raise HumanPlayError("no display: human play needs a window (DISPLAY and WAYLAND_DISPLAY "
-                             "are not set); run it on a desktop session")
+                             "are not set); set DISPLAY or run it on a desktop session")
     try:
         pygame.display.init()
     except pygame.error as exc:
-        raise HumanPlayError(f"cannot open a window for human play ({exc})") from None
+        raise HumanPlayError(f"no display: cannot open a window for human play ({exc}); set "
+                             "DISPLAY or run it on a desktop session") from None
+
+
+def _builtin_names() -> list[str]:
+    from palaestra.agents.bomber import SCRIPTED_BOMBER_AGENTS
+
+    return list(SCRIPTED_BOMBER_AGENTS)
 
 
 def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) -> Any:
-    from palaestra.agents.bomber import SCRIPTED_BOMBER_AGENTS, make_scripted_bomber_agent
-    from palaestra.agents.sandbox import launch
+    """The agent for ``spec`` at ``seat``: in-process for built-ins, sandboxed otherwise."""
+    from palaestra.agents.bomber import make_scripted_bomber_agent
+    from palaestra.agents.sandbox import AgentFault, launch
 
-    if spec in SCRIPTED_BOMBER_AGENTS:
+    builtins = _builtin_names()
+    if spec in builtins:
         return make_scripted_bomber_agent(spec)
-    if spec.endswith(".py"):
+    launch_spec: str | None = None
+    if spec.endswith(".py") or os.sep in spec:
         if not Path(spec).is_file():
-            raise ValueError(f"{spec}: no such agent file")
-        return launch(f"python:{Path(spec).resolve()}", "bomber", config.env_config, seat)
-    if db is not None:
+            raise ValueError(f"opponent {spec!r}: no such agent file")
+        launch_spec = f"python:{Path(spec).resolve()}"
+    elif db is not None:
         from palaestra.evaluation.store import TournamentStore
 
+        if not Path(db).is_file():
+            raise ValueError(f"no tournament database at {db}")
         with TournamentStore(db) as store:
             sub = store.submission(spec)
         if sub is not None:
             if sub["env"] != "bomber":
                 raise ValueError(f"submission {spec!r} plays {sub['env']}, not bomber")
-            return launch(sub["spec"], "bomber", config.env_config, seat)
-    raise ValueError(f"unknown opponent {spec!r}; built-ins: {', '.join(SCRIPTED_BOMBER_AGENTS)}"
-                     + ("" if db else " (submission names need --db)"))
+            launch_spec = str(sub["spec"])
+            if launch_spec.startswith("builtin:") and launch_spec[8:] in builtins:
+                return make_scripted_bomber_agent(launch_spec[8:])
+    if launch_spec is None:
+        raise ValueError(f"unknown opponent {spec!r}; built-ins: {', '.join(builtins)}; or give a "
+                         "path to a .py agent" + ("" if db else ", or a submission name with a "
+                                                  "tournament database"))
+    try:
+        return launch(launch_spec, "bomber", config.env_config, seat)
+    except AgentFault as exc:
+        raise HumanPlayError(f"opponent {spec!r} did not start ({exc.reason}): {exc}") from None
 
 
-EventSource = Callable[[], list[Any]] | Iterable[list[Any]] | None
-
-
-def _poller(events: EventSource) -> Callable[[], list[Any] | None]:
+def _poller(events: EventSource) -> Callable[[], EventBatch | None]:
     """A function returning the next batch of events, or None when a scripted source runs out."""
     import pygame
 
     if events is None:
         return pygame.event.get
     if callable(events):
-        return events  # type: ignore[return-value]
-    it: Iterator[list[Any]] = iter(events)
+        return events
+    it: Iterator[EventBatch] = iter(events)
     return lambda: next(it, None)
 
 
+# -- the game --------------------------------------------------------------------------------------
 def play_human_game(
-    config: HumanGameConfig, db: Path | None = None, events: EventSource = None,
+    config: HumanGameConfig,
+    db: Path | None = None,
+    events: EventSource = None,
     frame_hook: Callable[[np.ndarray], None] | None = None,
 ) -> HumanGameResult:
     """Play one game in a window; the replay is saved (and verified) even if you quit early.
 
     Args:
-        db: a tournament database to resolve submission names.
+        config: the opponents, mode, seat, seed, pace and replay path.
+        db: a tournament database in which to look up submission names.
         events: scripted pygame events (see the module docstring); None reads the keyboard.
-        frame_hook: called with every drawn frame (tests, screenshots).
+        frame_hook: called with every drawn frame, an ``(H, W, 3)`` uint8 array (tests, screenshots).
+
+    Returns:
+        The replay's path, the outcome for the human, the number of steps and the winners.
 
     Raises:
-        HumanPlayError: no window can be opened. ValueError: an unknown opponent.
+        HumanPlayError: no window can be opened, or a submitted opponent does not start.
+        ValueError: an unknown opponent.
     """
     import pygame
 
+    from palaestra.agents.sandbox import AgentFault
     from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
     from palaestra.evaluation.replay import make_replay, save_replay
 
-    if events is None:
+    scripted = events is not None
+    if not scripted:
         _check_display()
-    else:
-        pygame.display.init()
-    specs = list(config.opponents)
-    seats = [k for k in range(4) if k != config.seat]
+    window = not scripted or _display_named()
+    if window:
+        try:
+            pygame.display.init()
+        except pygame.error:
+            window = False
     agents: dict[int, Any] = {}
     try:
-        for k, spec in zip(seats, specs):
+        seats = [k for k in range(C.NUM_AGENTS) if k != config.seat]
+        for k, spec in zip(seats, config.opponents):
             agents[k] = _opponent(spec, k, config, db)
-        seeds = np.random.SeedSequence(config.seed).spawn(5)
-        env_seed = int(np.random.default_rng(seeds[0]).integers(2**31))
         env = BomberParallelEnv(**config.env_config)
-        obs, _ = env.reset(seed=env_seed)
+        obs, _ = env.reset(seed=config.seed)
+        rngs = np.random.SeedSequence(config.seed).spawn(C.NUM_AGENTS)
         for k, agent in agents.items():
-            agent.reset(np.random.default_rng(seeds[k + 1]))
-        names = ["human" if k == config.seat else specs[seats.index(k)] for k in range(4)]
-        screen = _Screen(config, names)
+            agent.reset(np.random.default_rng(rngs[k]))
+        names = config.names
+        screen = _Screen(config, names, window, interactive=not scripted)
         poll = _poller(events)
+        keymap = _keymap()
+        moves = {key: a for key, a in keymap.items() if a != C.LAY_BOMB}
+        idle: Any = [C.STOP, 0, 0] if env.config.radio else C.STOP
+        me = AGENT_NAMES[config.seat]
         clock = pygame.time.Clock()
         log: list[dict[str, Any]] = []
+        faults: dict[str, str] = {}
         pending: int | None = None
         paused = quit_ = False
         since = 0.0
-        me = AGENT_NAMES[config.seat]
         while env.agents and not quit_:
             batch = poll()
             if batch is None:
-                quit_ = True
                 break
             for event in batch:
                 if event.type == pygame.QUIT:
@@ -202,14 +273,20 @@ def play_human_game(
                         quit_ = True
                     elif event.key == pygame.K_p:
                         paused = not paused
-                    elif event.key in _keymap():
-                        pending = _keymap()[event.key]
+                    elif event.key in keymap and not paused:
+                        pending = keymap[event.key]
             if quit_:
                 break
-            if events is None:
+            if not scripted:
                 since += clock.tick(60) / 1000.0
             waits = config.turn_based and me in env.agents  # once out, the game plays on by itself
-            due = (pending is not None) if waits else (events is not None or since >= 1 / config.fps)
+            if waits:
+                due = pending is not None
+            else:
+                due = scripted or since >= 1.0 / config.fps
+                if due and pending is None and not scripted and me in env.agents:
+                    held = pygame.key.get_pressed()
+                    pending = next((a for key, a in moves.items() if held[key]), None)
             if due and not paused:
                 since = 0.0
                 move = pending if pending is not None else C.STOP
@@ -217,107 +294,203 @@ def play_human_game(
                 actions: dict[str, Any] = {}
                 for name in env.agents:
                     k = AGENT_NAMES.index(name)
-                    a = move if name == me else agents[k].act(obs[name])
+                    if name == me:
+                        a: Any = move
+                    elif agents[k] is None or not env.batch.agents[0, k, ALIVE]:
+                        a = idle
+                    else:
+                        try:
+                            a = agents[k].act(obs[name])
+                        except AgentFault as exc:  # the opponent stands still from now on
+                            agents[k] = None
+                            faults[str(k)] = f"{exc.reason}: {exc} (step {len(log)})"
+                            a = idle
                     a = a.tolist() if isinstance(a, np.ndarray) else a
                     if env.config.radio and not isinstance(a, (list, tuple)):
-                        a = [int(a), 0, 0]
+                        a = [int(a), 0, 0]  # the human and radio-less agents stay silent
                     actions[name] = a
                 obs, _, _, _, _ = env.step(actions)
                 log.append(actions)
-            frame = screen.draw(env, paused)
+            frame = screen.draw(env, paused=paused, waiting=waits and not paused)
             if frame_hook is not None:
                 frame_hook(frame)
-        replay = make_replay(ENV_ID, config.env_config, env_seed, names, log,
-                             meta={"human_seat": config.seat, "seed": config.seed})
+
+        meta: dict[str, Any] = {"human_seat": config.seat, "turn_based": config.turn_based}
+        if not config.turn_based:
+            meta["fps"] = config.fps
+        if faults:
+            meta["faults"] = faults
+        replay = make_replay(ENV_ID, config.env_config, config.seed, names, log, meta=meta,
+                             created=config.created)
         path = save_replay(replay, config.replay_path)
-        winners = list(replay.outcome.get("winners", []))
+        winners = [str(w) for w in replay.outcome.get("winners", [])]
         result = str(replay.outcome.get("result", "unfinished"))
-        if quit_ and env.agents:
+        if env.agents:
             result = "unfinished"
         elif result == "win":
-            result = "win" if me in winners or config.seat in winners else "loss"
-        if frame_hook is not None or events is None:
-            frame = screen.draw(env, False, game_over=result)
-            if frame_hook is not None:
-                frame_hook(frame)
-        return HumanGameResult(Path(path), result, len(log), [str(w) for w in winners])
+            result = "win" if me in winners else "loss"
+        frame = screen.draw(env, game_over=result, saved_to=path)
+        if frame_hook is not None:
+            frame_hook(frame)
+        if not scripted:
+            _linger(GAME_OVER_WAIT_S)
+        return HumanGameResult(Path(path), result, len(log), winners)
     finally:
         for agent in agents.values():
             close = getattr(agent, "close", None)
             if close is not None:
                 close()
-        pygame.display.quit()
+        if window:
+            pygame.display.quit()
+
+
+def _linger(seconds: float) -> None:
+    """Keep the game-over message up until a key, a click, closing the window, or ``seconds``."""
+    import pygame
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for event in pygame.event.get():
+            if event.type in (pygame.QUIT, pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN):
+                return
+        time.sleep(1 / 30)
+
+
+# -- drawing ---------------------------------------------------------------------------------------
+HIGHLIGHT = (255, 221, 0)
+PANEL_BG = (28, 30, 36)
+MESSAGES = {"win": "You win!", "loss": "You lose", "tie": "A tie", "unfinished": "Game left"}
 
 
 class _Screen:
-    """The window: the board with the human's cell outlined, and a side panel."""
+    """The board (the human's view of it) with the human's cell outlined, and a side panel."""
 
     PANEL = 300
+    TILE = 48
 
-    def __init__(self, config: HumanGameConfig, names: list[str]) -> None:
+    def __init__(self, config: HumanGameConfig, names: list[str], window: bool,
+                 interactive: bool = True) -> None:
         import pygame
 
+        pygame.font.init()
         self.config = config
         self.names = names
-        self.window: Any = None
-        pygame.font.init()
-        self.font = pygame.font.Font(None, 26)
+        self.window = window
+        self.interactive = interactive
+        self.surface: Any = None
+        self.font = pygame.font.Font(None, 28)
         self.small = pygame.font.Font(None, 21)
+        self.big = pygame.font.Font(None, 64)
 
-    def draw(self, env: Any, paused: bool, game_over: str | None = None) -> np.ndarray:
+    def _surface(self, size: tuple[int, int]) -> Any:
+        import pygame
+
+        if self.surface is None:
+            if self.window:
+                self.surface = pygame.display.set_mode(size)
+                pygame.display.set_caption("palaestra: play Bomber")
+            else:
+                self.surface = pygame.Surface(size)
+        return self.surface
+
+    def draw(self, env: Any, paused: bool = False, waiting: bool = False,
+             game_over: str | None = None, saved_to: Path | None = None) -> np.ndarray:
+        """Draw the current state; return the frame as an ``(H, W, 3)`` uint8 array."""
         import pygame
 
         from palaestra.envs.bomber.observe import agent_boards, agent_maps
         from palaestra.envs.bomber.render import AGENT_COLORS, render_rgb_array
 
         b = env.batch
-        seat = self.config.seat
-        view = env.config.view
+        seat, tile = self.config.seat, self.TILE
+        alive = [bool(x) for x in b.agents[0, :, ALIVE]]
+        view = env.config.view if alive[seat] else -1  # once out, you watch the whole board
         board = agent_boards(b.board, b.agents, view)[0, seat] if view >= 0 else b.board[0]
         maps = agent_maps(b.agents, b.bombs, b.flames, b.meta, view)[0, seat]
-        alive = [bool(x) for x in b.agents[0, :, 0]]
-        tile = 48
-        frame = render_rgb_array(board, alive=alive, step=int(b.meta[0, 0]), bomb_life=maps[1],
-                                 flame_life=maps[3], tile=tile, title=f"Bomber {env.config.mode}: you are player_{seat}")
+        step = int(b.meta[0, STEP])
+        frame = render_rgb_array(board, alive=alive, step=step, bomb_life=maps[1],
+                                 flame_life=maps[3], tile=tile,
+                                 title=f"Bomber {env.config.mode}: you are player_{seat}")
         board_surf = pygame.surfarray.make_surface(frame.swapaxes(0, 1))
-        w, h = board_surf.get_width() + self.PANEL, board_surf.get_height()
-        if self.window is None:
-            self.window = pygame.display.set_mode((w, h))
-            pygame.display.set_caption("palaestra: play Bomber")
-        surf = self.window
-        surf.fill((28, 30, 36))
+        bw, h = board_surf.get_width(), board_surf.get_height()
+        surf = self._surface((bw + self.PANEL, h))
+        surf.fill(PANEL_BG)
         surf.blit(board_surf, (0, 0))
+
         top = round(0.7 * tile)  # render_rgb_array's title bar sits above the grid
-        r, c = int(b.agents[0, seat, 1]), int(b.agents[0, seat, 2])
-        if alive[seat]:
-            pygame.draw.rect(surf, (255, 255, 255), (c * tile, top + r * tile, tile, tile), 3)
-        x, y = board_surf.get_width() + 16, 16
         me = b.agents[0, seat]
-        for text, font, color in (
-            (f"You: player_{seat}", self.font, AGENT_COLORS[seat]),
-            (f"bombs {int(me[3])}   range {int(me[4])}   kick {'yes' if me[5] else 'no'}", self.small, (230, 230, 230)),
-            (f"step {int(b.meta[0, 0])} / {env.config.max_steps}", self.small, (200, 200, 200)),
-            ("", self.small, (0, 0, 0)),
-        ):
+        if alive[seat]:
+            cell = pygame.Rect(int(me[COL]) * tile, top + int(me[ROW]) * tile, tile, tile)
+            pygame.draw.rect(surf, HIGHLIGHT, cell, 4, border_radius=6)
+            tag = self.small.render("YOU", True, (20, 20, 24))
+            badge = tag.get_rect(midtop=(cell.centerx, cell.top + 1)).inflate(6, 0)
+            pygame.draw.rect(surf, HIGHLIGHT, badge, border_radius=4)
+            surf.blit(tag, tag.get_rect(center=badge.center))
+
+        self._panel(surf, env, bw + 16, alive, AGENT_COLORS, waiting)
+        if paused or game_over:
+            title = "PAUSED (p)" if paused else MESSAGES.get(game_over or "", str(game_over))
+            if game_over in ("win", "loss") and C.teammate_of(seat, env.config.mode) is not None:
+                title = "Your team wins!" if game_over == "win" else "Your team loses"
+            lines = [] if paused else [f"after {step} steps", f"replay: {saved_to or '-'}"]
+            if not paused and self.interactive:
+                lines.append("press a key to close")
+            self._message(surf, title, lines, bw, h)
+        if self.window:
+            pygame.display.flip()
+        return pygame.surfarray.array3d(surf).swapaxes(0, 1).copy()
+
+    def _panel(self, surf: Any, env: Any, x: int, alive: list[bool], colors: Any, waiting: bool) -> None:
+        b = env.batch
+        seat = self.config.seat
+        me = b.agents[0, seat]
+        mate = C.teammate_of(seat, env.config.mode)
+        grey, light, dim = (120, 120, 120), (230, 230, 230), (170, 170, 170)
+        y = 16
+        rows: list[tuple[str, Any, tuple[int, int, int]]] = [
+            (f"You: player_{seat}" + ("" if alive[seat] else " (out)"), self.font, colors[seat]),
+            (f"bombs {int(me[AMMO])}   range {int(me[BLAST])}   kick {'yes' if me[KICK] else 'no'}",
+             self.small, light),
+            (f"step {int(b.meta[0, STEP])} / {env.config.max_steps}", self.small, (200, 200, 200)),
+            ("your move (turn based)" if waiting else
+             ("turn based" if self.config.turn_based else f"real time, {self.config.fps:g} steps/s"),
+             self.small, HIGHLIGHT if waiting else dim),
+        ]
+        for text, font, color in rows:
             surf.blit(font.render(text, True, color), (x, y))
             y += 28
+        y += 8
         for k, name in enumerate(self.names):
-            state = "alive" if alive[k] else "dead"
-            surf.blit(self.small.render(f"player_{k} {name}: {state}", True,
-                                        AGENT_COLORS[k] if alive[k] else (120, 120, 120)), (x, y))
+            tag = " (you)" if k == seat else (" (team)" if k == mate else "")
+            text = f"player_{k} {name}{tag}: {'alive' if alive[k] else 'dead'}"
+            surf.blit(self.small.render(_fit(text, 34), True, colors[k] if alive[k] else grey), (x, y))
             y += 24
-        y += 12
-        for line in ("arrows / WASD: move", "space: lay a bomb", "p: pause   q: quit"):
-            surf.blit(self.small.render(line, True, (170, 170, 170)), (x, y))
+        y += 14
+        for line in HELP_LINES:
+            surf.blit(self.small.render(line, True, dim), (x, y))
             y += 22
-        if paused or game_over:
-            message = "PAUSED (p)" if paused else {"win": "You win!", "loss": "You lose",
-                                                   "tie": "A tie", "unfinished": "Game left"}[game_over or "tie"]
-            text = pygame.font.Font(None, 64).render(message, True, (255, 230, 120))
-            box = text.get_rect(center=(board_surf.get_width() // 2, h // 2)).inflate(40, 24)
-            shade = pygame.Surface(box.size, pygame.SRCALPHA)
-            shade.fill((20, 20, 28, 210))
-            surf.blit(shade, box.topleft)
-            surf.blit(text, text.get_rect(center=box.center))
-        pygame.display.flip()
-        return pygame.surfarray.array3d(surf).swapaxes(0, 1).copy()
+
+    def _message(self, surf: Any, title: str, lines: list[str], width: int, height: int) -> None:
+        import pygame
+
+        rendered = [self.big.render(title, True, (255, 230, 120))]
+        rendered += [self.small.render(_fit(line, 48), True, (230, 230, 230)) for line in lines]
+        w = max(r.get_width() for r in rendered) + 40
+        h = sum(r.get_height() + 6 for r in rendered) + 24
+        box = pygame.Rect(0, 0, w, h)
+        box.center = (width // 2, height // 2)
+        shade = pygame.Surface(box.size, pygame.SRCALPHA)
+        shade.fill((20, 20, 28, 220))
+        surf.blit(shade, box.topleft)
+        y = box.top + 12
+        for r in rendered:
+            surf.blit(r, r.get_rect(midtop=(box.centerx, y)))
+            y += r.get_height() + 6
+
+
+def _fit(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters, with an ellipsis in the middle (long paths)."""
+    return text if len(text) <= n else text[: n // 2 - 1] + "..." + text[-(n - n // 2 - 2):]
+
+
+__all__ = ["HumanGameConfig", "HumanGameResult", "HumanPlayError", "play_human_game"]
