@@ -60,6 +60,13 @@ PZ_CONFIGS = {
         {"observation": "planes"},
         {"mode": "team_radio", "observation": "planes", "partially_observable": True},
     ],
+    "hide-and-seek": [
+        {},
+        {"n_hiders": 1, "n_seekers": 1},
+        {"n_hiders": 3, "n_seekers": 3},
+        {"rooms": False},
+        {"grid_radius": 4},
+    ],
 }
 """Extra configurations per env (by short name); every env is also tested with its defaults."""
 

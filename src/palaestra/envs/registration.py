@@ -56,6 +56,13 @@ ENVS: tuple[EnvSpec, ...] = (
         short_name="bomber",
         description="Pommerman-rules bomber arena, 11x11, 4 agents; modes ffa, team, team_radio",
     ),
+    EnvSpec(
+        env_id="palaestra/HideAndSeek-v0",
+        kind="pettingzoo",
+        entry_point="palaestra.envs.hide_and_seek.env",
+        short_name="hide-and-seek",
+        description="2D-grid hide-and-seek: 1-3 hiders vs 1-3 seekers, rooms, lockable boxes, ramps, vision cones",
+    ),
 )
 
 
