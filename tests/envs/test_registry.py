@@ -17,15 +17,20 @@ def test_gymnasium_env_passes_check_env(spec):
     check_env(env.unwrapped, skip_render_check=False)
 
 
+def _random_action(obs, space, rng):
+    if "wealth" in obs:  # Kelly: bet up to a third of the wealth, in cents
+        wealth_cents = int(round(float(obs["wealth"][0]) * 100))
+        return np.int64(rng.integers(0, wealth_cents // 3 + 1))
+    return np.int64(rng.integers(0, space.n))
+
+
 def _rollout(env_id, seed, steps=400):
     env = gym.make(env_id)
     actions = np.random.default_rng(seed)
     obs, _ = env.reset(seed=seed)
-    env.action_space.seed(seed)
     trace = [repr(obs)]
     for _ in range(steps):
-        wealth_cents = int(round(float(obs["wealth"][0]) * 100))
-        obs, reward, term, trunc, _ = env.step(np.int64(actions.integers(0, wealth_cents // 3 + 1)))
+        obs, reward, term, trunc, _ = env.step(_random_action(obs, env.action_space, actions))
         trace.append(repr((obs, reward, term, trunc)))
         if term or trunc:
             obs, _ = env.reset()

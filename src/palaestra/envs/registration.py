@@ -50,6 +50,13 @@ ENVS: tuple[EnvSpec, ...] = (
         description="Kelly coin flip with hidden edge ~ Beta(7,3), Pareto cap, ~N(300,25) rounds",
     ),
     EnvSpec(
+        env_id="palaestra/GridCounting-v0",
+        kind="gymnasium",
+        entry_point="palaestra.envs.counting.env:GridCountingEnv",
+        short_name="counting",
+        description="5x5 grid: reach the target exactly at step T (T in the observation; NALU paper)",
+    ),
+    EnvSpec(
         env_id="palaestra/Bomber-v0",
         kind="pettingzoo",
         entry_point="palaestra.envs.bomber.env",
