@@ -188,6 +188,17 @@ class CountingPolicy(nn.Module):
         logits = self.gain * self.head(z) + self.bias
         return logits, self.value(z).squeeze(-1), (h,)
 
+    def nac_l1(self) -> Tensor:
+        """Sum of the absolute effective weights of every NAC in the policy (0 for the LSTM).
+
+        A penalty on it is a prior for formulas with few terms, such as ``T - distance - steps``.
+        """
+        total = torch.zeros(())
+        for module in self.modules():
+            if isinstance(module, NAC):
+                total = total + module.weight.abs().sum()
+        return total
+
     def spec(self) -> dict[str, Any]:
         """Constructor arguments, to rebuild the policy from saved weights."""
         spec: dict[str, Any] = {"kind": self.kind, "hidden": self.hidden,

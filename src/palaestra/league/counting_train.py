@@ -52,10 +52,15 @@ class CountingTrainConfig:
     """Entropy bonus at the last update."""
     value_coef: float = 0.5
     """Weight of the baseline's squared error in the loss."""
+    sparsity: float = 1e-3
+    """Weight of an L1 penalty on the NAC weights (:meth:`CountingPolicy.nac_l1`); 0 for none.
+    Without it the NAC policy leans on accumulated terms that only fit the training range of T
+    (at T=19, 1,500 updates: 68% on time without, 72% with 1e-3, 24% with 3e-3, 14% with 1e-2)."""
     max_grad_norm: float = 1.0
     """Gradients are clipped to this global norm."""
-    hidden: int = 32
-    """Size of the recurrent state."""
+    hidden: int | None = None
+    """Size of the recurrent state; ``None``: 32 for the LSTM, 8 for NAC and NALU cores (the
+    sizes that did best in our runs)."""
     gain: float = 20.0
     """Fixed inverse temperature of the NAC head's logits (NAC and NALU policies)."""
     feature_scale: float = 4.0
@@ -81,16 +86,17 @@ class CountingTrainConfig:
     def __post_init__(self) -> None:
         if self.kind not in POLICY_KINDS:
             raise ValueError(f"kind must be one of {POLICY_KINDS}, got {self.kind!r}")
-        for name in ("updates", "batch_episodes", "hidden", "eval_episodes",
-                     "log_every"):
+        if self.hidden is not None and (int(self.hidden) != self.hidden or self.hidden < 1):
+            raise ValueError(f"hidden must be a positive integer, got {self.hidden!r}")
+        for name in ("updates", "batch_episodes", "eval_episodes", "log_every"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.curriculum_updates < 0:
             raise ValueError(f"curriculum_updates must be >= 0, got {self.curriculum_updates}")
         if not self.learning_rate > 0 or not self.max_grad_norm > 0 or not self.feature_scale > 0:
             raise ValueError("learning_rate, max_grad_norm and feature_scale must be positive")
-        if min(self.entropy_start, self.entropy_end, self.value_coef) < 0:
-            raise ValueError("entropy_start, entropy_end and value_coef must be >= 0")
+        if min(self.entropy_start, self.entropy_end, self.value_coef, self.sparsity) < 0:
+            raise ValueError("entropy_start, entropy_end, value_coef and sparsity must be >= 0")
         if not 1 <= self.t_min <= self.t_max:
             raise ValueError(f"need 1 <= t_min <= t_max, got {self.t_min}, {self.t_max}")
         if not 1 <= self.eval_t_min <= self.eval_t_max:
@@ -98,6 +104,13 @@ class CountingTrainConfig:
         # Validates the env parameters too (max_t bounds the largest evaluated T).
         self.env_config(self.t_min, self.t_max)
 
+
+    @property
+    def hidden_size(self) -> int:
+        """``hidden``, or the default size for ``kind``."""
+        if self.hidden is not None:
+            return int(self.hidden)
+        return 32 if self.kind == "lstm" else 8
 
     def env_config(self, t_min: int, t_max: int) -> GridCountingConfig:
         """The env configuration with T drawn from ``t_min..t_max``."""
@@ -249,7 +262,7 @@ def _train(config: CountingTrainConfig, progress: ProgressFn | None) -> Counting
     torch.manual_seed(c.seed)
     rng = np.random.default_rng(c.seed)
     generator = torch.Generator().manual_seed(c.seed)
-    policy = CountingPolicy(c.kind, hidden=c.hidden, gain=c.gain,
+    policy = CountingPolicy(c.kind, hidden=c.hidden_size, gain=c.gain,
                             feature_scale=c.feature_scale)
     optimizer = torch.optim.Adam(policy.parameters(), lr=c.learning_rate)
     envs = [GridCountingEnv(c.env_config(c.t_min, c.t_max)) for _ in range(c.batch_episodes)]
@@ -266,6 +279,8 @@ def _train(config: CountingTrainConfig, progress: ProgressFn | None) -> Counting
         ts = rng.integers(c.t_min, top + 1, size=c.batch_episodes)
         rollout = _play(policy, envs, seeds, [{"T": int(t)} for t in ts], generator)
         loss = _loss(rollout, entropy_coef, c.value_coef)
+        if c.sparsity:
+            loss = loss + c.sparsity * policy.nac_l1()
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), c.max_grad_norm)
