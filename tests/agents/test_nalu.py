@@ -11,6 +11,7 @@ from palaestra.agents.nalu import (
     CountingPolicyAgent,
     counting_features,
 )
+from palaestra.agents.counting import play_counting_episode
 from palaestra.envs.counting import GridCountingEnv
 
 
@@ -106,15 +107,8 @@ def test_nac_policy_with_counting_weights_is_on_time_for_any_T():
     agent = CountingPolicyAgent(policy, greedy=True)
     env = GridCountingEnv(max_t=40)
     for t in (5, 12, 19, 30, 40):
-        wins = 0
-        for seed in range(30):
-            obs, _ = env.reset(seed=seed, options={"T": t})
-            agent.reset(np.random.default_rng(seed))
-            done = False
-            while not done:
-                obs, r, term, trunc, _ = env.step(agent.act(obs))
-                done = term or trunc
-            wins += r == 1.0
+        wins = sum(play_counting_episode(env, agent, seed, {"T": t})["is_success"]
+                   for seed in range(30))
         assert wins == 30, f"T={t}: {wins}/30"
 
 

@@ -5,7 +5,11 @@ import numpy as np
 import pytest
 
 import palaestra.envs  # noqa: F401  (registers the envs)
-from palaestra.agents.counting import CountingAgent, make_scripted_counting_agent
+from palaestra.agents.counting import (
+    CountingAgent,
+    make_scripted_counting_agent,
+    play_counting_episode,
+)
 from palaestra.envs.counting import GridCountingConfig, GridCountingEnv, manhattan
 from palaestra.envs.counting.env import DOWN, LEFT, RIGHT, STAY, UP
 
@@ -95,26 +99,14 @@ def test_random_starts_are_always_winnable_and_cover_the_training_range():
 def test_counter_agent_always_on_time(t):
     env = GridCountingEnv()
     agent = CountingAgent()
-    wins = 0
-    for seed in range(100):
-        obs, _ = env.reset(seed=seed, options={"T": t})
-        agent.reset(np.random.default_rng(seed))
-        done = False
-        while not done:
-            obs, r, term, trunc, info = env.step(agent.act(obs))
-            done = term or trunc
-        wins += r == 1.0
-    assert wins == 100
+    infos = [play_counting_episode(env, agent, seed, {"T": t}) for seed in range(100)]
+    assert all(info["is_success"] for info in infos)
 
 
 def test_off_by_one_counter_arrives_early():
     env = GridCountingEnv()
     agent = make_scripted_counting_agent("off-by-one")
-    obs, _ = env.reset(seed=0, options={"T": 8, "agent": (0, 0), "target": (1, 1)})
-    agent.reset(np.random.default_rng(0))
-    done = False
-    while not done:
-        obs, r, done, _, info = env.step(agent.act(obs))
+    info = play_counting_episode(env, agent, 0, {"T": 8, "agent": (0, 0), "target": (1, 1)})
     assert info["outcome"] == "early" and info["steps"] == 7
 
 

@@ -109,3 +109,18 @@ def make_scripted_counting_agent(name: str) -> Any:
             f"unknown counting agent {name!r}; known: {', '.join(SCRIPTED_COUNTING_AGENTS)}"
         )
     return _FACTORIES[name]()
+
+
+def play_counting_episode(env: Any, agent: Any, seed: int,
+                          options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Play one episode of ``env`` (a GridCountingEnv) with ``agent``; return the final info.
+
+    The env is reset with ``seed`` and ``options``, the agent with a generator seeded by ``seed``.
+    ``info["is_success"]`` says whether it arrived on time, ``info["outcome"]`` how it ended.
+    """
+    obs, _ = env.reset(seed=seed, options=options)
+    agent.reset(np.random.default_rng(seed))
+    while True:
+        obs, _, terminated, truncated, info = env.step(agent.act(obs))
+        if terminated or truncated:
+            return info
