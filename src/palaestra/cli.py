@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay(sub)
     add_play(sub)
+    from palaestra.cli_league import add_league
+
+    add_league(sub)
     return parser
 
 

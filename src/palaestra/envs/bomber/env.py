@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -213,9 +214,7 @@ class BomberParallelEnv(ParallelEnv):
         c, b = self.config, self.batch
         live = self.agents
         if c.observation == "planes":
-            stack = planes(b.board, b.agents, b.bombs, b.flames, b.meta, self.messages, c.view,
-                           c.team, c.max_steps)[0]
-            return {name: stack[AGENT_INDEX[name]] for name in live}
+            return self.planes_observations()
         boards = agent_boards(b.board, b.agents, c.view)[0]
         maps = agent_maps(b.agents, b.bombs, b.flames, b.meta, c.view)[0]
         agents = b.agents[0]
@@ -244,6 +243,18 @@ class BomberParallelEnv(ParallelEnv):
                 "message": self.messages[0, k].copy(),
             }
         return out
+
+    def planes_observations(self, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """The ``planes`` observation of ``names`` (default: the live agents), whichever
+        ``observation`` is set.
+
+        Lets a mixed game give dicts to scripted agents and planes to networks (the league does),
+        and gives an agent that has just died its last view.
+        """
+        c, b = self.config, self.batch
+        stack = planes(b.board, b.agents, b.bombs, b.flames, b.meta, self.messages, c.view,
+                       c.team, c.max_steps)[0]
+        return {name: stack[AGENT_INDEX[name]] for name in (self.agents if names is None else names)}
 
     def state(self) -> np.ndarray:
         """The full board (item codes), as PettingZoo's global state."""

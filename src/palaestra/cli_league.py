@@ -1,0 +1,160 @@
+"""``palaestra league …``: population-based training with PFSP and ratings (parse + dispatch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+EPILOG = """examples:
+  palaestra league train --env bomber --population 4 --iterations 200 --out runs/league
+  palaestra league train --out runs/league --iterations 400 --resume     # continue (also after kill -9)
+  palaestra league train --out runs/league --address 10.0.0.5:6379 --num-env-runners 8 \\
+      --num-learners 1 --gpus-per-learner 1                               # on a Ray cluster with a GPU
+  palaestra league table --out runs/league --plots runs/league/plots
+  palaestra league eval --out runs/league --games 200                     # learners vs 3 SimpleAgents
+"""
+
+
+def add_league(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "league", help="train a population with PFSP, snapshots, PBT and ratings (RLlib)",
+        description="Population-based training on RLlib: learners play each other, their frozen "
+        "snapshots and scripted bots, opponents chosen by prioritised fictitious self-play; every "
+        "game is rated (OpenSkill, Elo); PBT copies the best into the worst and perturbs their "
+        "hyperparameters. Everything lives in the --out directory and survives kill -9.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    lsub = p.add_subparsers(dest="league_command", metavar="ACTION", required=True)
+    from palaestra.league.league_config import LeagueConfig
+
+    d = LeagueConfig()
+    t = lsub.add_parser("train", help="train (or resume) a league",
+                        description="Train a league in --out. With --resume, continue the league "
+                        "stored there from its last checkpoint (its config is kept; --iterations "
+                        "and the Ray placement options may change).",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--env", default=d.env, choices=["bomber"], help="env (bomber)")
+    t.add_argument("--out", type=Path, required=True, help="run directory")
+    t.add_argument("--population", type=int, default=d.population, help=f"learners ({d.population})")
+    t.add_argument("--iterations", type=int, default=d.iterations,
+                   help=f"training iterations in all ({d.iterations})")
+    t.add_argument("--steps-per-iteration", type=int, default=d.steps_per_iteration,
+                   help=f"env steps per iteration ({d.steps_per_iteration})")
+    t.add_argument("--minibatch-size", type=int, default=d.minibatch_size)
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--lr", type=float, default=d.lr, help=f"initial learning rate ({d.lr})")
+    t.add_argument("--entropy", type=float, default=d.entropy_coeff,
+                   help=f"initial entropy bonus ({d.entropy_coeff})")
+    t.add_argument("--snapshot-every", type=int, default=d.snapshot_every)
+    t.add_argument("--pbt-interval", type=int, default=d.pbt.interval)
+    t.add_argument("--eval-every", type=int, default=d.eval_every)
+    t.add_argument("--eval-games", type=int, default=d.eval_games)
+    t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--address", help="existing Ray cluster to join (default: start a local Ray)")
+    t.add_argument("--num-cpus", type=int, default=d.num_cpus, help="CPUs of the local Ray")
+    t.add_argument("--num-env-runners", type=int, default=d.num_env_runners)
+    t.add_argument("--num-cpus-per-env-runner", type=float, default=d.num_cpus_per_env_runner)
+    t.add_argument("--num-learners", type=int, default=d.num_learners)
+    t.add_argument("--gpus-per-learner", type=float, default=d.num_gpus_per_learner)
+    t.add_argument("--resume", action="store_true", help="continue the league in --out")
+    t.add_argument("--force", action="store_true", help="discard a league already in --out")
+    t.set_defaults(func=_cmd_train)
+
+    s = lsub.add_parser("table", help="print the league table; --plots writes the PNGs")
+    s.add_argument("--out", type=Path, required=True, help="run directory")
+    s.add_argument("--plots", type=Path, help="directory for league_table.png, rating curves, ...")
+    s.set_defaults(func=_cmd_table)
+
+    e = lsub.add_parser("eval", help="play the learners against three SimpleAgents (FFA)",
+                        description="Load the last checkpoint and play each learner (or --member) "
+                        "in FFA games against three SimpleAgents; prints wins and the win rate.")
+    e.add_argument("--out", type=Path, required=True, help="run directory")
+    e.add_argument("--games", type=int, default=100)
+    e.add_argument("--member", action="append", help="member id (default: every learner)")
+    e.add_argument("--seed", type=int, default=12345)
+    e.add_argument("--json", type=Path, help="write the results here")
+    e.set_defaults(func=_cmd_eval)
+
+
+def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from palaestra.league.league_config import LeagueConfig
+    from palaestra.league.pbt import PBTConfig
+
+    return LeagueConfig(
+        env=args.env, population=args.population, iterations=args.iterations,
+        steps_per_iteration=args.steps_per_iteration, minibatch_size=args.minibatch_size,
+        epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy,
+        snapshot_every=args.snapshot_every, eval_every=args.eval_every,
+        eval_games=args.eval_games, bots=tuple(args.bots), seed=args.seed,
+        pbt=PBTConfig(interval=args.pbt_interval), address=args.address, num_cpus=args.num_cpus,
+        num_env_runners=args.num_env_runners,
+        num_cpus_per_env_runner=args.num_cpus_per_env_runner,
+        num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner)
+
+
+def _cmd_train(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from palaestra.league.league_plots import plot_league, print_league
+    from palaestra.league.league_run import LeagueRun, prepare_run
+    from palaestra.league.ray_session import ray_session
+
+    config, state = prepare_run(_config(args), args.out, args.resume, args.force)
+    if state.iteration >= config.iterations:
+        console.print(f"the league in {args.out} is at iteration {state.iteration} already")
+        print_league(state, console)
+        return 0
+    with ray_session(config), Progress(
+            TextColumn("[bold]league[/]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("league", total=config.iterations, completed=state.iteration,
+                            stats="starting Ray and the learners")
+        run = LeagueRun(config, state, args.out)
+
+        def report(st, stats):  # type: ignore[no-untyped-def]
+            wins = stats.get("eval_win_rate")
+            text = f"{stats['train_games']} games, {stats['train_seconds']:.1f}s"
+            if wins:
+                text += " | vs 3 simple: " + " ".join(f"{m} {r:.0%}" for m, r in wins.items())
+            if stats.get("pbt"):
+                text += " | PBT " + ", ".join(f"{t}<-{d}" for t, d in stats["pbt"])
+            bar.update(task, completed=st.iteration, stats=text)
+
+        try:
+            state = run.train(report)
+        finally:
+            run.stop()
+    print_league(state, console)
+    if state.matches:
+        paths = plot_league(state, args.out / "plots")
+        console.print(f"plots: {', '.join(str(p) for p in paths.values())}")
+    console.print(f"TensorBoard: tensorboard --logdir {args.out / 'tb'}")
+    return 0
+
+
+def _cmd_table(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.league_plots import plot_league, print_league
+    from palaestra.league.league_run import STATE_FILE
+    from palaestra.league.league_state import LeagueState
+
+    state = LeagueState.load(args.out / STATE_FILE)
+    print_league(state, console)
+    if args.plots:
+        for p in plot_league(state, args.plots).values():
+            console.print(f"wrote {p}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.league_eval import evaluate_checkpoint
+
+    rows = evaluate_checkpoint(args.out, args.member, args.games, args.seed)
+    for r in rows:
+        console.print(f"{r['member']}: won {r['wins']} of {r['games']} FFA games against three "
+                      f"SimpleAgents ({r['win_rate']:.1%}; ties {r['ties']})")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0

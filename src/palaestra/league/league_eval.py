@@ -1,0 +1,105 @@
+"""Evaluation games of league members: a member's RLlib module against three scripted bots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from palaestra.league.bomber_league_env import BOT_PREFIX, BomberLeagueEnv
+
+
+@dataclass(frozen=True)
+class EvalGame:
+    """One evaluation game: where each member sat and how it placed."""
+
+    seats: tuple[str, ...]
+    ranks: tuple[int, ...]
+    seed: int
+
+    def won(self, member: str) -> bool:
+        """True when ``member`` is the only one placed first."""
+        k = self.seats.index(member)
+        return self.ranks[k] == 0 and self.ranks.count(0) == 1
+
+
+def module_policy(module: Any, rng: np.random.Generator) -> Callable[[np.ndarray], int]:
+    """Sample actions from an RLlib module's action distribution (as in training)."""
+    import torch
+
+    def act(obs: np.ndarray) -> int:
+        with torch.no_grad():
+            out = module.forward_inference({"obs": torch.from_numpy(obs[None].astype(np.float32))})
+        logits = out["action_dist_inputs"][0].double().numpy()
+        p = np.exp(logits - logits.max())
+        return int(rng.choice(len(p), p=p / p.sum()))
+
+    return act
+
+
+def play_eval_games(member: str, policy: Callable[[np.ndarray], int], games: int, seed: int,
+                    bot: str = "simple") -> list[EvalGame]:
+    """``games`` FFA games of ``member`` against three ``bot``\\ s, seats drawn at random.
+
+    The game stops when ``member`` dies (the bots left share first place), so a win is a game the
+    member ends alone on top.
+    """
+    bot_id = BOT_PREFIX + bot
+    env = BomberLeagueEnv({"lineups": {member: {bot_id: 1.0}}, "bots": [bot_id]})
+    out = []
+    for g in range(games):
+        obs, _ = env.reset(seed=int(np.random.default_rng([seed, g]).integers(2**31)))
+        while True:
+            obs, _, term, trunc, _ = env.step({m: policy(o) for m, o in obs.items()
+                                               if m in env.agents})
+            if term["__all__"] or trunc["__all__"]:
+                break
+        result = env.pop_results()[0]
+        out.append(EvalGame(tuple(result["seats"]), tuple(result["ranks"]), result["seed"]))
+    return out
+
+
+def load_member_module(run_dir: Any, member: str) -> Any:
+    """The RLlib module of ``member`` from the last checkpoint of the league in ``run_dir``."""
+    from pathlib import Path
+
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    from palaestra.league.league_run import STATE_FILE
+    from palaestra.league.league_state import LeagueState
+
+    state = LeagueState.load(Path(run_dir) / STATE_FILE)
+    if member not in state.members or state.members[member].kind == "bot":
+        known = [m for m in state.members if state.members[m].kind != "bot"]
+        raise ValueError(f"{member!r} is not a trained member of this league; known: {known}")
+    if not state.checkpoint:
+        raise ValueError(f"{run_dir}: the league has no checkpoint yet")
+    path = Path(run_dir) / state.checkpoint / "learner_group" / "learner" / "rl_module" / member
+    if not path.is_dir():
+        raise ValueError(f"{path}: the checkpoint holds no module for {member!r}")
+    return RLModule.from_checkpoint(str(path.resolve()))
+
+
+def evaluate_checkpoint(run_dir: Any, members: list[str] | None, games: int,
+                        seed: int) -> list[dict[str, Any]]:
+    """Win counts of members (default: every learner) against three SimpleAgents."""
+    from pathlib import Path
+
+    from palaestra.league.league_run import STATE_FILE
+    from palaestra.league.league_state import LeagueState
+
+    if games < 1:
+        raise ValueError(f"games must be positive, got {games}")
+    state = LeagueState.load(Path(run_dir) / STATE_FILE)
+    rows = []
+    for k, member in enumerate(members or state.learners()):
+        module = load_member_module(run_dir, member)
+        rng = np.random.default_rng([seed, k])
+        played = play_eval_games(member, module_policy(module, rng), games, seed)
+        wins = sum(g.won(member) for g in played)
+        ties = sum(g.ranks[g.seats.index(member)] == 0 and not g.won(member) for g in played)
+        rows.append({"member": member, "games": games, "wins": wins, "ties": ties,
+                     "win_rate": wins / games, "iteration": state.iteration})
+    return rows

@@ -1,0 +1,247 @@
+"""``palaestra league train``: the league loop around RLlib, with checkpoints and resume.
+
+Every iteration: install the matchmaking table (PFSP over learners, snapshots and bots) in the
+env runners, run one RLlib training iteration, record the finished games as rated matches; on
+schedule, play evaluation games against SimpleAgents, take frozen snapshots, run a PBT round.
+Then write the RLlib checkpoint (a new directory) and, last, replace ``league.json`` atomically:
+a ``kill -9`` at any moment leaves the previous state and the checkpoint it names intact, and
+``--resume`` continues from there. Everything a user looks at is written on the way: TensorBoard
+scalars under ``tb/``, ``plots/`` (league table, rating curves, win matrix) and ``events.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from palaestra.league.bomber_league_env import BOT_PREFIX
+from palaestra.league.league_config import LeagueConfig
+from palaestra.league.league_state import LeagueState, MatchRecord, Member
+from palaestra.league.matchmaking import lineup_table
+from palaestra.league.pbt import exploit_explore
+
+STATE_FILE = "league.json"
+CONFIG_FILE = "league_config.json"
+EVENTS_FILE = "events.jsonl"
+ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
+
+
+class LeagueRunError(ValueError):
+    """A run directory that cannot be started or resumed as asked."""
+
+
+def prepare_run(config: LeagueConfig, out: Path, resume: bool, force: bool) -> tuple[LeagueConfig, LeagueState]:
+    """Create (or, with ``resume``, reload) the run directory; returns the config and state.
+
+    On resume the stored config wins, except ``iterations`` (which may grow) and the Ray placement
+    fields (``address``, ``num_cpus``, runners, learners, GPUs), which may differ between machines.
+    """
+    state_path = out / STATE_FILE
+    if resume:
+        if not state_path.is_file():
+            raise LeagueRunError(f"{out}: nothing to resume (no {STATE_FILE})")
+        stored = LeagueConfig.load(out / CONFIG_FILE)
+        keep = {k: getattr(config, k) for k in (
+            "iterations", "address", "num_cpus", "num_env_runners", "num_cpus_per_env_runner",
+            "num_envs_per_env_runner", "num_learners", "num_gpus_per_learner", "max_restarts")}
+        merged = LeagueConfig.from_json({**stored.to_json(), **keep})
+        merged.save(out / CONFIG_FILE)
+        return merged, LeagueState.load(state_path)
+    if state_path.exists():
+        if not force:
+            raise LeagueRunError(f"{out} already holds a league; pass --resume to continue it or "
+                                 "--force to start over")
+        for name in (STATE_FILE, CONFIG_FILE, EVENTS_FILE, "checkpoints", "tb", "plots"):
+            path = out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    config.save(out / CONFIG_FILE)
+    state = LeagueState.new(config.env, config.seed)
+    for learner in config.learner_ids():
+        state.add_member(Member(learner, "learner", config.initial_hyperparams()))
+    for bot in config.bots:
+        state.add_member(Member(BOT_PREFIX + bot, "bot"))
+    state.save(state_path)
+    return config, state
+
+
+def active_lineups(state: LeagueState, config: LeagueConfig) -> dict[str, dict[str, float]]:
+    """PFSP tables with each learner's snapshots beyond the newest ``max_snapshots`` left out."""
+    table = lineup_table(state, config.matchmaking)
+    retired: set[str] = set()
+    for learner in state.learners():
+        own = [s for s in state.snapshots() if state.members[s].parent == learner]
+        retired.update(own[:-config.max_snapshots])
+    out = {}
+    for learner, dist in table.items():
+        kept = {m: p for m, p in dist.items() if m not in retired}
+        total = sum(kept.values())
+        out[learner] = {m: p / total for m, p in kept.items()}
+    return out
+
+
+def shaping_table(state: LeagueState) -> dict[str, dict[str, float]]:
+    return {m: {k: v for k, v in member.hyperparams.items() if k.startswith("shape_")}
+            for m, member in state.members.items() if member.kind != "bot"}
+
+
+def env_config(state: LeagueState, config: LeagueConfig) -> dict[str, Any]:
+    return {"lineups": active_lineups(state, config), "bots": state.bots(),
+            "shaping": shaping_table(state), "seed": config.seed,
+            "agent_ids": sorted(set(config.planned_member_ids()) | set(state.members) - set(state.bots()))}
+
+
+class LeagueRun:
+    """One league run in ``out``; :meth:`train` runs it to ``config.iterations``."""
+
+    def __init__(self, config: LeagueConfig, state: LeagueState, out: Path) -> None:
+        self.config, self.state, self.out = config, state, out
+        self.algo: Any = None
+        self._writer: Any = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        from palaestra.league import rllib_league as RL
+
+        self.algo = RL.build_algorithm(self.config, self.state.learners(), self.state.snapshots(),
+                                       env_config(self.state, self.config))
+        if self.state.checkpoint:
+            self.algo.restore_from_path(str((self.out / self.state.checkpoint).resolve()))
+        RL.apply_hyperparams(self.algo, self._learner_hyperparams())
+        RL.sync_weights(self.algo)
+
+    def stop(self) -> None:
+        if self.algo is not None:
+            self.algo.stop()
+            self.algo = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _learner_hyperparams(self) -> dict[str, dict[str, float]]:
+        return {m: self.state.members[m].hyperparams for m in self.state.learners()}
+
+    # -- the loop ---------------------------------------------------------------------------
+    def train(self, progress: ProgressFn | None = None) -> LeagueState:
+        restarts = 0
+        while self.state.iteration < self.config.iterations:
+            try:
+                if self.algo is None:
+                    self.start()
+                stats = self.iteration()
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # a lost node or worker: retry from the last checkpoint
+                if restarts >= self.config.max_restarts:
+                    raise
+                restarts += 1
+                self._event({"event": "restart", "iteration": self.state.iteration,
+                             "error": f"{type(exc).__name__}: {exc}", "restart": restarts})
+                self.stop()
+                self.state = LeagueState.load(self.out / STATE_FILE)
+                continue
+            if progress is not None:
+                progress(self.state, stats)
+        return self.state
+
+    def iteration(self) -> dict[str, Any]:
+        from palaestra.league import rllib_league as RL
+
+        c, state = self.config, self.state
+        it = state.iteration + 1
+        RL.push_league(self.algo, active_lineups(state, c), state.bots(), shaping_table(state))
+        start = time.perf_counter()
+        result = self.algo.train()
+        stats: dict[str, Any] = {"iteration": it, "train_seconds": time.perf_counter() - start}
+        games = RL.pop_results(self.algo)
+        for g in games:
+            state.record(MatchRecord(it, "train", tuple(g["seats"]), tuple(g["ranks"]), g["seed"]))
+        stats["train_games"] = len(games)
+        runners = result.get("env_runners", {})
+        stats["env_steps"] = int(runners.get("num_env_steps_sampled_lifetime", 0))
+        returns = runners.get("agent_episode_returns_mean", {}) or {}
+        stats["returns"] = {str(k): float(v) for k, v in returns.items()}
+        if c.eval_every and it % c.eval_every == 0:
+            stats["eval_win_rate"] = self._evaluate(it)
+        if c.snapshot_every and it % c.snapshot_every == 0:
+            for learner in state.learners():
+                snap = state.take_snapshot(learner, it)
+                RL.add_snapshot(self.algo, c, snap.member_id, learner, state.learners())
+            self._event({"event": "snapshot", "iteration": it, "members": state.snapshots()[-len(state.learners()):]})
+        if it % c.pbt.interval == 0 and len(state.learners()) > 1:
+            rng = state.rng()
+            events = exploit_explore(state, rng, c.pbt, it)
+            state.store_rng(rng)
+            for e in events:
+                RL.copy_weights(self.algo, e.donor, e.target)
+                self._event({"event": "pbt", "iteration": it, "target": e.target, "donor": e.donor,
+                             "before": e.before, "after": e.after})
+            RL.apply_hyperparams(self.algo, self._learner_hyperparams())
+            stats["pbt"] = [(e.target, e.donor) for e in events]
+        state.iteration = it
+        self._checkpoint()
+        self._log(stats)
+        return stats
+
+    def _evaluate(self, it: int) -> dict[str, float]:
+        from palaestra.league.league_eval import module_policy, play_eval_games
+
+        rates = {}
+        for k, learner in enumerate(self.state.learners()):
+            module = self.algo.get_module(learner)
+            rng = np.random.default_rng([self.config.seed, it, k])
+            games = play_eval_games(learner, module_policy(module, rng), self.config.eval_games,
+                                    seed=int(rng.integers(2**31)))
+            for g in games:
+                self.state.record(MatchRecord(it, "eval", g.seats, g.ranks, g.seed))
+            rates[learner] = sum(g.won(learner) for g in games) / len(games)
+        return rates
+
+    def _checkpoint(self) -> None:
+        """New checkpoint directory first, then the state that names it, then prune old ones."""
+        name = f"checkpoints/it{self.state.iteration:06d}"
+        path = self.out / name
+        if path.exists():
+            shutil.rmtree(path)
+        self.algo.save_to_path(str(path.resolve()))
+        self.state.checkpoint = name
+        self.state.save(self.out / STATE_FILE)
+        kept = sorted((self.out / "checkpoints").iterdir())
+        for old in kept[:-self.config.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    # -- logs -------------------------------------------------------------------------------
+    def _event(self, event: dict[str, Any]) -> None:
+        with open(self.out / EVENTS_FILE, "a") as f:
+            f.write(json.dumps(event, sort_keys=True) + "\n")
+
+    def _log(self, stats: dict[str, Any]) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        if self._writer is None:
+            self._writer = SummaryWriter(str(self.out / "tb"))
+        w, it = self._writer, self.state.iteration
+        table = self.state.rating_table()
+        for name, p in table.players.items():
+            w.add_scalar(f"rating_ordinal/{name}", p.ordinal, it)
+            w.add_scalar(f"rating_elo/{name}", p.elo, it)
+        for learner in self.state.learners():
+            for k, v in self.state.members[learner].hyperparams.items():
+                w.add_scalar(f"hyperparams/{learner}/{k}", v, it)
+        for member, ret in stats.get("returns", {}).items():
+            w.add_scalar(f"episode_return/{member}", ret, it)
+        for learner, rate in stats.get("eval_win_rate", {}).items():
+            w.add_scalar(f"eval_win_rate_vs_3_simple/{learner}", rate, it)
+        w.add_scalar("train/seconds_per_iteration", stats["train_seconds"], it)
+        w.add_scalar("train/env_steps", stats["env_steps"], it)
+        w.flush()
+        self._event({"event": "iteration", **{k: v for k, v in stats.items() if k != "pbt"}})
