@@ -59,6 +59,8 @@ def add_league(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--num-cpus-per-env-runner", type=float, default=d.num_cpus_per_env_runner)
     t.add_argument("--num-learners", type=int, default=d.num_learners)
     t.add_argument("--gpus-per-learner", type=float, default=d.num_gpus_per_learner)
+    t.add_argument("--max-minutes", type=float,
+                   help="stop after the iteration that passes this wall-clock budget")
     t.add_argument("--resume", action="store_true", help="continue the league in --out")
     t.add_argument("--force", action="store_true", help="discard a league already in --out")
     t.set_defaults(func=_cmd_train)
@@ -102,6 +104,8 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
     from palaestra.league.league_run import LeagueRun, prepare_run
     from palaestra.league.ray_session import ray_session
 
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise ValueError(f"--max-minutes must be positive, got {args.max_minutes}")
     config, state = prepare_run(_config(args), args.out, args.resume, args.force)
     if state.iteration >= config.iterations:
         console.print(f"the league in {args.out} is at iteration {state.iteration} already")
@@ -124,7 +128,8 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
             bar.update(task, completed=st.iteration, stats=text)
 
         try:
-            state = run.train(report)
+            budget = None if args.max_minutes is None else 60.0 * args.max_minutes
+            state = run.train(report, max_seconds=budget)
         finally:
             run.stop()
     print_league(state, console)

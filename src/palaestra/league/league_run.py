@@ -131,9 +131,16 @@ class LeagueRun:
         return {m: self.state.members[m].hyperparams for m in self.state.learners()}
 
     # -- the loop ---------------------------------------------------------------------------
-    def train(self, progress: ProgressFn | None = None) -> LeagueState:
+    def train(self, progress: ProgressFn | None = None,
+              max_seconds: float | None = None) -> LeagueState:
+        """Run to ``config.iterations``, or until ``max_seconds`` have passed (checked after each
+        iteration, so the last one is always complete and checkpointed)."""
         restarts = 0
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
         while self.state.iteration < self.config.iterations:
+            if deadline is not None and time.monotonic() >= deadline:
+                self._event({"event": "time_budget", "iteration": self.state.iteration})
+                break
             try:
                 if self.algo is None:
                     self.start()
@@ -230,10 +237,11 @@ class LeagueRun:
         if self._writer is None:
             self._writer = SummaryWriter(str(self.out / "tb"))
         w, it = self._writer, self.state.iteration
-        table = self.state.rating_table()
-        for name, p in table.players.items():
-            w.add_scalar(f"rating_ordinal/{name}", p.ordinal, it)
-            w.add_scalar(f"rating_elo/{name}", p.elo, it)
+        every = self.config.eval_every or 10
+        if it % every == 0 or it == self.config.iterations:  # a full re-rating costs O(matches)
+            for name, p in self.state.rating_table().players.items():
+                w.add_scalar(f"rating_ordinal/{name}", p.ordinal, it)
+                w.add_scalar(f"rating_elo/{name}", p.elo, it)
         for learner in self.state.learners():
             for k, v in self.state.members[learner].hyperparams.items():
                 w.add_scalar(f"hyperparams/{learner}/{k}", v, it)
