@@ -35,7 +35,9 @@ def add_league(sub: argparse._SubParsersAction) -> None:
                         "stored there from its last checkpoint (its config is kept; --iterations "
                         "and the Ray placement options may change).",
                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("--env", default=d.env, choices=["bomber"], help="env (bomber)")
+    t.add_argument("--env", default=d.env, choices=["bomber", "kelly", "counting"],
+                   help="bomber (rated FFA games), or a single-agent env trained by the same "
+                   "loop: kelly, counting (PBT on mean return)")
     t.add_argument("--out", type=Path, required=True, help="run directory")
     t.add_argument("--population", type=int, default=d.population, help=f"learners ({d.population})")
     t.add_argument("--iterations", type=int, default=d.iterations,
@@ -47,6 +49,7 @@ def add_league(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--lr", type=float, default=d.lr, help=f"initial learning rate ({d.lr})")
     t.add_argument("--entropy", type=float, default=d.entropy_coeff,
                    help=f"initial entropy bonus ({d.entropy_coeff})")
+    t.add_argument("--gamma", type=float, default=d.gamma, help=f"discount ({d.gamma})")
     t.add_argument("--snapshot-every", type=int, default=d.snapshot_every)
     t.add_argument("--pbt-interval", type=int, default=d.pbt.interval)
     t.add_argument("--eval-every", type=int, default=d.eval_every)
@@ -88,7 +91,7 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return LeagueConfig(
         env=args.env, population=args.population, iterations=args.iterations,
         steps_per_iteration=args.steps_per_iteration, minibatch_size=args.minibatch_size,
-        epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy,
+        epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy, gamma=args.gamma,
         snapshot_every=args.snapshot_every, eval_every=args.eval_every,
         eval_games=args.eval_games, bots=tuple(args.bots), seed=args.seed,
         pbt=PBTConfig(interval=args.pbt_interval), address=args.address, num_cpus=args.num_cpus,
@@ -132,7 +135,14 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
             state = run.train(report, max_seconds=budget)
         finally:
             run.stop()
-    print_league(state, console)
+    if config.solo:
+        fitness = run.fitness(10)
+        for learner in state.learners():
+            console.print(f"{learner}: mean return over its last 10 iterations "
+                          f"{fitness.get(learner, float('nan')):.4g}  "
+                          f"{state.members[learner].hyperparams}", highlight=False)
+    else:
+        print_league(state, console)
     if state.matches:
         paths = plot_league(state, args.out / "plots")
         console.print(f"plots: {', '.join(str(p) for p in paths.values())}")

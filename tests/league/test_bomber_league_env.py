@@ -99,3 +99,25 @@ def test_league_config_validation_and_round_trip():
         LeagueConfig(num_gpus_per_learner=1.0)
     with pytest.raises(ValueError, match="unknown league config fields"):
         LeagueConfig.from_json({"populaton": 3})
+
+
+def test_solo_league_env_plays_one_learner_per_episode():
+    from palaestra.league.solo_league_env import SoloLeagueEnv
+
+    env = SoloLeagueEnv({"env": "counting", "lineups": {"m0": {}, "m1": {}}, "seed": 0})
+    rng = np.random.default_rng(0)
+    players = []
+    for _ in range(20):
+        obs, _ = env.reset()
+        (member,) = obs
+        players.append(member)
+        assert env.observation_spaces[member].contains(obs[member])
+        while True:
+            obs, rew, term, trunc, _ = env.step({member: int(rng.integers(5))})
+            if term["__all__"] or trunc["__all__"]:
+                break
+    results = env.pop_results()
+    assert [r["member"] for r in results] == players and set(players) == {"m0", "m1"}
+    assert all(r["return"] in (0.0, 1.0) for r in results)
+    with pytest.raises(ValueError, match="no single-agent league env"):
+        SoloLeagueEnv({"env": "chess"})

@@ -140,3 +140,21 @@ def test_league_on_a_two_node_cluster_survives_losing_a_node(tmp_path):
         assert {1, 2, 4, 5, 6} <= its
     finally:
         cluster.shutdown()
+
+
+def test_kelly_trains_through_the_same_league_loop(tmp_path):
+    out = tmp_path / "kelly"
+    args = ["league", "train", "--env", "kelly", "--out", str(out), "--population", "2",
+            "--steps-per-iteration", "1200", "--minibatch-size", "400", "--epochs", "1",
+            "--pbt-interval", "2", "--gamma", "1.0", "--entropy", "0"]
+    assert main([*args, "--iterations", "2"]) == 0
+    state = _state(out)
+    assert state.bots() == [] and state.snapshots() == [] and state.matches == []
+    returns = state.extra["returns"]
+    assert set(returns) == {"m0", "m1"} and all(len(rows) >= 1 for rows in returns.values())
+    assert len(state.pbt_events) == 1  # ranked by mean return
+    e = state.pbt_events[0]
+    assert e.donor_rating >= e.target_rating
+    assert set(e.after) == {"lr", "entropy_coeff"}
+    assert main([*args, "--iterations", "3", "--resume"]) == 0
+    assert _state(out).iteration == 3

@@ -90,6 +90,7 @@ class BomberLeagueEnv(MultiAgentEnv):
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__()
+        worker_index = int(getattr(config, "worker_index", 0))  # RLlib's EnvContext has one
         config = dict(config or {})
         bomber = dict(config.get("bomber", {}))
         if bomber.get("mode", "ffa") != "ffa":
@@ -105,7 +106,7 @@ class BomberLeagueEnv(MultiAgentEnv):
         # a run will ever use (its future snapshots too) is declared up front.
         self._declared = [str(a) for a in config.get("agent_ids", [])]
         self.set_league(config.get("lineups", {}), config.get("bots", []), config.get("shaping", {}))
-        base = int(config.get("seed", 0)) * 1_000_003 + int(getattr(config, "worker_index", 0))
+        base = int(config.get("seed", 0)) * 1_000_003 + worker_index
         self._rng = np.random.default_rng(base)
         self._results: list[dict[str, Any]] = []
         self._seats: list[str] = []

@@ -10,8 +10,9 @@ from typing import Any
 from palaestra.league.matchmaking import MatchmakingConfig
 from palaestra.league.pbt import PBTConfig
 
-LEAGUE_ENVS: tuple[str, ...] = ("bomber",)
-"""Envs the league trains on."""
+LEAGUE_ENVS: tuple[str, ...] = ("bomber", "kelly", "counting")
+"""Envs the league trains on: Bomber (rated games with opponents) and two single-agent envs
+(each learner plays alone; PBT ranks learners by mean return)."""
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,26 @@ class LeagueConfig:
         if self.num_gpus_per_learner and self.num_learners < 1:
             raise ValueError("num_gpus_per_learner needs num_learners >= 1")
 
+    @property
+    def solo(self) -> bool:
+        """A single-agent env: no opponents, snapshots or ratings; fitness is the mean return."""
+        return self.env != "bomber"
+
     def learner_ids(self) -> list[str]:
         return [f"m{i}" for i in range(self.population)]
 
     def planned_member_ids(self) -> list[str]:
         """Every learner and snapshot id the run can create, up to ``iterations``."""
         ids = self.learner_ids()
-        if self.snapshot_every:
+        if self.snapshot_every and not self.solo:
             for it in range(self.snapshot_every, self.iterations + 1, self.snapshot_every):
                 ids.extend(f"{m}@it{it}" for m in self.learner_ids())
         return ids
 
     def initial_hyperparams(self) -> dict[str, float]:
         """What every learner starts with."""
-        return {"lr": self.lr, "entropy_coeff": self.entropy_coeff, **self.shaping}
+        shaping = {} if self.solo else self.shaping
+        return {"lr": self.lr, "entropy_coeff": self.entropy_coeff, **shaping}
 
     def to_json(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
@@ -123,6 +130,7 @@ class LeagueConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LeagueConfig:
         known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k != "package_version"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown league config fields {sorted(unknown)}")
@@ -141,8 +149,12 @@ class LeagueConfig:
         return cls(**values)
 
     def save(self, path: Path) -> None:
+        """Write the resolved config, with the package version, atomically."""
+        import palaestra
+
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        data = {**self.to_json(), "package_version": palaestra.__version__}
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         tmp.replace(path)
 
     @classmethod

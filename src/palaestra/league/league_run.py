@@ -68,14 +68,17 @@ def prepare_run(config: LeagueConfig, out: Path, resume: bool, force: bool) -> t
     state = LeagueState.new(config.env, config.seed)
     for learner in config.learner_ids():
         state.add_member(Member(learner, "learner", config.initial_hyperparams()))
-    for bot in config.bots:
+    for bot in () if config.solo else config.bots:
         state.add_member(Member(BOT_PREFIX + bot, "bot"))
     state.save(state_path)
     return config, state
 
 
 def active_lineups(state: LeagueState, config: LeagueConfig) -> dict[str, dict[str, float]]:
-    """PFSP tables with each learner's snapshots beyond the newest ``max_snapshots`` left out."""
+    """PFSP tables with each learner's snapshots beyond the newest ``max_snapshots`` left out
+    (for a single-agent env, just the learners: nobody has opponents)."""
+    if config.solo:
+        return {m: {} for m in state.learners()}
     table = lineup_table(state, config.matchmaking)
     retired: set[str] = set()
     for learner in state.learners():
@@ -170,23 +173,28 @@ class LeagueRun:
         result = self.algo.train()
         stats: dict[str, Any] = {"iteration": it, "train_seconds": time.perf_counter() - start}
         games = RL.pop_results(self.algo)
-        for g in games:
-            state.record(MatchRecord(it, "train", tuple(g["seats"]), tuple(g["ranks"]), g["seed"]))
+        if c.solo:
+            self._record_returns(it, games)
+        else:
+            for g in games:
+                state.record(MatchRecord(it, "train", tuple(g["seats"]), tuple(g["ranks"]),
+                                         g["seed"]))
         stats["train_games"] = len(games)
         runners = result.get("env_runners", {})
         stats["env_steps"] = int(runners.get("num_env_steps_sampled_lifetime", 0))
         returns = runners.get("agent_episode_returns_mean", {}) or {}
         stats["returns"] = {str(k): float(v) for k, v in returns.items()}
-        if c.eval_every and it % c.eval_every == 0:
+        if c.eval_every and it % c.eval_every == 0 and not c.solo:
             stats["eval_win_rate"] = self._evaluate(it)
-        if c.snapshot_every and it % c.snapshot_every == 0:
+        if c.snapshot_every and it % c.snapshot_every == 0 and not c.solo:
             for learner in state.learners():
                 snap = state.take_snapshot(learner, it)
                 RL.add_snapshot(self.algo, c, snap.member_id, learner, state.learners())
             self._event({"event": "snapshot", "iteration": it, "members": state.snapshots()[-len(state.learners()):]})
         if it % c.pbt.interval == 0 and len(state.learners()) > 1:
             rng = state.rng()
-            events = exploit_explore(state, rng, c.pbt, it)
+            events = exploit_explore(state, rng, c.pbt, it,
+                                     fitness=self.fitness(c.pbt.interval) if c.solo else None)
             state.store_rng(rng)
             for e in events:
                 RL.copy_weights(self.algo, e.donor, e.target)
@@ -198,6 +206,24 @@ class LeagueRun:
         self._checkpoint()
         self._log(stats)
         return stats
+
+    def _record_returns(self, it: int, episodes: list[dict[str, Any]]) -> None:
+        """Single-agent envs: each learner's mean return this iteration, in ``extra["returns"]``."""
+        table = self.state.extra.setdefault("returns", {})
+        for learner in self.state.learners():
+            mine = [e["return"] for e in episodes if e["member"] == learner]
+            if mine:
+                table.setdefault(learner, []).append([it, float(np.mean(mine)), len(mine)])
+
+    def fitness(self, last: int) -> dict[str, float]:
+        """Mean episode return of each learner over its last ``last`` iterations (solo envs)."""
+        out = {}
+        for learner, rows in self.state.extra.get("returns", {}).items():
+            recent = rows[-last:]
+            n = sum(r[2] for r in recent)
+            if n:
+                out[learner] = sum(r[1] * r[2] for r in recent) / n
+        return out
 
     def _evaluate(self, it: int) -> dict[str, float]:
         from palaestra.league.league_eval import module_policy, play_eval_games
@@ -238,7 +264,8 @@ class LeagueRun:
             self._writer = SummaryWriter(str(self.out / "tb"))
         w, it = self._writer, self.state.iteration
         every = self.config.eval_every or 10
-        if it % every == 0 or it == self.config.iterations:  # a full re-rating costs O(matches)
+        if self.state.matches and (it % every == 0 or it == self.config.iterations):
+            # a full re-rating costs O(matches): not every iteration
             for name, p in self.state.rating_table().players.items():
                 w.add_scalar(f"rating_ordinal/{name}", p.ordinal, it)
                 w.add_scalar(f"rating_elo/{name}", p.elo, it)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -96,7 +97,8 @@ def _explore(params: dict[str, float], rng: np.random.Generator,
 
 def exploit_explore(state: LeagueState, rng: np.random.Generator, config: PBTConfig,
                     iteration: int,
-                    rating: Literal["ordinal", "elo"] = "ordinal") -> list[PBTEvent]:
+                    rating: Literal["ordinal", "elo"] = "ordinal",
+                    fitness: Mapping[str, float] | None = None) -> list[PBTEvent]:
     """One PBT round: each of the ``k`` worst learners copies a random one of the ``k`` best.
 
     Learners with at least ``config.min_matches`` rated matches are ranked by ``rating`` from
@@ -105,17 +107,23 @@ def exploit_explore(state: LeagueState, rng: np.random.Generator, config: PBTCon
     target, worst first, draws a donor uniformly from the top ``k``; its hyperparams become the
     donor's, perturbed by :func:`_explore` and clipped to the bounds, and its ``parent`` the
     donor. Returns the events, also appended to ``state.pbt_events``; none when ``n < 2``.
+
+    ``fitness`` (learner -> score, higher is better) replaces the ratings, for single-agent envs
+    where a learner's mean return is what counts; learners missing from it are not ranked.
     """
     if rating not in ("ordinal", "elo"):
         raise ValueError(f"rating must be 'ordinal' or 'elo', got {rating!r}")
-    table = state.rating_table()
-    initial = table.initial_ordinal if rating == "ordinal" else table.initial_elo
     scores: dict[str, float] = {}
-    for learner in state.learners():
-        stats = table.players.get(learner)
-        games = stats.games if stats else 0
-        if games >= config.min_matches:
-            scores[learner] = getattr(stats, rating) if stats else initial
+    if fitness is not None:
+        scores = {m: float(fitness[m]) for m in state.learners() if m in fitness}
+    else:
+        table = state.rating_table()
+        initial = table.initial_ordinal if rating == "ordinal" else table.initial_elo
+        for learner in state.learners():
+            stats = table.players.get(learner)
+            games = stats.games if stats else 0
+            if games >= config.min_matches:
+                scores[learner] = getattr(stats, rating) if stats else initial
     for learner in scores:  # fail before changing anything
         for name in state.members[learner].hyperparams:
             hyperparam_bounds(name, config)

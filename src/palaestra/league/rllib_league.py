@@ -11,8 +11,14 @@ from typing import Any
 
 from palaestra.league.bomber_league_env import ACT_SPACE, OBS_SPACE, BomberLeagueEnv
 from palaestra.league.league_config import LeagueConfig
+from palaestra.league.solo_league_env import SoloLeagueEnv, make_solo_env
 
-ENV_NAME = "palaestra_bomber_league"
+ENV_NAME = "palaestra_league"
+
+
+def make_league_env(ctx: Any) -> Any:
+    """The league env of an env_config (``env`` names it; Bomber by default)."""
+    return SoloLeagueEnv(ctx) if ctx.get("env", "bomber") != "bomber" else BomberLeagueEnv(ctx)
 
 
 def _identity_mapping(agent_id: Any, episode: Any = None, **kwargs: Any) -> Any:
@@ -20,17 +26,25 @@ def _identity_mapping(agent_id: Any, episode: Any = None, **kwargs: Any) -> Any:
 
 
 def module_spec(config: LeagueConfig) -> Any:
-    """The spec of one member's module (an MLP policy and value net on the flat planes)."""
+    """The spec of one member's module: an MLP policy and value net (on Bomber's flat planes, on
+    Kelly's features), or an LSTM for counting, which has to keep its own step count."""
     from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import (
         DefaultPPOTorchRLModule,
     )
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+    if config.solo:
+        env = make_solo_env(config.env)
+        obs_space, act_space = env.observation_space, env.action_space
+    else:
+        obs_space, act_space = OBS_SPACE, ACT_SPACE
+    recurrent = {"use_lstm": True, "lstm_cell_size": 32, "max_seq_len": 32} \
+        if config.env == "counting" else {}
     return RLModuleSpec(module_class=DefaultPPOTorchRLModule,
-                        observation_space=OBS_SPACE, action_space=ACT_SPACE,
+                        observation_space=obs_space, action_space=act_space,
                         model_config=DefaultModelConfig(fcnet_hiddens=list(config.hidden),
-                                                        vf_share_layers=False))
+                                                        vf_share_layers=False, **recurrent))
 
 
 def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[str],
@@ -40,12 +54,15 @@ def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[s
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.tune.registry import register_env
 
-    register_env(ENV_NAME, lambda ctx: BomberLeagueEnv(ctx))
+    register_env(ENV_NAME, make_league_env)
     modules = [*learners, *snapshots]
     spec = module_spec(config)
     ppo = (
         PPOConfig()
-        .environment(ENV_NAME, env_config=env_config, disable_env_checking=True)
+        .environment(ENV_NAME, env_config={**env_config, "env": config.env},
+                     disable_env_checking=True,
+                     # Kelly's policy output is mapped to a bet by KellyFeatures, as elsewhere.
+                     normalize_actions=False, clip_actions=config.env == "kelly")
         .env_runners(
             num_env_runners=config.num_env_runners,
             num_envs_per_env_runner=config.num_envs_per_env_runner,
