@@ -14,7 +14,7 @@ EPILOG = """examples:
   palaestra league train --out runs/league --address 10.0.0.5:6379 --num-env-runners 8 \\
       --num-learners 1 --gpus-per-learner 1                               # on a Ray cluster with a GPU
   palaestra league table --out runs/league --plots runs/league/plots
-  palaestra league eval --out runs/league --games 200                     # learners vs 3 SimpleAgents
+  palaestra league eval --out runs/league --games 200 --baseline simple   # vs 3 SimpleAgents
 """
 
 
@@ -80,6 +80,8 @@ def add_league(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--games", type=int, default=100)
     e.add_argument("--member", action="append", help="member id (default: every learner)")
     e.add_argument("--seed", type=int, default=12345)
+    e.add_argument("--baseline", action="append", default=[],
+                   help="also play this scripted agent (simple, random, static) in the seat")
     e.add_argument("--json", type=Path, help="write the results here")
     e.set_defaults(func=_cmd_eval)
 
@@ -164,9 +166,10 @@ def _cmd_table(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
-    from palaestra.league.league_eval import evaluate_checkpoint
+    from palaestra.league.league_eval import evaluate_baseline, evaluate_checkpoint
 
     rows = evaluate_checkpoint(args.out, args.member, args.games, args.seed)
+    rows += [evaluate_baseline(b, args.games, args.seed) for b in args.baseline]
     for r in rows:
         console.print(f"{r['member']}: won {r['wins']} of {r['games']} FFA games against three "
                       f"SimpleAgents ({r['win_rate']:.1%}; ties {r['ties']})")

@@ -52,9 +52,10 @@ def test_train_snapshots_pbt_ratings_plots_then_resume(tmp_path):
 
     rows_path = tmp_path / "eval.json"
     assert main(["league", "eval", "--out", str(out), "--games", "2", "--member", "m0",
-                 "--json", str(rows_path)]) == 0
+                 "--baseline", "random", "--json", str(rows_path)]) == 0
     rows = json.loads(rows_path.read_text())
     assert rows[0]["member"] == "m0" and rows[0]["games"] == 2
+    assert rows[1]["member"] == "baseline:random" and 0 <= rows[1]["wins"] <= 2
     assert main(["league", "eval", "--out", str(out), "--member", "nobody"]) == 2
 
 

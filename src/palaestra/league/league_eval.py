@@ -103,3 +103,26 @@ def evaluate_checkpoint(run_dir: Any, members: list[str] | None, games: int,
         rows.append({"member": member, "games": games, "wins": wins, "ties": ties,
                      "win_rate": wins / games, "iteration": state.iteration})
     return rows
+
+
+def evaluate_baseline(bot: str, games: int, seed: int) -> dict[str, Any]:
+    """The same measure for a scripted agent in the member's seat (e.g. ``simple``: how often a
+    SimpleAgent beats three others), in full games with a random seat. The member's games stop
+    when it dies, which cannot change whether it wins, so the two win rates compare directly."""
+    from palaestra.agents.bomber import make_scripted_bomber_agent
+    from palaestra.envs.bomber.config import BomberConfig
+    from palaestra.evaluation.bomber import play_bomber_game
+
+    if games < 1:
+        raise ValueError(f"games must be positive, got {games}")
+    wins = ties = 0
+    for g in range(games):
+        game_seed = int(np.random.default_rng([seed, g]).integers(2**31))
+        seat = int(np.random.default_rng([seed, g, 1]).integers(4))
+        agents = [make_scripted_bomber_agent("simple") for _ in range(4)]
+        agents[seat] = make_scripted_bomber_agent(bot)
+        result = play_bomber_game(agents, BomberConfig(), game_seed)
+        wins += result.winners == [seat]
+        ties += result.result == "tie"
+    return {"member": f"baseline:{bot}", "games": games, "wins": wins, "ties": ties,
+            "win_rate": wins / games}
