@@ -116,7 +116,8 @@ def _add_bomber(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     play.add_argument("--agent", action="append", required=True,
-                      help="agent per seat, 4 times (or once: all seats)")
+                      help="agent per seat, 4 times (or once: all seats): a name below, or a "
+                      "checkpoint directory from `palaestra league export`")
     play.add_argument("--mode", choices=["ffa", "team", "team_radio"], default="ffa")
     play.add_argument("--games", type=int, default=1, help="games to play (default 1)")
     play.add_argument("--seed", type=int, default=0, help="seed of game 0; game i uses seed + i")
@@ -265,7 +266,7 @@ def _cmd_bomber_play(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
-    from palaestra.agents.bomber import make_scripted_bomber_agent
+    from palaestra.agents.resolve import resolve_bomber_agent
     from palaestra.envs.bomber.config import BomberConfig
     from palaestra.envs.bomber.env import BomberParallelEnv
     from palaestra.evaluation.bomber import play_bomber_game, tally
@@ -275,7 +276,7 @@ def _cmd_bomber_play(args: argparse.Namespace, console: Console) -> int:
         raise ValueError(f"give --agent once or 4 times (one per seat), got {len(names)}")
     if args.games < 1:
         raise ValueError(f"--games must be >= 1, got {args.games}")
-    agents = [make_scripted_bomber_agent(n) for n in names]
+    agents = [resolve_bomber_agent(n) for n in names]
     config = BomberConfig(mode=args.mode, partially_observable=args.partial)
     env = BomberParallelEnv(render_mode="rgb_array" if args.png else None, mode=args.mode,
                             partially_observable=args.partial)

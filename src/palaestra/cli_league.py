@@ -15,6 +15,7 @@ EPILOG = """examples:
       --num-learners 1 --gpus-per-learner 1                               # on a Ray cluster with a GPU
   palaestra league table --out runs/league --plots runs/league/plots
   palaestra league eval --out runs/league --games 200 --baseline simple   # vs 3 SimpleAgents
+  palaestra league export --out runs/league --member m0 --to runs/m0       # for tournaments
 """
 
 
@@ -84,6 +85,16 @@ def add_league(sub: argparse._SubParsersAction) -> None:
                    help="also play this scripted agent (simple, random, static) in the seat")
     e.add_argument("--json", type=Path, help="write the results here")
     e.set_defaults(func=_cmd_eval)
+
+    x = lsub.add_parser("export", help="write a member as a checkpoint for tournaments and play",
+                        description="Copy a member's policy from the last checkpoint into a "
+                        "palaestra checkpoint directory: `palaestra bomber play --agent DIR`, "
+                        "`palaestra tournament submit DIR --env bomber` and the sandbox load it.")
+    x.add_argument("--out", type=Path, required=True, help="run directory")
+    x.add_argument("--member", required=True, help="member id, e.g. m0 or m0@it100")
+    x.add_argument("--to", type=Path, required=True, help="checkpoint directory to create")
+    x.add_argument("--force", action="store_true", help="replace --to if it exists")
+    x.set_defaults(func=_cmd_export)
 
 
 def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -175,4 +186,13 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
                       f"SimpleAgents ({r['win_rate']:.1%}; ties {r['ties']})")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.league_eval import export_member
+
+    out = export_member(args.out, args.member, args.to, args.force)
+    console.print(f"wrote {out}: try `palaestra bomber play --agent {out} --agent simple "
+                  "--agent simple --agent simple --games 10`")
     return 0

@@ -503,7 +503,8 @@ def test_validate_refuses_a_kelly_checkpoint_for_bomber(tmp_path: Path) -> None:
         "package_version": "0", "format": FORMAT, "format_version": FORMAT_VERSION,
     }
     (tmp_path / META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(SubmissionError, match="cannot play bomber"):
+    with pytest.raises(SubmissionError,
+                       match="trained on palaestra/KellyCoinflip-v0, not palaestra/Bomber-v0"):
         validate_submission(f"checkpoint:{tmp_path}", "bomber", "ppo", LIMITS)
     with pytest.raises(SubmissionError, match="trained on palaestra/KellyCoinflip-v0, not"):
         validate_submission(str(tmp_path), "kelly-generalized", "ppo", LIMITS)

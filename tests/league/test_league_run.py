@@ -58,6 +58,24 @@ def test_train_snapshots_pbt_ratings_plots_then_resume(tmp_path):
     assert rows[1]["member"] == "baseline:random" and 0 <= rows[1]["wins"] <= 2
     assert main(["league", "eval", "--out", str(out), "--member", "nobody"]) == 2
 
+    # a member exported as a checkpoint plays in `bomber play` and passes the sandbox's checks
+    from palaestra.agents.resolve import resolve_bomber_agent
+    from palaestra.agents.submission import validate_submission
+    from palaestra.envs.bomber.config import BomberConfig
+    from palaestra.evaluation.bomber import play_bomber_game
+
+    exported = tmp_path / "m0-export"
+    assert main(["league", "export", "--out", str(out), "--member", "m0", "--to",
+                 str(exported)]) == 0
+    assert main(["league", "export", "--out", str(out), "--member", "m0", "--to",
+                 str(exported)]) == 2  # exists
+    agent = resolve_bomber_agent(str(exported))
+    game = play_bomber_game([agent, *(resolve_bomber_agent("random") for _ in range(3))],
+                            BomberConfig(), seed=1)
+    assert game.agents[0] == "m0"
+    info = validate_submission(str(exported), "bomber", name="m0")
+    assert info.name == "m0"
+
 
 def test_resume_after_kill_9_loses_no_league_state(tmp_path):
     out = tmp_path / "league"

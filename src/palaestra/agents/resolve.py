@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 
@@ -22,3 +23,19 @@ def resolve_kelly_agent(spec: str, env: gym.Env, env_id: str) -> KellyAgentBase:
     base = env.unwrapped
     config = base.config if isinstance(base, KellyCoinflipEnv) else KellyConfig()
     return make_scripted_kelly_agent(spec, config)
+
+
+def resolve_bomber_agent(spec: str) -> Any:
+    """A scripted Bomber agent by name, or a trained one by checkpoint directory
+    (``palaestra league export`` writes those).
+
+    Raises:
+        ValueError: naming the problem (unknown name, bad checkpoint).
+    """
+    if Path(spec).is_dir() or "/" in spec or spec.startswith("."):
+        from palaestra.agents.bomber_learned import load_bomber_checkpoint
+
+        return load_bomber_checkpoint(spec)
+    from palaestra.agents.bomber import make_scripted_bomber_agent
+
+    return make_scripted_bomber_agent(spec)

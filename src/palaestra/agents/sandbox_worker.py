@@ -148,16 +148,14 @@ def load_builtin_agent(name: str, env: str, config: dict[str, Any]) -> Any:
 
 
 def load_checkpoint_agent(directory: Path, env: str) -> Any:
-    """A trained palaestra checkpoint (Kelly only so far)."""
-    from palaestra.agents.checkpoint import CheckpointError, CheckpointMeta, load_kelly_checkpoint
+    """A trained palaestra checkpoint: a Kelly agent, or a Bomber league member."""
+    from palaestra.agents.checkpoint import CheckpointError, load_kelly_checkpoint
 
     try:
         if env == "bomber":
-            meta = CheckpointMeta.read(directory)
-            raise LoadError(
-                f"{directory} is a checkpoint for {meta.env_id}; palaestra trains Kelly agents "
-                "only so far, so no checkpoint can play bomber"
-            )
+            from palaestra.agents.bomber_learned import load_bomber_checkpoint
+
+            return load_bomber_checkpoint(directory)
         return load_kelly_checkpoint(directory, env_id=P.ENV_IDS[env])
     except CheckpointError as exc:
         raise LoadError(str(exc)) from None

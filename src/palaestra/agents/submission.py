@@ -114,12 +114,6 @@ def _check_checkpoint(path: Path, env: str) -> None:
         meta = CheckpointMeta.read(path)
     except CheckpointError as exc:
         raise SubmissionError(str(exc)) from None
-    if env == "bomber":
-        raise SubmissionError(
-            f"{path} is a checkpoint trained on {meta.env_id}; palaestra trains Kelly agents only "
-            "so far, so a checkpoint cannot play bomber (submit a Python file or a program "
-            "instead)"
-        )
     if meta.env_id != P.ENV_IDS[env]:
         raise SubmissionError(
             f"{path} was trained on {meta.env_id}, not {P.ENV_IDS[env]}; submit it for "

@@ -126,3 +126,41 @@ def evaluate_baseline(bot: str, games: int, seed: int) -> dict[str, Any]:
         ties += result.result == "tie"
     return {"member": f"baseline:{bot}", "games": games, "wins": wins, "ties": ties,
             "win_rate": wins / games}
+
+
+def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> Any:
+    """Write ``member``'s module as a palaestra Bomber checkpoint directory ``to``, which
+    ``bomber play --agent``, ``tournament submit`` and the sandbox load."""
+    import shutil
+    from pathlib import Path
+
+    import palaestra
+    from palaestra.agents.bomber_learned import BOMBER_ENV_ID, TORCHSCRIPT_FILE, script_module
+    from palaestra.agents.checkpoint import RLLIB_MODULE, CheckpointMeta
+    from palaestra.league.league_config import LeagueConfig
+    from palaestra.league.league_run import CONFIG_FILE, STATE_FILE
+    from palaestra.league.league_state import LeagueState
+
+    run, out = Path(run_dir), Path(to)
+    state = LeagueState.load(run / STATE_FILE)
+    config = LeagueConfig.load(run / CONFIG_FILE)
+    if config.solo:
+        raise ValueError(f"{run} is a {config.env} league; only Bomber members can be exported")
+    module = load_member_module(run, member)  # checks the member and that its module loads
+    if out.exists():
+        if not force:
+            raise FileExistsError(f"{out} already exists; pass --force to replace it")
+        shutil.rmtree(out)
+    src = run / state.checkpoint / "learner_group" / "learner" / "rl_module" / member
+    shutil.copytree(src, out / RLLIB_MODULE)
+    script_module(module, out / TORCHSCRIPT_FILE)
+    table = state.rating_table() if state.matches else None
+    player = table.players.get(member) if table else None
+    results = {"member": member, "iteration": state.iteration, "league": str(run.resolve())}
+    if player is not None:
+        results.update(ordinal=player.ordinal, elo=player.elo, games=player.games)
+    CheckpointMeta(env_id=BOMBER_ENV_ID, backend="rllib", algo="ppo",
+                   features={"observation": "planes", "max_steps": 800},
+                   package_version=palaestra.__version__,
+                   train_config=config.to_json(), results=results).write(out)
+    return out

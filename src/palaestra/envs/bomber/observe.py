@@ -7,6 +7,9 @@ fog on the board and as zero in the maps, as in Pommerman.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numba
 import numpy as np
 
@@ -134,3 +137,43 @@ def outcome(alive: np.ndarray, step_count: int, max_steps: int, team: bool) -> t
     if step_count >= max_steps or not living:
         return True, [-1] * C.NUM_AGENTS
     return False, [0] * C.NUM_AGENTS
+
+
+def planes_from_observation(obs: Mapping[str, Any], max_steps: int = C.MAX_STEPS) -> np.ndarray:
+    """The (NUM_PLANES, 11, 11) float32 planes of one agent, from its dict observation.
+
+    Equal to what the env's ``planes`` observation gives the same agent (tested), so a policy
+    trained on planes can play wherever only Pommerman's dict is available (tournaments, the
+    sandbox). The agent's own code is the one agent code that is neither its teammate nor an enemy;
+    ``max_steps`` must be the game's (it scales the step plane).
+    """
+    board = np.asarray(obs["board"])
+    n = board.shape[0]
+    out = np.zeros((NUM_PLANES, n, n), np.float32)
+    enemies = {int(e) for e in np.asarray(obs["enemies"]).reshape(-1)}
+    mate = int(obs["teammate"])
+    own = [code for code in range(C.AGENT0, C.AGENT0 + C.NUM_AGENTS)
+           if code not in enemies and code != mate]
+    if len(own) != 1:
+        raise ValueError(f"cannot tell the agent's own code from teammate {mate} and enemies "
+                         f"{sorted(enemies)}")
+    alive = np.asarray(obs.get("alive", np.ones(C.NUM_AGENTS))).reshape(-1)
+    if not alive[own[0] - C.AGENT0]:
+        return out  # a dead agent's planes are all zero, as in the env
+    for v in range(C.KICK + 1):
+        out[v] = board == v
+    out[9] = board == own[0]
+    out[10] = (board == mate) & (mate >= C.AGENT0)
+    out[11] = np.isin(board, sorted(enemies))
+    out[12] = np.asarray(obs["bomb_blast_strength"]) / C.MAX_BLAST_STRENGTH
+    out[13] = np.asarray(obs["bomb_life"]) / (C.DEFAULT_BOMB_LIFE + 1)
+    out[14] = np.asarray(obs["bomb_moving_direction"]) / 4.0
+    out[15] = np.asarray(obs["flame_life"]) / (C.FLAME_LIFE + 1)
+    out[16] = int(obs["ammo"]) / C.MAX_AMMO
+    out[17] = int(obs["blast_strength"]) / C.MAX_BLAST_STRENGTH
+    out[18] = int(obs["can_kick"])
+    out[19] = min(int(obs["step_count"]) / max_steps, 1.0)
+    message = np.asarray(obs.get("message", (0, 0))).reshape(-1)
+    out[20] = message[0] / (C.RADIO_VOCAB_SIZE - 1)
+    out[21] = message[1] / (C.RADIO_VOCAB_SIZE - 1)
+    return out
