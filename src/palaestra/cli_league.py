@@ -182,8 +182,10 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
     rows = evaluate_checkpoint(args.out, args.member, args.games, args.seed)
     rows += [evaluate_baseline(b, args.games, args.seed) for b in args.baseline]
     for r in rows:
+        extra = (f"shared first place {r['ties']}" if "ties" in r
+                 else f"games without a winner {r['draws']}")
         console.print(f"{r['member']}: won {r['wins']} of {r['games']} FFA games against three "
-                      f"SimpleAgents ({r['win_rate']:.1%}; ties {r['ties']})")
+                      f"SimpleAgents ({r['win_rate']:.1%}; {extra})")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -40,9 +40,28 @@ def test_train_snapshots_pbt_ratings_plots_then_resume(tmp_path):
     assert [e["iteration"] for e in events if e["event"] == "iteration"] == [1, 2, 3, 4]
     assert sum(e["event"] == "pbt" for e in events) == 2
     assert len(list((out / "checkpoints").iterdir())) == 2  # keep_checkpoints
+    # snapshots are frozen, learners train: compare the two checkpoints kept (iterations 3, 4)
+    import pickle
 
-    # a second start on the same directory is refused; --resume continues
+    import numpy as np
+
+    def weights(it, member):
+        path = (out / "checkpoints" / f"it{it:06d}" / "learner_group" / "learner" / "rl_module"
+                / member / "module_state.pkl")
+        return pickle.loads(path.read_bytes())
+
+    def change(member):
+        a, b = weights(3, member), weights(4, member)
+        return max(float(np.abs(np.asarray(a[k]) - np.asarray(b[k])).max()) for k in a)
+
+    assert change("m0@it2") == 0.0 and change("m1@it2") == 0.0
+    assert change("m0") > 0.0 and change("m1") > 0.0
+
+    # a second start on the same directory is refused; --resume continues, with the league's
+    # own settings (asking for other ones is an error, not silently ignored)
     assert main(["league", "train", "--out", str(out), "--iterations", "4", *TINY]) == 2
+    assert main(["league", "train", "--out", str(out), "--iterations", "5", "--resume",
+                 *TINY, "--lr", "0.1"]) == 2
     before = state.matches
     assert main(["league", "train", "--out", str(out), "--iterations", "5", "--resume",
                  *TINY]) == 0

@@ -115,7 +115,7 @@ def evaluate_baseline(bot: str, games: int, seed: int) -> dict[str, Any]:
 
     if games < 1:
         raise ValueError(f"games must be positive, got {games}")
-    wins = ties = 0
+    wins = draws = 0
     for g in range(games):
         game_seed = int(np.random.default_rng([seed, g]).integers(2**31))
         seat = int(np.random.default_rng([seed, g, 1]).integers(4))
@@ -123,8 +123,8 @@ def evaluate_baseline(bot: str, games: int, seed: int) -> dict[str, Any]:
         agents[seat] = make_scripted_bomber_agent(bot)
         result = play_bomber_game(agents, BomberConfig(), game_seed)
         wins += result.winners == [seat]
-        ties += result.result == "tie"
-    return {"member": f"baseline:{bot}", "games": games, "wins": wins, "ties": ties,
+        draws += result.result == "tie"
+    return {"member": f"baseline:{bot}", "games": games, "wins": wins, "draws": draws,
             "win_rate": wins / games}
 
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from palaestra.evaluation.ratings import RatingTable
 from palaestra.league.league_state import LeagueState
 
 if TYPE_CHECKING:
@@ -86,6 +87,27 @@ def _plot_table(state: LeagueState, rows: list[dict[str, Any]], path: Path) -> P
     return path
 
 
+def focus_players(state: LeagueState) -> list[str]:
+    """Who the curves and the win matrix show: learners, bots and each learner's newest snapshot
+    (a long league holds dozens of snapshots, which would bury the plots)."""
+    newest = {}
+    for snap in state.snapshots():
+        newest[state.members[snap].parent] = snap
+    return [*state.learners(), *state.bots(), *newest.values()]
+
+
+def _subset(table: RatingTable, names: list[str]) -> RatingTable:
+    """``table`` restricted to ``names`` (their ratings and histories are unchanged)."""
+    keep = [n for n in table.players if n in set(names)]
+    return RatingTable(
+        players={n: table.players[n] for n in keep},
+        history=[h for h in table.history if h[1] in keep],
+        n_games=table.n_games, initial_elo=table.initial_elo,
+        initial_ordinal=table.initial_ordinal,
+        beats={k: v for k, v in table.beats.items() if k[0] in keep and k[1] in keep},
+        meetings={k: v for k, v in table.meetings.items() if k[0] in keep and k[1] in keep})
+
+
 def plot_league(state: LeagueState, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write the league table (PNG and JSON), rating histories and the win matrix to ``out_dir``.
 
@@ -99,15 +121,16 @@ def plot_league(state: LeagueState, out_dir: str | os.PathLike[str]) -> dict[str
     table = state.rating_table()
     if table.n_games == 0:
         raise ValueError("no recorded match has two distinct members: nothing to rate")
+    focus = _subset(table, focus_players(state))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = league_rows(state)
     paths = {
         "league_table": _plot_table(state, rows, out / "league_table.png"),
         "league_table_json": out / "league_table.json",
-        "ratings_elo": plot_rating_history(table, out / "ratings_elo.png", "elo"),
-        "ratings_ordinal": plot_rating_history(table, out / "ratings_ordinal.png", "ordinal"),
-        "win_matrix": plot_win_matrix(table, out / "win_matrix.png"),
+        "ratings_elo": plot_rating_history(focus, out / "ratings_elo.png", "elo"),
+        "ratings_ordinal": plot_rating_history(focus, out / "ratings_ordinal.png", "ordinal"),
+        "win_matrix": plot_win_matrix(focus, out / "win_matrix.png"),
     }
     paths["league_table_json"].write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return paths

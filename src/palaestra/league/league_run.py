@@ -15,6 +15,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,13 @@ def prepare_run(config: LeagueConfig, out: Path, resume: bool, force: bool) -> t
         keep = {k: getattr(config, k) for k in (
             "iterations", "address", "num_cpus", "num_env_runners", "num_cpus_per_env_runner",
             "num_envs_per_env_runner", "num_learners", "num_gpus_per_learner", "max_restarts")}
+        defaults = LeagueConfig(env=config.env)
+        changed = [f.name for f in fields(LeagueConfig) if f.name not in keep
+                   and getattr(config, f.name) != getattr(stored, f.name)
+                   and getattr(config, f.name) != getattr(defaults, f.name)]
+        if changed:
+            raise LeagueRunError(f"{out}: --resume keeps the league's own settings, but these "
+                                 f"differ from it: {', '.join(changed)} (see {CONFIG_FILE})")
         merged = LeagueConfig.from_json({**stored.to_json(), **keep})
         merged.save(out / CONFIG_FILE)
         return merged, LeagueState.load(state_path)
@@ -183,7 +191,8 @@ class LeagueRun:
         runners = result.get("env_runners", {})
         stats["env_steps"] = int(runners.get("num_env_steps_sampled_lifetime", 0))
         returns = runners.get("agent_episode_returns_mean", {}) or {}
-        stats["returns"] = {str(k): float(v) for k, v in returns.items()}
+        stats["returns"] = {str(k): float(v) for k, v in returns.items()
+                            if np.isfinite(v)}  # members that finished no episode report NaN
         if c.eval_every and it % c.eval_every == 0 and not c.solo:
             stats["eval_win_rate"] = self._evaluate(it)
         if c.snapshot_every and it % c.snapshot_every == 0 and not c.solo:
