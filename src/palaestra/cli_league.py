@@ -52,6 +52,9 @@ def add_league(sub: argparse._SubParsersAction) -> None:
                    help=f"initial entropy bonus ({d.entropy_coeff})")
     t.add_argument("--gamma", type=float, default=d.gamma, help=f"discount ({d.gamma})")
     t.add_argument("--snapshot-every", type=int, default=d.snapshot_every)
+    t.add_argument("--max-snapshots", type=int, default=d.max_snapshots,
+                   help="snapshots per learner kept as opponents; older ones are archived "
+                   f"({d.max_snapshots})")
     t.add_argument("--pbt-interval", type=int, default=d.pbt.interval)
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--eval-games", type=int, default=d.eval_games)
@@ -105,7 +108,8 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         env=args.env, population=args.population, iterations=args.iterations,
         steps_per_iteration=args.steps_per_iteration, minibatch_size=args.minibatch_size,
         epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy, gamma=args.gamma,
-        snapshot_every=args.snapshot_every, eval_every=args.eval_every,
+        snapshot_every=args.snapshot_every, max_snapshots=args.max_snapshots,
+        eval_every=args.eval_every,
         eval_games=args.eval_games, bots=tuple(args.bots), seed=args.seed,
         pbt=PBTConfig(interval=args.pbt_interval), address=args.address, num_cpus=args.num_cpus,
         num_env_runners=args.num_env_runners,

@@ -196,3 +196,24 @@ def test_kelly_trains_through_the_same_league_loop(tmp_path):
     assert set(e.after) == {"lr", "entropy_coeff"}
     assert main([*args, "--iterations", "3", "--resume"]) == 0
     assert _state(out).iteration == 3
+
+
+def test_old_snapshots_leave_the_algorithm_for_the_archive(tmp_path):
+    out = tmp_path / "league"
+    args = ["league", "train", "--out", str(out), *TINY, "--snapshot-every", "1",
+            "--max-snapshots", "1", "--eval-every", "0", "--pbt-interval", "10"]
+    assert main([*args, "--iterations", "3"]) == 0
+    state = _state(out)
+    assert len(state.snapshots()) == 6  # m0, m1 at iterations 1, 2, 3: all stay in the record
+    modules = out / state.checkpoint / "learner_group" / "learner" / "rl_module"
+    held = {p.name for p in modules.iterdir() if p.is_dir()}
+    assert held == {"m0", "m1", "m0@it3", "m1@it3"}
+    assert {p.name for p in (out / "archive").iterdir()} == {"m0@it1", "m1@it1", "m0@it2",
+                                                             "m1@it2"}
+    # retired snapshots are no longer drawn, but can still be exported and played
+    assert main([*args, "--iterations", "4", "--resume"]) == 0
+    final = _state(out)
+    assert not any("@it1" in s or "@it2" in s for m in final.matches if m.iteration == 4
+                   for s in m.seats)
+    assert main(["league", "export", "--out", str(out), "--member", "m0@it1", "--to",
+                 str(tmp_path / "old")]) == 0

@@ -76,10 +76,21 @@ def load_member_module(run_dir: Any, member: str) -> Any:
         raise ValueError(f"{member!r} is not a trained member of this league; known: {known}")
     if not state.checkpoint:
         raise ValueError(f"{run_dir}: the league has no checkpoint yet")
-    path = Path(run_dir) / state.checkpoint / "learner_group" / "learner" / "rl_module" / member
-    if not path.is_dir():
-        raise ValueError(f"{path}: the checkpoint holds no module for {member!r}")
+    path = member_module_dir(Path(run_dir), state, member)
     return RLModule.from_checkpoint(str(path.resolve()))
+
+
+def member_module_dir(run_dir: Any, state: Any, member: str) -> Any:
+    """Where ``member``'s module is stored: the last checkpoint, or the archive once retired."""
+    from pathlib import Path
+
+    from palaestra.league.league_run import ARCHIVE_DIR
+
+    for path in (Path(run_dir) / state.checkpoint / "learner_group" / "learner" / "rl_module"
+                 / member, Path(run_dir) / ARCHIVE_DIR / member):
+        if path.is_dir():
+            return path
+    raise ValueError(f"{run_dir}: neither the last checkpoint nor the archive holds {member!r}")
 
 
 def evaluate_checkpoint(run_dir: Any, members: list[str] | None, games: int,
@@ -151,8 +162,7 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
         if not force:
             raise FileExistsError(f"{out} already exists; pass --force to replace it")
         shutil.rmtree(out)
-    src = run / state.checkpoint / "learner_group" / "learner" / "rl_module" / member
-    shutil.copytree(src, out / RLLIB_MODULE)
+    shutil.copytree(member_module_dir(run, state, member), out / RLLIB_MODULE)
     script_module(module, out / TORCHSCRIPT_FILE)
     table = state.rating_table() if state.matches else None
     player = table.players.get(member) if table else None

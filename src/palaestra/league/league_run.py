@@ -30,6 +30,8 @@ from palaestra.league.pbt import exploit_explore
 STATE_FILE = "league.json"
 CONFIG_FILE = "league_config.json"
 EVENTS_FILE = "events.jsonl"
+ARCHIVE_DIR = "archive"
+"""Weights of retired snapshots (RLlib module directories), for export and the record."""
 ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
 
 
@@ -65,7 +67,8 @@ def prepare_run(config: LeagueConfig, out: Path, resume: bool, force: bool) -> t
         if not force:
             raise LeagueRunError(f"{out} already holds a league; pass --resume to continue it or "
                                  "--force to start over")
-        for name in (STATE_FILE, CONFIG_FILE, EVENTS_FILE, "checkpoints", "tb", "plots"):
+        for name in (STATE_FILE, CONFIG_FILE, EVENTS_FILE, "checkpoints", "tb", "plots",
+                     ARCHIVE_DIR):
             path = out / name
             if path.is_dir():
                 shutil.rmtree(path)
@@ -82,16 +85,28 @@ def prepare_run(config: LeagueConfig, out: Path, resume: bool, force: bool) -> t
     return config, state
 
 
+def retired_snapshots(state: LeagueState, config: LeagueConfig) -> list[str]:
+    """Each learner's snapshots older than its newest ``max_snapshots``: no longer drawn as
+    opponents and no longer held by the running algorithm (their weights go to ``archive/``)."""
+    retired: list[str] = []
+    for learner in state.learners():
+        own = [s for s in state.snapshots() if state.members[s].parent == learner]
+        retired.extend(own[:-config.max_snapshots])
+    return retired
+
+
+def active_snapshots(state: LeagueState, config: LeagueConfig) -> list[str]:
+    gone = set(retired_snapshots(state, config))
+    return [s for s in state.snapshots() if s not in gone]
+
+
 def active_lineups(state: LeagueState, config: LeagueConfig) -> dict[str, dict[str, float]]:
-    """PFSP tables with each learner's snapshots beyond the newest ``max_snapshots`` left out
-    (for a single-agent env, just the learners: nobody has opponents)."""
+    """PFSP tables without the retired snapshots (for a single-agent env, just the learners:
+    nobody has opponents)."""
     if config.solo:
         return {m: {} for m in state.learners()}
     table = lineup_table(state, config.matchmaking)
-    retired: set[str] = set()
-    for learner in state.learners():
-        own = [s for s in state.snapshots() if state.members[s].parent == learner]
-        retired.update(own[:-config.max_snapshots])
+    retired = set(retired_snapshots(state, config))
     out = {}
     for learner, dist in table.items():
         kept = {m: p for m, p in dist.items() if m not in retired}
@@ -123,7 +138,8 @@ class LeagueRun:
     def start(self) -> None:
         from palaestra.league import rllib_league as RL
 
-        self.algo = RL.build_algorithm(self.config, self.state.learners(), self.state.snapshots(),
+        self.algo = RL.build_algorithm(self.config, self.state.learners(),
+                                       active_snapshots(self.state, self.config),
                                        env_config(self.state, self.config))
         if self.state.checkpoint:
             self.algo.restore_from_path(str((self.out / self.state.checkpoint).resolve()))
@@ -196,9 +212,12 @@ class LeagueRun:
         if c.eval_every and it % c.eval_every == 0 and not c.solo:
             stats["eval_win_rate"] = self._evaluate(it)
         if c.snapshot_every and it % c.snapshot_every == 0 and not c.solo:
+            before = set(retired_snapshots(state, c))
             for learner in state.learners():
                 snap = state.take_snapshot(learner, it)
                 RL.add_snapshot(self.algo, c, snap.member_id, learner, state.learners())
+            for old in [s for s in retired_snapshots(state, c) if s not in before]:
+                RL.retire_snapshot(self.algo, old, state.learners(), self.out / ARCHIVE_DIR / old)
             self._event({"event": "snapshot", "iteration": it, "members": state.snapshots()[-len(state.learners()):]})
         if it % c.pbt.interval == 0 and len(state.learners()) > 1:
             rng = state.rng()

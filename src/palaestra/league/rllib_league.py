@@ -132,6 +132,20 @@ def add_snapshot(algo: Any, config: LeagueConfig, snapshot: str, parent: str,
     sync_weights(algo)
 
 
+def retire_snapshot(algo: Any, snapshot: str, learners: list[str], archive: Any) -> None:
+    """Save ``snapshot``'s module under ``archive`` (a new directory), then drop it from the
+    algorithm: it is no longer synced to the env runners nor written into checkpoints."""
+    from pathlib import Path
+
+    path = Path(archive)
+    if not path.exists():  # a resumed run may retire it again: the archive is already there
+        tmp = path.with_name(path.name + ".tmp")
+        algo.get_module(snapshot).save_to_path(str(tmp.resolve()))
+        tmp.replace(path)
+    algo.remove_module(snapshot, new_agent_to_module_mapping_fn=_identity_mapping,
+                       new_should_module_be_updated=list(learners))
+
+
 def copy_weights(algo: Any, donor: str, target: str) -> None:
     """PBT exploit: ``target``'s module takes ``donor``'s weights."""
     weights = algo.learner_group.get_weights(module_ids=[donor])[donor]
