@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from palaestra.league.league_config import LeagueConfig
+from typing import Any
 
 
 @contextmanager
-def ray_session(config: LeagueConfig) -> Iterator[None]:
+def ray_session(config: Any) -> Iterator[None]:
+    """Ray for the block: joins ``config.address`` if set (a league config; ``ray_address`` for a
+    single training run), else starts a local Ray with ``config.num_cpus`` CPUs. A Ray already
+    running in this process is used as it is and left running."""
     import ray
 
+    address = getattr(config, "address", None) or getattr(config, "ray_address", None)
     started = False
     if not ray.is_initialized():
-        if config.address:
-            ray.init(address=config.address, log_to_driver=False)
+        if address:
+            ray.init(address=address, log_to_driver=False)
         else:
             ray.init(num_cpus=config.num_cpus, include_dashboard=False, log_to_driver=False)
         started = True

@@ -65,17 +65,16 @@ def train_rllib(config: TrainConfig, out: Path, progress: ProgressFn | None = No
     Starts a local Ray with ``config.num_cpus`` CPUs unless ``config.ray_address`` names a cluster
     (Ray is shut down again only if this call started it).
     """
-    import ray
+    from palaestra.league.ray_session import ray_session
+
+    with ray_session(config):
+        return _train(config, out, progress)
+
+
+def _train(config: TrainConfig, out: Path, progress: ProgressFn | None) -> Path:
     from ray.tune.registry import register_env
     from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
-    started = False
-    if not ray.is_initialized():
-        if config.ray_address:
-            ray.init(address=config.ray_address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=config.num_cpus, include_dashboard=False, log_to_driver=False)
-        started = True
     register_env(_ENV_NAME, _env_creator)
     features = KellyFeatures.for_env(config.make_env())
     algo = _ppo_config(config).build_algo()
@@ -104,8 +103,6 @@ def train_rllib(config: TrainConfig, out: Path, progress: ProgressFn | None = No
                 _save(algo, config, features, out, results)
         finally:
             algo.stop()
-            if started:
-                ray.shutdown()
     return out
 
 
