@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     from palaestra.cli_league import add_league
 
     add_league(sub)
+    from palaestra.cli_es import add_es
+
+    add_es(sub)
     return parser
 
 
