@@ -50,8 +50,13 @@ class BomberModuleAgent:
             raise ValueError(f"{self.name}: the policy gave logits of shape {logits.shape}")
         if self.greedy:
             return int(np.argmax(logits))
-        p = np.exp(logits - logits.max())
-        return int(self._rng.choice(C.NUM_ACTIONS, p=p / p.sum()))
+        return sample_action(logits, self._rng)
+
+
+def sample_action(logits: np.ndarray, rng: np.random.Generator) -> int:
+    """An action drawn from the softmax of ``logits`` (float64) with ``rng``."""
+    p = np.exp(logits - logits.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
 
 
 def module_logits(module: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -72,7 +77,12 @@ def load_bomber_checkpoint(path: str | Path, greedy: bool = False) -> BomberModu
     Raises:
         CheckpointError: naming the problem (not a checkpoint, another env, a damaged module).
     """
-    from palaestra.agents.checkpoint import RLLIB_MODULE, CheckpointError, CheckpointMeta
+    from palaestra.agents.checkpoint import (
+        RLLIB_MODULE,
+        CheckpointError,
+        CheckpointMeta,
+        load_rllib_module,
+    )
 
     directory = Path(path)
     meta = CheckpointMeta.read(directory)
@@ -95,13 +105,7 @@ def load_bomber_checkpoint(path: str | Path, greedy: bool = False) -> BomberModu
     weights = directory / RLLIB_MODULE
     if not weights.is_dir():
         raise CheckpointError(f"{directory}: neither {TORCHSCRIPT_FILE} nor {RLLIB_MODULE}/")
-    try:
-        from ray.rllib.core.rl_module.rl_module import RLModule
-
-        module = RLModule.from_checkpoint(str(weights.resolve()))
-    except Exception as exc:  # RLlib raises many kinds for a damaged checkpoint
-        raise CheckpointError(f"{weights}: cannot load the RLlib module ({exc})") from None
-    return BomberModuleAgent(module_logits(module), name, greedy, max_steps)
+    return BomberModuleAgent(module_logits(load_rllib_module(weights)), name, greedy, max_steps)
 
 
 def _script_logits(policy: Any) -> Callable[[np.ndarray], np.ndarray]:

@@ -95,18 +95,28 @@ def _sb3_predictor(directory: Path, algo: str) -> Any:
     return predict
 
 
+def load_rllib_module(weights: Path) -> Any:
+    """The RLlib module saved in directory ``weights``.
+
+    Raises:
+        CheckpointError: naming the directory, when the module cannot be loaded.
+    """
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    try:
+        return RLModule.from_checkpoint(str(Path(weights).resolve()))
+    except Exception as exc:  # RLlib raises many kinds for a damaged checkpoint
+        raise CheckpointError(f"{weights}: cannot load the RLlib module ({exc})") from None
+
+
 def _rllib_predictor(directory: Path) -> Any:
     import torch
     from ray.rllib.core.columns import Columns
-    from ray.rllib.core.rl_module.rl_module import RLModule
 
     weights = directory / RLLIB_MODULE
     if not weights.is_dir():
         raise CheckpointError(f"{directory}: {RLLIB_MODULE}/ is missing")
-    try:
-        module = RLModule.from_checkpoint(str(weights.resolve()))
-    except Exception as exc:  # RLlib raises many kinds for a damaged checkpoint
-        raise CheckpointError(f"{weights}: cannot load the RLlib module ({exc})") from None
+    module = load_rllib_module(weights)
 
     def predict(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -27,14 +27,12 @@ class EvalGame:
 
 def module_policy(module: Any, rng: np.random.Generator) -> Callable[[np.ndarray], int]:
     """Sample actions from an RLlib module's action distribution (as in training)."""
-    import torch
+    from palaestra.agents.bomber_learned import module_logits, sample_action
+
+    logits = module_logits(module)
 
     def act(obs: np.ndarray) -> int:
-        with torch.no_grad():
-            out = module.forward_inference({"obs": torch.from_numpy(obs[None].astype(np.float32))})
-        logits = out["action_dist_inputs"][0].double().numpy()
-        p = np.exp(logits - logits.max())
-        return int(rng.choice(len(p), p=p / p.sum()))
+        return sample_action(np.asarray(logits(obs[None])[0], dtype=np.float64), rng)
 
     return act
 
@@ -65,8 +63,7 @@ def load_member_module(run_dir: Any, member: str) -> Any:
     """The RLlib module of ``member`` from the last checkpoint of the league in ``run_dir``."""
     from pathlib import Path
 
-    from ray.rllib.core.rl_module.rl_module import RLModule
-
+    from palaestra.agents.checkpoint import load_rllib_module
     from palaestra.league.league_run import STATE_FILE
     from palaestra.league.league_state import LeagueState
 
@@ -76,8 +73,7 @@ def load_member_module(run_dir: Any, member: str) -> Any:
         raise ValueError(f"{member!r} is not a trained member of this league; known: {known}")
     if not state.checkpoint:
         raise ValueError(f"{run_dir}: the league has no checkpoint yet")
-    path = member_module_dir(Path(run_dir), state, member)
-    return RLModule.from_checkpoint(str(path.resolve()))
+    return load_rllib_module(member_module_dir(Path(run_dir), state, member))
 
 
 def member_module_dir(run_dir: Any, state: Any, member: str) -> Any:
