@@ -27,12 +27,9 @@ from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.core import ALIVE, COL, ROW
 from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
 from palaestra.envs.bomber.observe import NUM_PLANES
+from palaestra.league.league_env_base import LeagueEnvBase
 from palaestra.league.matchmaking import draw_lineup
 
-try:  # RLlib is optional for the rest of palaestra; the league needs it.
-    from ray.rllib.env.multi_agent_env import MultiAgentEnv
-except ImportError:  # pragma: no cover - exercised only without ray installed
-    MultiAgentEnv = object  # type: ignore[misc,assignment]
 
 SHAPING_KEYS: tuple[str, ...] = ("shape_pickup", "shape_enemy_death")
 """Reward-shaping weights a league member carries among its hyperparameters."""
@@ -43,20 +40,6 @@ BOT_PREFIX = "bot:"
 OBS_SPACE = spaces.Box(0.0, 1.0, (C.BOARD_SIZE * C.BOARD_SIZE * NUM_PLANES,), np.float32)
 """What a league policy sees: the planes observation, flattened."""
 ACT_SPACE = spaces.Discrete(C.NUM_ACTIONS)
-
-
-class _SameSpaceForAll(dict):  # type: ignore[type-arg]
-    """Spaces per agent id: every id (also a snapshot added later) maps to the same space."""
-
-    def __init__(self, space: spaces.Space) -> None:
-        super().__init__()
-        self.space = space
-
-    def __missing__(self, key: Any) -> spaces.Space:
-        return self.space
-
-    def cover(self, ids: list[str]) -> None:
-        self.update({i: self.space for i in ids})
 
 
 def bot_name(member_id: str) -> str:
@@ -78,7 +61,7 @@ def placement_ranks(death_step: list[int | None], winners: list[int]) -> list[in
     return [order.index(v) for v in key]
 
 
-class BomberLeagueEnv(MultiAgentEnv):
+class BomberLeagueEnv(LeagueEnvBase):
     """Four-seat FFA Bomber for league training (see the module docstring).
 
     ## Arguments
@@ -89,29 +72,19 @@ class BomberLeagueEnv(MultiAgentEnv):
     """
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__()
-        worker_index = int(getattr(config, "worker_index", 0))  # RLlib's EnvContext has one
+        super().__init__(config, OBS_SPACE, ACT_SPACE)
         config = dict(config or {})
         bomber = dict(config.get("bomber", {}))
         if bomber.get("mode", "ffa") != "ffa":
             raise ValueError("league training plays FFA Bomber only (mode='ffa')")
         bomber["observation"] = "dict"
         self.game = BomberParallelEnv(**bomber)
-        self.observation_spaces = _SameSpaceForAll(OBS_SPACE)
-        self.action_spaces = _SameSpaceForAll(ACT_SPACE)
         self._lineups: dict[str, dict[str, float]] = {}
         self._bots: list[str] = []
         self._shaping: dict[str, dict[str, float]] = {}
-        # RLlib sizes its connectors from the agent ids known when the env is built, so every id
-        # a run will ever use (its future snapshots too) is declared up front.
-        self._declared = [str(a) for a in config.get("agent_ids", [])]
         self.set_league(config.get("lineups", {}), config.get("bots", []), config.get("shaping", {}))
-        base = int(config.get("seed", 0)) * 1_000_003 + worker_index
-        self._rng = np.random.default_rng(base)
-        self._results: list[dict[str, Any]] = []
         self._seats: list[str] = []
         self._bot_agents: dict[int, Any] = {}
-        self._seed = 0
 
     # -- league plumbing ---------------------------------------------------------------------
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
@@ -126,20 +99,7 @@ class BomberLeagueEnv(MultiAgentEnv):
         members = set(self._lineups)
         for dist in self._lineups.values():
             members.update(m for m in dist if not m.startswith(BOT_PREFIX))
-        self.possible_agents = sorted(members | set(self._declared))
-        self.observation_spaces.cover(self.possible_agents)
-        self.action_spaces.cover(self.possible_agents)
-
-    def pop_results(self) -> list[dict[str, Any]]:
-        """The games finished since the last call: ``{"seats", "ranks", "seed"}`` each."""
-        out, self._results = self._results, []
-        return out
-
-    def get_observation_space(self, agent_id: Any) -> spaces.Space:
-        return OBS_SPACE
-
-    def get_action_space(self, agent_id: Any) -> spaces.Space:
-        return ACT_SPACE
+        self._declare(members)
 
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None,

@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from palaestra.league.bomber_league_env import MultiAgentEnv, _SameSpaceForAll
+from palaestra.league.league_env_base import LeagueEnvBase
 
 SOLO_ENVS: tuple[str, ...] = ("kelly", "counting")
 
@@ -53,7 +53,7 @@ def make_solo_env(name: str) -> gym.Env:
     raise ValueError(f"no single-agent league env {name!r}; known: {', '.join(SOLO_ENVS)}")
 
 
-class SoloLeagueEnv(MultiAgentEnv):
+class SoloLeagueEnv(LeagueEnvBase):
     """One league learner per episode on a single-agent env (see the module docstring).
 
     ## Arguments
@@ -62,38 +62,17 @@ class SoloLeagueEnv(MultiAgentEnv):
     """
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__()
-        worker_index = int(getattr(config, "worker_index", 0))  # RLlib's EnvContext has one
-        config = dict(config or {})
-        self.inner = make_solo_env(str(config.get("env", "")))
-        self.observation_spaces = _SameSpaceForAll(self.inner.observation_space)
-        self.action_spaces = _SameSpaceForAll(self.inner.action_space)
-        self._declared = [str(a) for a in config.get("agent_ids", [])]
+        self.inner = make_solo_env(str(dict(config or {}).get("env", "")))
+        super().__init__(config, self.inner.observation_space, self.inner.action_space)
         self._learners: list[str] = []
-        self.set_league(config.get("lineups", {}), [], {})
-        base = int(config.get("seed", 0)) * 1_000_003 + worker_index
-        self._rng = np.random.default_rng(base)
-        self._results: list[dict[str, Any]] = []
+        self.set_league(dict(config or {}).get("lineups", {}), [], {})
         self._member = ""
         self._return = 0.0
-        self._seed = 0
 
     def set_league(self, lineups: dict[str, Any], bots: list[str], shaping: dict[str, Any]) -> None:
         """Install the learners (the keys of ``lineups``); bots and shaping do not apply."""
         self._learners = sorted(lineups)
-        self.possible_agents = sorted(set(self._learners) | set(self._declared))
-        self.observation_spaces.cover(self.possible_agents)
-        self.action_spaces.cover(self.possible_agents)
-
-    def pop_results(self) -> list[dict[str, Any]]:
-        out, self._results = self._results, []
-        return out
-
-    def get_observation_space(self, agent_id: Any) -> spaces.Space:
-        return self.inner.observation_space
-
-    def get_action_space(self, agent_id: Any) -> spaces.Space:
-        return self.inner.action_space
+        self._declare(set(self._learners))
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
