@@ -72,7 +72,7 @@ def _plot_table(state: LeagueState, rows: list[dict[str, Any]], path: Path) -> P
     table.auto_set_font_size(False)
     table.set_fontsize(9)
     table.auto_set_column_width(list(range(len(_COLUMNS))))
-    shade = {"learner": "#dbe9f6", "snapshot": "#f2f2f2", "bot": "#fbe5d6"}
+    shade = {"learner": "#dbe9f6", "snapshot": "#f2f2f2", "bot": "#fbe5d6", "external": "#e2f0d9"}
     for (r, _), cell in table.get_celld().items():
         if r == 0:
             cell.set_text_props(weight="bold")
@@ -88,12 +88,13 @@ def _plot_table(state: LeagueState, rows: list[dict[str, Any]], path: Path) -> P
 
 
 def focus_players(state: LeagueState) -> list[str]:
-    """Who the curves and the win matrix show: learners, bots and each learner's newest snapshot
-    (a long league holds dozens of snapshots, which would bury the plots)."""
+    """Who the curves and the win matrix show: learners, external members (ES agents), bots and
+    each learner's newest snapshot (a long league holds dozens of snapshots, which would bury the
+    plots)."""
     newest = {}
     for snap in state.snapshots():
         newest[state.members[snap].parent] = snap
-    return [*state.learners(), *state.bots(), *newest.values()]
+    return [*state.learners(), *state.externals(), *state.bots(), *newest.values()]
 
 
 def _subset(table: RatingTable, names: list[str]) -> RatingTable:

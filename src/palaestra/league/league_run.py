@@ -117,13 +117,14 @@ def active_lineups(state: LeagueState, config: LeagueConfig) -> dict[str, dict[s
 
 def shaping_table(state: LeagueState) -> dict[str, dict[str, float]]:
     return {m: {k: v for k, v in member.hyperparams.items() if k.startswith("shape_")}
-            for m, member in state.members.items() if member.kind != "bot"}
+            for m, member in state.members.items() if member.kind in ("learner", "snapshot")}
 
 
 def env_config(state: LeagueState, config: LeagueConfig) -> dict[str, Any]:
     return {"lineups": active_lineups(state, config), "bots": state.bots(),
             "shaping": shaping_table(state), "seed": config.seed,
-            "agent_ids": sorted(set(config.planned_member_ids()) | set(state.members) - set(state.bots()))}
+            "agent_ids": sorted(set(config.planned_member_ids()) | set(state.learners())
+                                | set(state.snapshots()))}
 
 
 class LeagueRun:

@@ -6,7 +6,9 @@ Pure Python (no Ray, no torch), JSON on disk::
      "members": [{"member_id": "m0", "kind": "learner", ...}, ...], "matches": [...],
      "pbt_events": [...], "rng_state": {...}, "checkpoint": "ckpt/it10", "extra": {}}
 
-Member ids: ``"m0"`` a learner, ``"m0@it10"`` its snapshot at iteration 10, ``"bot:simple"`` a bot.
+Member ids: ``"m0"`` a learner, ``"m0@it10"`` its snapshot at iteration 10, ``"bot:simple"`` a bot,
+``"es:run"`` an external member (trained outside the league, e.g. by ``palaestra es train``: it
+plays and is rated, but the league never draws it as an opponent).
 A match may seat one bot several times. Wherever a match is rated or counted pairwise, each member
 id takes part once, with the **best rank among its seats** (a bot with seats ranked 1 and 3 ranks
 1); a match left with fewer than two distinct ids is not rated.
@@ -33,7 +35,7 @@ LEAGUE_FORMAT = "palaestra-league"
 LEAGUE_VERSION = 1
 """The version this module reads and writes."""
 
-MemberKind = Literal["learner", "snapshot", "bot"]
+MemberKind = Literal["learner", "snapshot", "bot", "external"]
 Source = Literal["train", "eval"]
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
@@ -59,9 +61,9 @@ class Member:
     """One member of the league."""
 
     member_id: str
-    """``"m0"`` (learner), ``"m0@it10"`` (snapshot), ``"bot:simple"`` (bot)."""
+    """``"m0"`` (learner), ``"m0@it10"`` (snapshot), ``"bot:simple"`` (bot), ``"es:run"``."""
     kind: MemberKind
-    """Learners train; snapshots and bots are frozen."""
+    """Learners train; snapshots and bots are frozen; external members train elsewhere."""
     hyperparams: dict[str, float] = field(default_factory=dict)
     """Learners: ``lr``, ``entropy_coeff``, ``shape_<name>``; snapshots: the parent's copy."""
     parent: str | None = None
@@ -92,7 +94,7 @@ class Member:
     @property
     def frozen(self) -> bool:
         """True for snapshots and bots (their weights never change)."""
-        return self.kind != "learner"
+        return self.kind in ("snapshot", "bot")
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,10 @@ class LeagueState:
     def bots(self) -> list[str]:
         """Bot ids in creation order."""
         return self._ids("bot")
+
+    def externals(self) -> list[str]:
+        """External member ids (trained outside the league) in creation order."""
+        return self._ids("external")
 
     def add_member(self, member: Member) -> None:
         """Add ``member``; ValueError if its id is taken."""

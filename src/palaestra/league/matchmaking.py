@@ -85,7 +85,7 @@ def _floor(weights: list[float], min_prob: float) -> list[float]:
 def _check_learner(state: LeagueState, learner: str) -> None:
     if learner not in state.members:
         raise ValueError(f"unknown learner {learner!r}; learners: {state.learners()}")
-    if state.members[learner].kind != "learner":
+    if state.members[learner].kind not in ("learner", "external"):
         raise ValueError(f"{learner!r} is a {state.members[learner].kind}, not a learner")
 
 
@@ -93,7 +93,7 @@ def _distribution(state: LeagueState, learner: str, config: MatchmakingConfig,
                   records: dict[tuple[str, str], WinRecord]) -> dict[str, float]:
     _check_learner(state, learner)
     kind_weight = {"learner": config.learner_weight, "snapshot": config.snapshot_weight,
-                   "bot": config.bot_weight}
+                   "bot": config.bot_weight, "external": 0.0}  # externals are never drawn
     ids: list[str] = []
     weights: list[float] = []
     for member_id, member in state.members.items():
@@ -113,6 +113,9 @@ def _distribution(state: LeagueState, learner: str, config: MatchmakingConfig,
 def pfsp_distribution(state: LeagueState, learner: str,
                       config: MatchmakingConfig = MatchmakingConfig()) -> dict[str, float]:
     """``{candidate: probability}`` over every member except ``learner``, in creation order.
+
+    ``learner`` may also be an external member (an ES agent drawing its opponents); external
+    members are never candidates.
 
     Deterministic; sums to 1; each probability is at least ``config.min_prob`` (see its doc).
     ValueError for an unknown id, an id that is not a learner, or no candidates.

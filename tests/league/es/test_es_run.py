@@ -51,7 +51,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
 def test_cli_train_resume_and_errors(tmp_path):
     out = str(tmp_path / "es")
     args = ["es", "train", "--env", "kelly", "--out", out, "--population", "4", "--episodes", "1",
-            "--workers", "1"]
+            "--workers", "1", "--eval-episodes", "10"]
     assert main([*args, "--generations", "2"]) == 0
     assert main([*args, "--generations", "2"]) == 2  # exists
     assert main([*args, "--generations", "3", "--resume"]) == 0

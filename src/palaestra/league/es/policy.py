@@ -69,6 +69,9 @@ class FlatMLPPolicy:
         """Length of the flat parameter vector."""
         return int(self._flat.size)
 
+    def reset(self) -> None:
+        """Start of an episode: nothing to clear (the policy has no memory)."""
+
     def get_flat(self) -> np.ndarray:
         """A copy of the parameters as one vector of length :attr:`num_params`."""
         return self._flat.copy()

@@ -3,12 +3,17 @@
 A worker rebuilds the shared noise table from its seed, so the driver sends it only the parent
 parameters (once per generation, through the object store), integer noise offsets and seeds;
 it answers with fitnesses, step counts and its observation statistics.
+
+Envs: ``kelly`` and ``counting`` are single-agent (the fitness is the episode return);
+``bomber`` is FFA Bomber against opponents drawn from a league run (the fitness is the match
+outcome, see :mod:`~palaestra.league.es.league_fitness`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -17,19 +22,39 @@ from palaestra.league.es.algorithms import CandidateResult, EvalResult
 from palaestra.league.es.noise import Perturbation, SharedNoiseTable, perturb
 from palaestra.league.es.obs_norm import RunningStat
 from palaestra.league.es.policy import FlatMLPPolicy
+from palaestra.league.es.recurrent import FlatAccumulatorPolicy
 
-ES_ENVS: tuple[str, ...] = ("kelly",)
-"""Envs ES trains on so far (feed-forward policies; counting needs a recurrent one)."""
+ES_ENVS: tuple[str, ...] = ("kelly", "counting", "bomber")
+"""Envs ES trains on: two single-agent ones and Bomber against a league."""
+LEAGUE_ENVS: tuple[str, ...] = ("bomber",)
+"""Envs whose fitness is a match against league opponents (they need a league run)."""
+
+
+class FlatPolicy(Protocol):
+    def reset(self) -> None: ...
+    def set_flat(self, flat: np.ndarray) -> None: ...
+    def init(self, rng: np.random.Generator) -> np.ndarray: ...
+    def act(self, obs: np.ndarray, obs_norm: RunningStat | None = None) -> Any: ...
 
 
 def make_es_env(name: str) -> gym.Env:
-    """The learner-facing env: for ``kelly``, features in and a bet fraction out."""
-    if name == "kelly":
-        from palaestra.agents.kelly_learning import KellyLearningEnv
-        from palaestra.envs.kelly.env import KellyCoinflipEnv
+    """The learner-facing single-agent env: ``kelly`` (features in, a bet fraction out) or
+    ``counting`` (GridCounting features, never the step count)."""
+    if name in ("kelly", "counting"):
+        from palaestra.league.solo_league_env import make_solo_env
 
-        return KellyLearningEnv(KellyCoinflipEnv(), reward="final")
-    raise ValueError(f"ES trains on {', '.join(ES_ENVS)}, not {name!r}")
+        return make_solo_env(name)
+    raise ValueError(f"{name!r} is not a single-agent ES env; ES trains on {', '.join(ES_ENVS)}")
+
+
+def es_spaces(name: str) -> tuple[gym.Space, gym.Space]:
+    """(observation space, action space) of ES env ``name``."""
+    if name == "bomber":
+        from palaestra.league.bomber_league_env import ACT_SPACE, OBS_SPACE
+
+        return OBS_SPACE, ACT_SPACE
+    env = make_es_env(name)
+    return env.observation_space, env.action_space
 
 
 @dataclass(frozen=True)
@@ -42,61 +67,111 @@ class PolicySpec:
     hidden: tuple[int, ...]
     act_scale: float
     """Continuous actions: tanh outputs times this (the env's action bound)."""
+    memory: int = 0
+    """0: a feed-forward MLP; else a :class:`FlatAccumulatorPolicy` with this many memory units."""
 
     @classmethod
-    def for_env(cls, env: gym.Env, hidden: tuple[int, ...]) -> PolicySpec:
-        obs_dim = int(np.prod(env.observation_space.shape))
-        space = env.action_space
-        if isinstance(space, gym.spaces.Discrete):
-            return cls(obs_dim, "discrete", int(space.n), tuple(hidden), 1.0)
-        if isinstance(space, gym.spaces.Box):
-            return cls(obs_dim, "continuous", int(np.prod(space.shape)), tuple(hidden),
-                       float(np.max(np.abs(space.high))))
-        raise ValueError(f"ES policies need a Discrete or Box action space, not {space}")
+    def for_spaces(cls, obs_space: gym.Space, act_space: gym.Space, hidden: tuple[int, ...],
+                   memory: int = 0) -> PolicySpec:
+        obs_dim = int(np.prod(obs_space.shape))
+        if isinstance(act_space, gym.spaces.Discrete):
+            return cls(obs_dim, "discrete", int(act_space.n), tuple(hidden), 1.0, memory)
+        if isinstance(act_space, gym.spaces.Box):
+            return cls(obs_dim, "continuous", int(np.prod(act_space.shape)), tuple(hidden),
+                       float(np.max(np.abs(act_space.high))), memory)
+        raise ValueError(f"ES policies need a Discrete or Box action space, not {act_space}")
 
-    def build(self) -> FlatMLPPolicy:
+    @classmethod
+    def for_env(cls, env: gym.Env, hidden: tuple[int, ...], memory: int = 0) -> PolicySpec:
+        return cls.for_spaces(env.observation_space, env.action_space, hidden, memory)
+
+    def build(self) -> FlatPolicy:
+        if self.memory:
+            return FlatAccumulatorPolicy(self.obs_dim, self.kind, self.act_dim,  # type: ignore[arg-type]
+                                         self.memory, self.hidden)
         return FlatMLPPolicy(self.obs_dim, self.kind, self.act_dim, self.hidden)  # type: ignore[arg-type]
 
+    def actor(self, policy: FlatPolicy, obs_norm: RunningStat | None,
+              collect: RunningStat | None) -> Callable[[np.ndarray], Any]:
+        """obs -> env action for ``policy``; pushes each observation into ``collect``."""
+        def act(obs: np.ndarray) -> Any:
+            x = np.asarray(obs, dtype=np.float64).reshape(-1)
+            if collect is not None:
+                collect.push(x)
+            action = policy.act(x, obs_norm)
+            if self.kind == "continuous":
+                return (np.asarray(action, dtype=np.float32) * self.act_scale).reshape(-1)
+            return action
+        return act
 
-def play_episode(env: gym.Env, policy: FlatMLPPolicy, spec: PolicySpec, theta: np.ndarray,
-                 seed: int, obs_norm: RunningStat | None,
-                 collect: RunningStat | None = None) -> tuple[float, int]:
-    """One episode with parameters ``theta``; returns (return, steps). Observations seen are
-    pushed into ``collect`` (for the driver's normalisation statistics)."""
-    policy.set_flat(theta)
+
+def play_episode(env: gym.Env, act: Callable[[np.ndarray], Any], seed: int) -> tuple[float, int]:
+    """One episode of ``env`` with ``act``; returns (return, steps)."""
     obs, _ = env.reset(seed=int(seed))
     total, steps = 0.0, 0
     while True:
-        x = np.asarray(obs, dtype=np.float64).reshape(-1)
-        if collect is not None:
-            collect.push(x)
-        action = policy.act(x, obs_norm)
-        if spec.kind == "continuous":
-            action = (np.asarray(action, dtype=np.float32) * spec.act_scale).reshape(-1)
-        obs, reward, terminated, truncated, _ = env.step(action)
+        obs, reward, terminated, truncated, _ = env.step(act(obs))
         total += float(reward)
         steps += 1
         if terminated or truncated:
             return total, steps
 
 
+def evaluate_parameters(env_name: str, spec: PolicySpec, theta: np.ndarray,
+                        obs_norm: RunningStat | None, episodes: int, seed: int) -> np.ndarray:
+    """Returns of ``episodes`` episodes of a single-agent env with parameters ``theta`` (the
+    episode seeds come from ``seed``, so the same seed plays the same games)."""
+    env = make_es_env(env_name)
+    policy = spec.build()
+    policy.set_flat(theta)
+    seeds = np.random.default_rng([seed, 99]).integers(2**31, size=episodes)
+    out = []
+    for s in seeds:
+        policy.reset()
+        out.append(play_episode(env, spec.actor(policy, obs_norm, None), int(s))[0])
+    return np.asarray(out)
+
+
 class ESWorker:
     """Evaluates perturbations of the parent parameters (one instance per Ray actor)."""
 
-    def __init__(self, env: str, spec: PolicySpec, noise_seed: int, noise_size: int) -> None:
-        self.env = make_es_env(env)
+    def __init__(self, env: str, spec: PolicySpec, noise_seed: int, noise_size: int,
+                 league: str | None = None, member: str | None = None) -> None:
         self.spec = spec
         self.policy = spec.build()
         self.noise = SharedNoiseTable(noise_seed, noise_size)
+        self.matches = None
+        if env in LEAGUE_ENVS:
+            from palaestra.league.es.league_fitness import LeagueMatches
+
+            if league is None or member is None:
+                raise ValueError(f"ES on {env} plays against a league: pass its run directory")
+            self.matches = LeagueMatches(league, member)
+        else:
+            self.env = make_es_env(env)
 
     def ping(self) -> bool:
         return True
 
+    def _episode(self, params: np.ndarray, seed: int, obs_norm: RunningStat | None,
+                 collect: RunningStat | None) -> tuple[float, int, dict[str, Any] | None]:
+        self.policy.set_flat(params)
+        self.policy.reset()
+        act = self.spec.actor(self.policy, obs_norm, collect)
+        if self.matches is not None:
+            return self.matches.play(act, seed)
+        ret, steps = play_episode(self.env, act, seed)
+        return ret, steps, None
+
     def evaluate(self, theta: np.ndarray, tasks: list[tuple[int, int]], sigma: float,
                  episodes: int, seed: int, obs_norm_state: dict[str, Any] | None,
-                 antithetic: bool) -> list[Any]:
+                 antithetic: bool, lineup: tuple[dict[str, float], list[str]] | None = None
+                 ) -> list[Any]:
         """``tasks``: (noise offset, episode seed base) each. Antithetic: one EvalResult per
-        offset (both signs, same episodes); else one CandidateResult."""
+        offset (both signs, same episodes); else one CandidateResult. ``lineup``: the league
+        opponents' distribution and bots (league envs)."""
+        if self.matches is not None and lineup is not None:
+            self.matches.set_lineup(*lineup)
         obs_norm = None
         if obs_norm_state is not None:
             obs_norm = RunningStat.from_state_dict(obs_norm_state)
@@ -110,8 +185,7 @@ class ESWorker:
                 params = perturb(theta, self.noise, Perturbation(index, sign), sigma)
                 rets = []
                 for s in seeds:
-                    r, n = play_episode(self.env, self.policy, self.spec, params, s, obs_norm,
-                                        collect)
+                    r, n, _ = self._episode(params, s, obs_norm, collect)
                     rets.append(r)
                     steps += n
                 fitness.append(float(np.mean(rets)))
@@ -119,4 +193,18 @@ class ESWorker:
                 out.append(EvalResult(index, fitness[0], fitness[1], steps, collect))
             else:
                 out.append(CandidateResult(index, fitness[0], steps, collect))
+        return out
+
+    def play_parent(self, theta: np.ndarray, seeds: list[int],
+                    obs_norm_state: dict[str, Any] | None,
+                    lineup: tuple[dict[str, float], list[str]]) -> list[dict[str, Any]]:
+        """League envs: matches of the unperturbed parameters (seats, ranks, seed, score)."""
+        if self.matches is None:
+            raise ValueError("play_parent is for league envs")
+        self.matches.set_lineup(*lineup)
+        obs_norm = None if obs_norm_state is None else RunningStat.from_state_dict(obs_norm_state)
+        out = []
+        for s in seeds:
+            score, _, result = self._episode(theta, int(s), obs_norm, None)
+            out.append({**result, "score": score})
         return out

@@ -1,0 +1,166 @@
+"""ES against a league: Bomber FFA matches of an ES agent versus opponents drawn from a league run.
+
+The ES agent is an *external* member of the league (``kind="external"``): the driver adds it to
+the league state, draws its opponents from its PFSP distribution over the league's learners,
+snapshots and bots (:func:`es_lineup`), and records the parent's evaluation matches there, so it
+enters the same rating table as the league's members (``palaestra league table``). The league's
+own matchmaking never draws an external member.
+
+The fitness of one match is its outcome for the ES agent: the fraction of the other three seats it
+placed ahead of, a tie counting half (1 = won alone, 0 = died first). Learned opponents are the
+RLlib modules of the league's last checkpoint (or archive), loaded once per worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from palaestra.league.bomber_league_env import BOT_PREFIX, BomberLeagueEnv
+from palaestra.league.league_state import LeagueState, MatchRecord, Member
+
+Policy = Callable[[np.ndarray], int]
+
+
+def match_score(seats: list[str] | tuple[str, ...], ranks: list[int] | tuple[int, ...],
+                member: str) -> float:
+    """The outcome of a match for ``member``: the share of other seats it placed ahead of (ties
+    count half), in [0, 1]."""
+    k = list(seats).index(member)
+    others = [r for i, r in enumerate(ranks) if i != k]
+    mine = ranks[k]
+    return float(sum(1.0 if mine < r else 0.5 if mine == r else 0.0 for r in others) / len(others))
+
+
+def load_league(run_dir: str | Path) -> tuple[LeagueState, Any]:
+    """The state and config of the Bomber league run in ``run_dir``, with clear errors."""
+    from palaestra.league.league_config import LeagueConfig
+    from palaestra.league.league_run import CONFIG_FILE, STATE_FILE
+
+    run = Path(run_dir)
+    if not (run / STATE_FILE).is_file():
+        raise ValueError(f"{run} is not a league run (no {STATE_FILE}); "
+                         "make one with `palaestra league train --env bomber`")
+    config = LeagueConfig.load(run / CONFIG_FILE)
+    if config.solo:
+        raise ValueError(f"{run} is a {config.env} league; ES plays Bomber leagues only")
+    return LeagueState.load(run / STATE_FILE), config
+
+
+def join_league(run_dir: str | Path, member: str, hyperparams: dict[str, float]) -> None:
+    """Add ``member`` to the league as an external member (no-op if it is one already)."""
+    from palaestra.league.league_run import STATE_FILE
+
+    state, _ = load_league(run_dir)
+    if member in state.members:
+        if state.members[member].kind != "external":
+            raise ValueError(f"{member!r} is a {state.members[member].kind} of the league; "
+                             "pick another --member id for the ES agent")
+        return
+    state.add_member(Member(member, "external", dict(hyperparams),
+                            created_iteration=state.iteration))
+    state.save(Path(run_dir) / STATE_FILE)
+
+
+def es_lineup(run_dir: str | Path, member: str) -> tuple[dict[str, float], list[str]]:
+    """``member``'s PFSP distribution over the league and the bots, from the league's current
+    state and matchmaking settings. Retired snapshots are left out, and so are learners and
+    snapshots whose weights are not stored yet (a league before its first checkpoint)."""
+    from palaestra.league.league_eval import member_module_dir
+    from palaestra.league.league_run import retired_snapshots
+    from palaestra.league.matchmaking import pfsp_distribution
+
+    state, config = load_league(run_dir)
+    dist = pfsp_distribution(state, member, config.matchmaking)
+    retired = set(retired_snapshots(state, config))
+
+    def stored(m: str) -> bool:
+        if state.members[m].kind == "bot":
+            return True
+        if not state.checkpoint:
+            return False
+        try:
+            member_module_dir(Path(run_dir), state, m)
+        except ValueError:
+            return False
+        return True
+
+    kept = {m: p for m, p in dist.items() if m not in retired and stored(m)}
+    if not kept:
+        raise ValueError(f"{run_dir}: the league has no opponent to play yet (no bots and no "
+                         "stored learner weights)")
+    total = sum(kept.values())
+    return {m: p / total for m, p in kept.items()}, state.bots()
+
+
+def record_matches(run_dir: str | Path, member: str, games: list[dict[str, Any]]) -> int:
+    """Record the ES parent's evaluation matches (``seats``, ``ranks``, ``seed``) in the league
+    state, skipping any already there (a resumed generation); returns how many were added."""
+    from palaestra.league.league_run import STATE_FILE
+
+    state, _ = load_league(run_dir)
+    seen = {(m.seed, m.seats) for m in state.matches if member in m.seats}
+    added = 0
+    for g in games:
+        key = (int(g["seed"]), tuple(g["seats"]))
+        if key in seen:
+            continue
+        state.record(MatchRecord(state.iteration, "eval", tuple(g["seats"]), tuple(g["ranks"]),
+                                 int(g["seed"])))
+        seen.add(key)
+        added += 1
+    if added:
+        state.save(Path(run_dir) / STATE_FILE)
+    return added
+
+
+class LeagueMatches:
+    """Plays Bomber matches of the ES agent against league opponents (one per worker).
+
+    ``set_lineup`` installs the driver's opponent distribution; learned opponents' modules are
+    loaded from ``run_dir`` on first use and kept.
+    """
+
+    def __init__(self, run_dir: str, member: str) -> None:
+        self.run_dir, self.member = str(run_dir), member
+        self.env = BomberLeagueEnv({"lineups": {member: {BOT_PREFIX + "static": 1.0}},
+                                    "bots": [BOT_PREFIX + "static"]})
+        self._modules: dict[str, Any] = {}
+
+    def set_lineup(self, dist: dict[str, float], bots: list[str]) -> None:
+        self.env.set_league({self.member: dist}, bots, {})
+
+    def _opponent(self, member: str, rng: np.random.Generator) -> Policy:
+        from palaestra.league.league_eval import load_member_module, module_policy
+
+        if member not in self._modules:
+            self._modules[member] = load_member_module(self.run_dir, member)
+        return module_policy(self._modules[member], rng)
+
+    def play(self, act: Policy, seed: int,
+             observe: Callable[[np.ndarray], None] | None = None) -> tuple[float, int, dict[str, Any]]:
+        """One match; ``act`` plays the ES agent. Returns (score, game steps, match result)."""
+        obs, _ = self.env.reset(seed=int(seed))
+        rng = np.random.default_rng([int(seed), 7])
+        policies = {m: self._opponent(m, rng) for m in self.env.agents if m != self.member}
+        steps = 0
+        while True:
+            actions = {}
+            for m, o in obs.items():
+                if m not in self.env.agents:
+                    continue
+                if m == self.member:
+                    if observe is not None:
+                        observe(o)
+                    actions[m] = act(o)
+                else:
+                    actions[m] = policies[m](o)
+            obs, _, term, trunc, _ = self.env.step(actions)
+            steps += 1
+            if term["__all__"] or trunc["__all__"]:
+                break
+        result = self.env.pop_results()[0]
+        return match_score(result["seats"], result["ranks"], self.member), steps, result
