@@ -45,8 +45,9 @@ def add_es(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--sigma", type=float, default=d.sigma)
     t.add_argument("--lr", type=float, default=d.lr)
     t.add_argument("--episodes", type=int, default=d.episodes, help="episodes per evaluation")
-    t.add_argument("--hidden", type=int, nargs="+", default=list(d.hidden),
-                   help=f"hidden layer sizes ({' '.join(map(str, d.hidden))})")
+    t.add_argument("--hidden", type=int, nargs="*", default=list(d.hidden),
+                   help=f"hidden layer sizes ({' '.join(map(str, d.hidden))}; none: a linear "
+                   "policy)")
     t.add_argument("--memory", type=int, default=None,
                    help="accumulator memory units, 0 for a feed-forward policy (default: 4 on "
                    "counting, which needs to count steps; 0 elsewhere)")

@@ -131,6 +131,7 @@ class ESRun:
             if not state_path.is_file():
                 raise ValueError(f"{out}: nothing to resume (no {STATE_FILE})")
             stored = json.loads((self.out / CONFIG_FILE).read_text())
+            stored.pop("package_version", None)
             if stored != _plain(config, keep_placement=False):
                 raise ValueError(f"{out}: --resume needs the run's own settings ({CONFIG_FILE})")
             saved = pickle.loads(state_path.read_bytes())
@@ -144,7 +145,10 @@ class ESRun:
             if state_path.exists():
                 raise FileExistsError(f"{out} already holds an ES run; pass --resume")
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / CONFIG_FILE).write_text(json.dumps(_plain(config, False), indent=2))
+            import palaestra
+
+            (self.out / CONFIG_FILE).write_text(json.dumps(
+                {**_plain(config, False), "package_version": palaestra.__version__}, indent=2))
             policy = self.spec.build()
             self.rng = np.random.default_rng(config.seed)
             self.theta0 = policy.init(self.rng)

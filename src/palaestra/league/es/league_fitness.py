@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,6 +23,21 @@ from palaestra.league.bomber_league_env import BOT_PREFIX, BomberLeagueEnv
 from palaestra.league.league_state import LeagueState, MatchRecord, Member
 
 Policy = Callable[[np.ndarray], int]
+
+
+class Lineup(NamedTuple):
+    """Who the ES agent may meet: its opponent distribution and the league's bots."""
+
+    dist: dict[str, float]
+    bots: list[str]
+
+
+class MatchOutcome(NamedTuple):
+    """One match of the ES agent: its score, the game steps and the match result."""
+
+    score: float
+    steps: int
+    result: dict[str, Any]
 
 
 def match_score(seats: list[str] | tuple[str, ...], ranks: list[int] | tuple[int, ...],
@@ -65,7 +80,7 @@ def join_league(run_dir: str | Path, member: str, hyperparams: dict[str, float])
     state.save(Path(run_dir) / STATE_FILE)
 
 
-def es_lineup(run_dir: str | Path, member: str) -> tuple[dict[str, float], list[str]]:
+def es_lineup(run_dir: str | Path, member: str) -> Lineup:
     """``member``'s PFSP distribution over the league and the bots, from the league's current
     state and matchmaking settings. Retired snapshots are left out, and so are learners and
     snapshots whose weights are not stored yet (a league before its first checkpoint)."""
@@ -93,7 +108,7 @@ def es_lineup(run_dir: str | Path, member: str) -> tuple[dict[str, float], list[
         raise ValueError(f"{run_dir}: the league has no opponent to play yet (no bots and no "
                          "stored learner weights)")
     total = sum(kept.values())
-    return {m: p / total for m, p in kept.items()}, state.bots()
+    return Lineup({m: p / total for m, p in kept.items()}, state.bots())
 
 
 def record_matches(run_dir: str | Path, member: str, games: list[dict[str, Any]]) -> int:
@@ -130,8 +145,8 @@ class LeagueMatches:
                                     "bots": [BOT_PREFIX + "static"]})
         self._modules: dict[str, Any] = {}
 
-    def set_lineup(self, dist: dict[str, float], bots: list[str]) -> None:
-        self.env.set_league({self.member: dist}, bots, {})
+    def set_lineup(self, lineup: Lineup) -> None:
+        self.env.set_league({self.member: dict(lineup.dist)}, list(lineup.bots), {})
 
     def _opponent(self, member: str, rng: np.random.Generator) -> Policy:
         from palaestra.league.league_eval import load_member_module, module_policy
@@ -141,8 +156,8 @@ class LeagueMatches:
         return module_policy(self._modules[member], rng)
 
     def play(self, act: Policy, seed: int,
-             observe: Callable[[np.ndarray], None] | None = None) -> tuple[float, int, dict[str, Any]]:
-        """One match; ``act`` plays the ES agent. Returns (score, game steps, match result)."""
+             observe: Callable[[np.ndarray], None] | None = None) -> MatchOutcome:
+        """One match; ``act`` plays the ES agent."""
         obs, _ = self.env.reset(seed=int(seed))
         rng = np.random.default_rng([int(seed), 7])
         policies = {m: self._opponent(m, rng) for m in self.env.agents if m != self.member}
@@ -163,4 +178,5 @@ class LeagueMatches:
             if term["__all__"] or trunc["__all__"]:
                 break
         result = self.env.pop_results()[0]
-        return match_score(result["seats"], result["ranks"], self.member), steps, result
+        return MatchOutcome(match_score(result["seats"], result["ranks"], self.member), steps,
+                            result)

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import gymnasium as gym
 import numpy as np
 
 from palaestra.league.es.algorithms import CandidateResult, EvalResult
+
+if TYPE_CHECKING:
+    from palaestra.league.es.league_fitness import Lineup
 from palaestra.league.es.noise import Perturbation, SharedNoiseTable, perturb
 from palaestra.league.es.obs_norm import RunningStat
 from palaestra.league.es.policy import FlatMLPPolicy
@@ -105,8 +108,17 @@ class PolicySpec:
         return act
 
 
-def play_episode(env: gym.Env, act: Callable[[np.ndarray], Any], seed: int) -> tuple[float, int]:
-    """One episode of ``env`` with ``act``; returns (return, steps)."""
+class Episode(NamedTuple):
+    """One evaluation episode: its fitness (return or match score), its env steps and, for a
+    league match, the match result (seats, ranks, seed)."""
+
+    fitness: float
+    steps: int
+    result: dict[str, Any] | None = None
+
+
+def play_episode(env: gym.Env, act: Callable[[np.ndarray], Any], seed: int) -> Episode:
+    """One episode of ``env`` with ``act``."""
     obs, _ = env.reset(seed=int(seed))
     total, steps = 0.0, 0
     while True:
@@ -114,7 +126,7 @@ def play_episode(env: gym.Env, act: Callable[[np.ndarray], Any], seed: int) -> t
         total += float(reward)
         steps += 1
         if terminated or truncated:
-            return total, steps
+            return Episode(total, steps)
 
 
 def evaluate_parameters(env_name: str, spec: PolicySpec, theta: np.ndarray,
@@ -128,7 +140,7 @@ def evaluate_parameters(env_name: str, spec: PolicySpec, theta: np.ndarray,
     out = []
     for s in seeds:
         policy.reset()
-        out.append(play_episode(env, spec.actor(policy, obs_norm, None), int(s))[0])
+        out.append(play_episode(env, spec.actor(policy, obs_norm, None), int(s)).fitness)
     return np.asarray(out)
 
 
@@ -154,24 +166,22 @@ class ESWorker:
         return True
 
     def _episode(self, params: np.ndarray, seed: int, obs_norm: RunningStat | None,
-                 collect: RunningStat | None) -> tuple[float, int, dict[str, Any] | None]:
+                 collect: RunningStat | None) -> Episode:
         self.policy.set_flat(params)
         self.policy.reset()
         act = self.spec.actor(self.policy, obs_norm, collect)
         if self.matches is not None:
-            return self.matches.play(act, seed)
-        ret, steps = play_episode(self.env, act, seed)
-        return ret, steps, None
+            return Episode(*self.matches.play(act, seed))
+        return play_episode(self.env, act, seed)
 
     def evaluate(self, theta: np.ndarray, tasks: list[tuple[int, int]], sigma: float,
                  episodes: int, seed: int, obs_norm_state: dict[str, Any] | None,
-                 antithetic: bool, lineup: tuple[dict[str, float], list[str]] | None = None
-                 ) -> list[Any]:
+                 antithetic: bool, lineup: Lineup | None = None) -> list[Any]:
         """``tasks``: (noise offset, episode seed base) each. Antithetic: one EvalResult per
         offset (both signs, same episodes); else one CandidateResult. ``lineup``: the league
         opponents' distribution and bots (league envs)."""
         if self.matches is not None and lineup is not None:
-            self.matches.set_lineup(*lineup)
+            self.matches.set_lineup(lineup)
         obs_norm = None
         if obs_norm_state is not None:
             obs_norm = RunningStat.from_state_dict(obs_norm_state)
@@ -185,9 +195,9 @@ class ESWorker:
                 params = perturb(theta, self.noise, Perturbation(index, sign), sigma)
                 rets = []
                 for s in seeds:
-                    r, n, _ = self._episode(params, s, obs_norm, collect)
-                    rets.append(r)
-                    steps += n
+                    episode = self._episode(params, s, obs_norm, collect)
+                    rets.append(episode.fitness)
+                    steps += episode.steps
                 fitness.append(float(np.mean(rets)))
             if antithetic:
                 out.append(EvalResult(index, fitness[0], fitness[1], steps, collect))
@@ -197,14 +207,14 @@ class ESWorker:
 
     def play_parent(self, theta: np.ndarray, seeds: list[int],
                     obs_norm_state: dict[str, Any] | None,
-                    lineup: tuple[dict[str, float], list[str]]) -> list[dict[str, Any]]:
+                    lineup: Lineup) -> list[dict[str, Any]]:
         """League envs: matches of the unperturbed parameters (seats, ranks, seed, score)."""
         if self.matches is None:
             raise ValueError("play_parent is for league envs")
-        self.matches.set_lineup(*lineup)
+        self.matches.set_lineup(lineup)
         obs_norm = None if obs_norm_state is None else RunningStat.from_state_dict(obs_norm_state)
         out = []
         for s in seeds:
-            score, _, result = self._episode(theta, int(s), obs_norm, None)
-            out.append({**result, "score": score})
+            episode = self._episode(theta, int(s), obs_norm, None)
+            out.append({**(episode.result or {}), "score": episode.fitness})
         return out
