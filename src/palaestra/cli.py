@@ -93,6 +93,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="learning signal: per-step wealth change or final wealth (same optimum)",
     )
     p.add_argument(
+        "--reward-model", help="pay the learner a learned reward instead: a reward model "
+        "directory from `palaestra prefs train` (its reward_model/)",
+    )
+    p.add_argument(
         "--eval-episodes", type=int, default=d.eval_episodes,
         help=f"games for the evaluation after training ({d.eval_episodes})",
     )
@@ -243,6 +247,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
         n_envs=args.n_envs,
         learning_rate=args.lr,
         reward=args.reward,
+        reward_model=args.reward_model,
         eval_episodes=args.eval_episodes,
         ray_address=args.ray_address,
         tensorboard=not args.no_tensorboard,

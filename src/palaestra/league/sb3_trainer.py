@@ -19,7 +19,7 @@ from palaestra.league.train_config import TrainConfig, write_checkpoint_meta
 ProgressFn = Callable[[int, dict[str, float]], None]
 
 
-class _Progress(BaseCallback):
+class WealthProgress(BaseCallback):
     """Reports env steps and the mean final wealth of recent games to a callback."""
 
     def __init__(self, report: ProgressFn | None) -> None:
@@ -45,11 +45,26 @@ def train_sb3(config: TrainConfig, out: Path, progress: ProgressFn | None = None
     An interrupted run (Ctrl-C) still saves the policy it has, marked ``interrupted`` in the
     checkpoint's results, before re-raising.
     """
-    torch.manual_seed(config.seed)
     torch.set_num_threads(1)
     venv = make_vec_env(config.make_env, n_envs=config.n_envs, seed=config.seed)
     features = KellyFeatures.for_env(venv.envs[0])
-    model = PPO(
+    model = build_ppo(config, venv, out if config.tensorboard else None)
+    results: dict[str, Any] = {}
+    try:
+        model.learn(config.timesteps, callback=WealthProgress(progress), tb_log_name="ppo")
+    except KeyboardInterrupt:
+        results["interrupted_at_step"] = int(model.num_timesteps)
+        save_sb3_checkpoint(model, config, features, out, results)
+        raise
+    results["timesteps"] = int(model.num_timesteps)
+    save_sb3_checkpoint(model, config, features, out, results)
+    return out
+
+
+def build_ppo(config: TrainConfig, venv: Any, tensorboard_dir: Path | None = None) -> PPO:
+    """SB3 PPO with ``config``'s hyperparameters on ``venv`` (seeded by ``config.seed``)."""
+    torch.manual_seed(config.seed)
+    return PPO(
         "MlpPolicy",
         venv,
         n_steps=config.n_steps,
@@ -63,22 +78,12 @@ def train_sb3(config: TrainConfig, out: Path, progress: ProgressFn | None = None
         seed=config.seed,
         device="cpu",
         verbose=0,
-        tensorboard_log=str(out / "tensorboard") if config.tensorboard else None,
+        tensorboard_log=str(tensorboard_dir / "tensorboard") if tensorboard_dir else None,
         policy_kwargs={"log_std_init": config.log_std_init, "net_arch": list(config.hidden)},
     )
-    results: dict[str, Any] = {}
-    try:
-        model.learn(config.timesteps, callback=_Progress(progress), tb_log_name="ppo")
-    except KeyboardInterrupt:
-        results["interrupted_at_step"] = int(model.num_timesteps)
-        _save(model, config, features, out, results)
-        raise
-    results["timesteps"] = int(model.num_timesteps)
-    _save(model, config, features, out, results)
-    return out
 
 
-def _save(
+def save_sb3_checkpoint(
     model: PPO, config: TrainConfig, features: KellyFeatures, out: Path, results: dict[str, Any]
 ) -> None:
     tmp = out / (SB3_MODEL + ".tmp.zip")

@@ -54,6 +54,9 @@ class TrainConfig:
     """Hidden layer sizes of the policy and value networks."""
     reward: Literal["final", "increment"] = "final"
     """Learning signal: the final wealth, or each step's change in wealth (same optimum)."""
+    reward_model: str | None = None
+    """A reward model directory written by ``palaestra prefs train``: the learner is paid the
+    learned reward instead of the env's (evaluation still uses the true final wealth)."""
     eval_episodes: int = 2000
     """Evaluation games played at the end of training (recorded in the checkpoint)."""
     ray_address: str | None = None
@@ -87,14 +90,28 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.reward not in ("final", "increment"):
             raise ValueError(f"reward must be 'final' or 'increment', got {self.reward!r}")
+        if self.reward_model is not None:
+            from palaestra.league.prefs.reward_model import CONFIG_FILE, MODEL_FILE
+
+            d = Path(self.reward_model)
+            if not ((d / MODEL_FILE).is_file() and (d / CONFIG_FILE).is_file()):
+                raise ValueError(f"reward_model {d}: no reward model there ({MODEL_FILE}, "
+                                 f"{CONFIG_FILE}); write one with `palaestra prefs train`")
 
     @property
     def env_id(self) -> str:
         return get_spec(self.env).env_id
 
     def make_env(self) -> gym.Env:
-        """One learner-facing env (features in, wealth fraction out)."""
-        return KellyLearningEnv(gym.make(self.env_id), reward=self.reward)
+        """One learner-facing env (features in, wealth fraction out), paid the learned reward
+        when ``reward_model`` is set."""
+        env = KellyLearningEnv(gym.make(self.env_id), reward=self.reward)
+        if self.reward_model is None:
+            return env
+        from palaestra.league.prefs.reward_model import RewardEnsemble
+        from palaestra.league.prefs.reward_wrapper import LearnedRewardWrapper
+
+        return LearnedRewardWrapper(env, RewardEnsemble.load(self.reward_model))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
