@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     from palaestra.cli_es import add_es
 
     add_es(sub)
+    from palaestra.cli_prefs import add_prefs
+
+    add_prefs(sub)
     return parser
 
 

@@ -63,6 +63,8 @@ class PrefsConfig:
     """Steps per segment."""
     candidates: int = 4
     """Candidate pairs per labelled pair (the most disputed are labelled)."""
+    segments_per_episode: int = 4
+    """Most segments cut from one episode of the current policy."""
     initial_fraction: float = 0.25
     """Share of the budget labelled on the untrained policy's segments."""
     oracle_noise: float = 0.0
@@ -78,7 +80,7 @@ class PrefsConfig:
         if self.labels not in ("synthetic", "human"):
             raise ValueError(f"labels must be 'synthetic' or 'human', got {self.labels!r}")
         for name in ("budget", "rounds", "timesteps", "segment_length", "candidates",
-                     "eval_episodes"):
+                     "segments_per_episode", "eval_episodes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -141,6 +143,7 @@ class PrefsRun:
         self.ppo = build_ppo(tc, self.venv)
         self.history: list[dict[str, Any]] = []
         self.label_steps = 0
+        self.stopped = False
         self._recent: dict[str, float] = {}  # the true final wealth of PPO's recent games
         self._callback = WealthProgress(lambda _, stats: self._recent.update(stats))
 
@@ -153,9 +156,11 @@ class PrefsRun:
         c = self.config
         want = n * (c.candidates if self.model.fitted else 1)
         segs, steps = collect_segments(self.collect_env, c.env, self._policy(), 2 * want,
-                                       c.segment_length, self.rng, agent="ppo")
+                                       c.segment_length, self.rng, agent="ppo",
+                                       per_episode=c.segments_per_episode)
         self.label_steps += steps
-        pairs = [(segs[2 * k], segs[2 * k + 1]) for k in range(want)]
+        order = self.rng.permutation(len(segs))  # pair segments of different episodes mostly
+        pairs = [(segs[order[2 * k]], segs[order[2 * k + 1]]) for k in range(want)]
         if not self.model.fitted:
             return pairs
         disputed = np.argsort(-self.model.disagreement(pairs), kind="stable")[:n]
@@ -170,6 +175,7 @@ class PrefsRun:
             assert self.labeller is not None
             labels = list(self.labeller(pairs))
             who = "human"
+            self.stopped = len(labels) < len(pairs)
         done = 0
         for (left, right), label in zip(pairs, labels):
             if label is None:
@@ -206,8 +212,8 @@ class PrefsRun:
             self.history.append(row)
             if progress is not None:
                 progress(row)
-            if c.labels == "human" and got < n:
-                break  # the user quit or skipped: train on what there is
+            if self.stopped:
+                break  # the human labeller stopped: keep what was trained so far
         return self.finish()
 
     def finish(self) -> dict[str, Any]:

@@ -133,17 +133,19 @@ class Collected(NamedTuple):
 
 
 def collect_segments(env: gym.Env, env_name: str, policy: Policy, n: int, length: int,
-                     rng: np.random.Generator, agent: str = "",
-                     render: bool = False) -> Collected:
+                     rng: np.random.Generator, agent: str = "", render: bool = False,
+                     per_episode: int = 1) -> Collected:
     """Play episodes of ``env`` with ``policy`` until ``n`` segments of ``length`` steps are cut.
 
-    Each episode yields one segment, starting at a step drawn uniformly from the episode; a
-    segment that runs past the episode's end is filled with absorbing steps (see the module
-    docstring). With ``render`` the env's ``rgb_array`` frames are kept (an absorbing step shows
+    Each episode yields up to ``per_episode`` non-overlapping segments: the windows of ``length``
+    steps from a random offset in the first ``length`` steps (one window, at a uniform start, when
+    ``per_episode`` is 1), drawn at random when there are more. A segment that runs past the
+    episode's end is filled with absorbing steps (see the module docstring). With ``render`` the env's ``rgb_array`` frames are kept (an absorbing step shows
     the last frame).
     """
-    if n < 1 or length < 1:
-        raise ValueError(f"n and length must be positive, got {n}, {length}")
+    if n < 1 or length < 1 or per_episode < 1:
+        raise ValueError(f"n, length and per_episode must be positive, got {n}, {length}, "
+                         f"{per_episode}")
     out: list[Segment] = []
     steps = 0
     while len(out) < n:
@@ -162,12 +164,18 @@ def collect_segments(env: gym.Env, env_name: str, policy: Policy, n: int, length
             if terminated or truncated:
                 break
         real = len(rows_o)
-        s = int(rng.integers(real))
-        pad = max(0, s + length - real)
-        o = np.concatenate([np.stack(rows_o[s:]), np.zeros((pad, rows_o[0].size))])[:length]
-        a = np.concatenate([np.stack(rows_a[s:]), np.zeros((pad, rows_a[0].size))])[:length]
-        r = np.concatenate([np.asarray(rows_r[s:]), np.zeros(pad)])[:length]
-        f = np.stack((frames[s:] + [frames[-1]] * pad)[:length]) if render else None
-        out.append(Segment(env_name, o, a, r, seed, s, agent, f,
-                           np.arange(s, s + length) >= real))
+        if per_episode == 1:
+            starts = [int(rng.integers(real))]
+        else:
+            starts = list(range(int(rng.integers(min(length, real))), real, length))
+            if len(starts) > per_episode:
+                starts = sorted(int(x) for x in rng.choice(starts, per_episode, replace=False))
+        for s in starts[:n - len(out)]:
+            pad = max(0, s + length - real)
+            o = np.concatenate([np.stack(rows_o[s:]), np.zeros((pad, rows_o[0].size))])[:length]
+            a = np.concatenate([np.stack(rows_a[s:]), np.zeros((pad, rows_a[0].size))])[:length]
+            r = np.concatenate([np.asarray(rows_r[s:]), np.zeros(pad)])[:length]
+            f = np.stack((frames[s:] + [frames[-1]] * pad)[:length]) if render else None
+            out.append(Segment(env_name, o, a, r, seed, s, agent, f,
+                               np.arange(s, s + length) >= real))
     return Collected(out, steps)

@@ -1,0 +1,112 @@
+#!/usr/bin/env python
+"""Preference learning benchmark: PPO on a learned reward against PPO on the true reward.
+
+For each env (default: the classic and the generalized Kelly games) this runs, side by side in one
+process and at the same number of PPO env steps:
+
+* PPO on the true reward (``palaestra train``'s SB3 trainer, final wealth);
+* ``palaestra prefs train`` with synthetic labels (at most ``--budget`` comparisons): PPO on the
+  reward ensemble fitted to them;
+
+and evaluates both final policies on the same unseen games (true final wealth). It prints the
+ratio prefs / true (the goal is at least 0.90 with 1,000 comparisons) and, for context, what
+the untrained policy (a ~ 0, a 12% bet) makes.
+
+    python scripts/bench/prefs.py [--envs kelly kelly-generalized] [--budget 1000]
+        [--timesteps 300000] [--seeds 0]
+    python scripts/bench/prefs.py --quick      # small budgets, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from palaestra.agents.checkpoint import load_kelly_checkpoint
+from palaestra.evaluation.kelly import evaluate_kelly
+from palaestra.league.prefs.prefs_run import PrefsConfig, PrefsRun
+from palaestra.league.sb3_trainer import train_sb3
+from palaestra.league.train_config import TrainConfig
+
+EVAL_SEED = 4_242_424
+
+
+def evaluate(run_dir: Path, env_id: str, episodes: int) -> float:
+    agent = load_kelly_checkpoint(run_dir, env_id=env_id)
+    return evaluate_kelly(gym.make(env_id).unwrapped, agent, env_id, episodes,
+                          seed=EVAL_SEED).mean_wealth
+
+
+def untrained(env: str, episodes: int, tmp: Path) -> float:
+    """The policy PPO starts from (0 training steps: one tiny update is the least SB3 saves)."""
+    config = TrainConfig(env=env, timesteps=1, n_envs=1, n_steps=64, batch_size=64, n_epochs=1,
+                         tensorboard=False, learning_rate=1e-12)
+    out = tmp / f"untrained-{env}"
+    out.mkdir()
+    train_sb3(config, out)
+    return evaluate(out, config.env_id, episodes)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--envs", nargs="+", default=["kelly", "kelly-generalized"])
+    p.add_argument("--budget", type=int, default=1000)
+    p.add_argument("--timesteps", type=int, default=300_000)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--eval-episodes", type=int, default=5000)
+    p.add_argument("--quick", action="store_true", help="small budgets (a smoke run)")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    args = p.parse_args()
+    if args.quick:
+        args.budget, args.timesteps, args.eval_episodes = 100, 20_000, 500
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for env in args.envs:
+            start_wealth = untrained(env, args.eval_episodes, tmp)
+            for seed in args.seeds:
+                true_cfg = TrainConfig(env=env, timesteps=args.timesteps, seed=seed,
+                                       tensorboard=False)
+                out = tmp / f"true-{env}-{seed}"
+                out.mkdir()
+                t = time.perf_counter()
+                train_sb3(true_cfg, out)
+                true_s = time.perf_counter() - t
+                true_w = evaluate(out, true_cfg.env_id, args.eval_episodes)
+                cfg = PrefsConfig(env=env, budget=args.budget, timesteps=args.timesteps,
+                                  seed=seed, eval_episodes=100)
+                t = time.perf_counter()
+                summary = PrefsRun(cfg, tmp / f"prefs-{env}-{seed}").train()
+                prefs_s = time.perf_counter() - t
+                prefs_w = evaluate(tmp / f"prefs-{env}-{seed}", true_cfg.env_id,
+                                   args.eval_episodes)
+                rows.append({"env": env, "seed": seed, "untrained": start_wealth,
+                             "true_reward": true_w, "true_seconds": true_s, "prefs": prefs_w,
+                             "prefs_seconds": prefs_s, "labels": summary["labels"],
+                             "ppo_steps": summary["ppo_steps"],
+                             "label_env_steps": summary["label_env_steps"],
+                             "ratio": prefs_w / true_w})
+    print(f"\nPPO on learned vs true reward, {args.timesteps:,} PPO steps each, "
+          f"{args.eval_episodes:,} unseen games (final wealth in $)")
+    print(f"{'env':<19}{'seed':>5}{'untrained':>11}{'true PPO':>10}{'prefs PPO':>11}"
+          f"{'labels':>8}{'ratio':>8}{'true s':>8}{'prefs s':>9}")
+    for r in rows:
+        print(f"{r['env']:<19}{r['seed']:>5}{r['untrained']:>11.2f}{r['true_reward']:>10.2f}"
+              f"{r['prefs']:>11.2f}{r['labels']:>8}{r['ratio']:>8.3f}{r['true_seconds']:>8.1f}"
+              f"{r['prefs_seconds']:>9.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    worst = min(r["ratio"] for r in rows) if rows else float("nan")
+    print(f"lowest ratio {worst:.3f} (goal >= 0.90 with <= 1,000 comparisons)"
+          if np.isfinite(worst) else "no runs")
+
+
+if __name__ == "__main__":
+    main()
