@@ -13,6 +13,7 @@ EPILOG = """examples:
   palaestra prefs train --env kelly --labels human --budget 100 --out runs/prefs-me
   palaestra evaluate kelly --agent runs/prefs-kelly --episodes 10000
   palaestra train kelly --reward-model runs/prefs-kelly/reward_model --out runs/ppo-on-prefs
+  palaestra prefs import-replays --db runs/t.sqlite --name cup --labels-db runs/labels.sqlite
 
 Each round plays the current policy, cuts segments, labels the pairs the reward ensemble disputes
 most (synthetic: the true reward decides; human: a window shows both clips side by side, keys
@@ -52,12 +53,39 @@ def add_prefs(sub: argparse._SubParsersAction) -> None:
                    help="candidate pairs per label (the most disputed are asked)")
     t.add_argument("--oracle-noise", type=float, default=d.oracle_noise,
                    help="synthetic labels: chance a label is a coin flip")
+    t.add_argument("--action-offset", type=float, default=d.action_offset,
+                   help="the learner bets sigmoid(a - offset) of its wealth (2: an untrained "
+                   "policy bets 12%%; 0: half)")
     t.add_argument("--label-noise", type=float, default=m.label_noise,
                    help="reward model: eps of the Bradley-Terry likelihood")
     t.add_argument("--ensemble", type=int, default=m.ensemble, help="reward models")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--eval-episodes", type=int, default=d.eval_episodes)
     t.set_defaults(func=_cmd_train)
+    r = psub.add_parser("import-replays", help="labels from a tournament's Kelly matches",
+                        description="Turn every finished Kelly match of a tournament into labels: "
+                        "each pair of agents' games, the better-ranked preferred. `prefs train "
+                        "--labels-db` then fits to them along with its own.")
+    r.add_argument("--db", type=Path, required=True, help="the tournament database")
+    r.add_argument("--name", required=True, help="the tournament")
+    r.add_argument("--labels-db", type=Path, required=True, help="the label store to add to")
+    r.add_argument("--action-offset", type=float, default=d.action_offset,
+                   help="the learner mapping the games are expressed in (as for prefs train)")
+    r.set_defaults(func=_cmd_import)
+
+
+def _cmd_import(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.prefs.labels import LabelStore
+    from palaestra.league.prefs.replay_labels import labels_from_tournament
+
+    if not args.db.is_file():
+        raise FileNotFoundError(f"no tournament database at {args.db}")
+    with LabelStore(args.labels_db) as store:
+        got = labels_from_tournament(args.db, args.name, store, args.action_offset)
+        total = store.count()
+    console.print(f"{got.labels} labels from {got.matches} matches ({got.skipped_matches} skipped: "
+                  f"faults or not Kelly); {total} labels in {args.labels_db}")
+    return 0
 
 
 def _human_labeller(pairs: list) -> list[float | None]:  # type: ignore[type-arg]
@@ -81,6 +109,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
                          timesteps=args.timesteps, segment_length=args.segment_length,
                          candidates=args.candidates, oracle_noise=args.oracle_noise,
                          seed=args.seed, eval_episodes=args.eval_episodes,
+                         action_offset=args.action_offset,
                          model=RewardModelConfig(ensemble=args.ensemble,
                                                  label_noise=args.label_noise, seed=args.seed))
     if (args.out / RESULTS_FILE).exists() or (args.out / "labels.sqlite").exists():

@@ -11,7 +11,7 @@ Gaussian at 0 would make every sample below it the same "bet nothing", with no g
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -116,6 +116,8 @@ class KellyLearningEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     Args:
         env: a Kelly env.
+        action_offset: the bet share is ``sigmoid(a - action_offset)`` (default 2: an untrained
+            policy, a ~ 0, bets 12%; 0 makes it bet half its wealth).
         reward: ``"final"`` passes the env's reward (the final wealth, at the end);
             ``"increment"`` rewards each step's change in wealth instead. With no discounting the
             increments sum to final minus initial wealth, so the optimal policy is the same
@@ -124,13 +126,18 @@ class KellyLearningEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Rewards are divided by ``features.wealth_scale`` so returns are of order 1.
     """
 
-    def __init__(self, env: gym.Env, reward: RewardMode = "final") -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, reward=reward)
+    def __init__(self, env: gym.Env, reward: RewardMode = "final",
+                 action_offset: float | None = None) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, reward=reward, action_offset=action_offset)
         super().__init__(env)
         if reward not in ("final", "increment"):
             raise ValueError(f"reward must be 'final' or 'increment', got {reward!r}")
         self.reward_mode = reward
         self.kelly_features = KellyFeatures.for_env(env)
+        if action_offset is not None:
+            if not np.isfinite(action_offset):
+                raise ValueError(f"action_offset must be finite, got {action_offset}")
+            self.kelly_features = replace(self.kelly_features, action_offset=float(action_offset))
         self.observation_space = self.kelly_features.observation_space()
         self.action_space = self.kelly_features.action_space()
         self._last_obs: dict[str, Any] | None = None

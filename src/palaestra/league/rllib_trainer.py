@@ -76,7 +76,7 @@ def _train(config: TrainConfig, out: Path, progress: ProgressFn | None) -> Path:
     from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
     register_env(_ENV_NAME, _env_creator)
-    features = KellyFeatures.for_env(config.make_env())
+    features = config.make_env().get_wrapper_attr("kelly_features")
     algo = _ppo_config(config).build_algo()
     results: dict[str, Any] = {}
     steps = 0

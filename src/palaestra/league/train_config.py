@@ -54,6 +54,9 @@ class TrainConfig:
     """Hidden layer sizes of the policy and value networks."""
     reward: Literal["final", "increment"] = "final"
     """Learning signal: the final wealth, or each step's change in wealth (same optimum)."""
+    action_offset: float = 2.0
+    """The learner bets ``sigmoid(a - action_offset)`` of its wealth: 2 makes an untrained policy
+    (a ~ 0) bet 12%, already a good bet; 0 makes it bet half (a poor start)."""
     reward_model: str | None = None
     """A reward model directory written by ``palaestra prefs train``: the learner is paid the
     learned reward instead of the env's (evaluation still uses the true final wealth)."""
@@ -105,7 +108,8 @@ class TrainConfig:
     def make_env(self) -> gym.Env:
         """One learner-facing env (features in, wealth fraction out), paid the learned reward
         when ``reward_model`` is set."""
-        env = KellyLearningEnv(gym.make(self.env_id), reward=self.reward)
+        env = KellyLearningEnv(gym.make(self.env_id), reward=self.reward,
+                               action_offset=self.action_offset)
         if self.reward_model is None:
             return env
         from palaestra.league.prefs.reward_model import RewardEnsemble

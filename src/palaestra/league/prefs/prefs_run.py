@@ -69,6 +69,8 @@ class PrefsConfig:
     """Share of the budget labelled on the untrained policy's segments."""
     oracle_noise: float = 0.0
     """Synthetic labels: chance a label is a coin flip."""
+    action_offset: float = 2.0
+    """The learner's bet share is ``sigmoid(a - action_offset)`` (see ``TrainConfig``)."""
     seed: int = 0
     eval_episodes: int = 2000
     """Games for the final evaluation on the true return."""
@@ -111,7 +113,7 @@ def _train_config(config: PrefsConfig) -> Any:
 
     return TrainConfig(env=config.env, timesteps=config.timesteps, seed=config.seed,
                        reward="increment", eval_episodes=config.eval_episodes,
-                       tensorboard=False)
+                       action_offset=config.action_offset, tensorboard=False)
 
 
 class PrefsRun:
@@ -221,14 +223,13 @@ class PrefsRun:
         import gymnasium as gym
 
         from palaestra.agents.checkpoint import load_kelly_checkpoint
-        from palaestra.agents.kelly_learning import KellyFeatures
         from palaestra.evaluation.kelly import evaluate_kelly
         from palaestra.league.sb3_trainer import save_sb3_checkpoint
         from palaestra.league.train import EVAL_SEED_OFFSET
 
         self.model.save(self.out / MODEL_DIR)
         tc = self.train_config
-        features = KellyFeatures.for_env(self.collect_env)
+        features = self.collect_env.get_wrapper_attr("kelly_features")
         save_sb3_checkpoint(self.ppo, tc, features, self.out,
                             {"timesteps": int(self.ppo.num_timesteps), "reward": "learned"})
         agent = load_kelly_checkpoint(self.out, env_id=tc.env_id)
