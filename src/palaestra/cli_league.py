@@ -59,6 +59,8 @@ def add_league(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--eval-games", type=int, default=d.eval_games)
     t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
+    t.add_argument("--reward-model", help="pay the learners a learned per-agent reward (a "
+                   "reward model directory) instead of Bomber's own; ratings stay true")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--address", help="existing Ray cluster to join (default: start a local Ray)")
     t.add_argument("--num-cpus", type=int, default=d.num_cpus, help="CPUs of the local Ray")
@@ -114,7 +116,8 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         pbt=PBTConfig(interval=args.pbt_interval), address=args.address, num_cpus=args.num_cpus,
         num_env_runners=args.num_env_runners,
         num_cpus_per_env_runner=args.num_cpus_per_env_runner,
-        num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner)
+        num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner,
+        reward_model=args.reward_model)
 
 
 def _cmd_train(args: argparse.Namespace, console: Console) -> int:

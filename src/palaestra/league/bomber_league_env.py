@@ -12,7 +12,9 @@ it with :meth:`pop_results`.
 The driver pushes the lineup table, the bots and each member's reward-shaping weights with
 :meth:`set_league` before every training iteration. Rewards are Bomber's own (+1 win, -1 death or
 loss) plus shaping: ``shape_pickup`` per power-up collected, ``shape_enemy_death`` per opponent
-that dies while the agent is alive.
+that dies while the agent is alive. With ``reward_model`` (a directory of
+:mod:`palaestra.league.prefs`) a learned per-agent reward of the observation and action replaces
+Bomber's own; shaping still adds on top, and match records still hold true outcomes.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ class BomberLeagueEnv(LeagueEnvBase):
     ## Arguments
     ``config`` (RLlib's env_config, a plain dict): ``lineups`` (learner id -> {opponent id:
     probability}), ``bots`` (bot ids), ``shaping`` (member id -> {shaping key: weight}),
-    ``bomber`` (BomberParallelEnv keyword arguments; ``mode`` must be ``ffa``), ``seed`` and
-    ``agent_ids`` (every member id the run may seat, future snapshots included).
+    ``bomber`` (BomberParallelEnv keyword arguments; ``mode`` must be ``ffa``), ``seed``,
+    ``agent_ids`` (every member id the run may seat, future snapshots included) and
+    ``reward_model`` (a reward model directory, or None).
     """
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -85,6 +88,16 @@ class BomberLeagueEnv(LeagueEnvBase):
         self.set_league(config.get("lineups", {}), config.get("bots", []), config.get("shaping", {}))
         self._seats: list[str] = []
         self._bot_agents: dict[int, Any] = {}
+        self._reward_model = None
+        if config.get("reward_model"):
+            from palaestra.league.prefs.reward_model import RewardEnsemble
+
+            self._reward_model = RewardEnsemble.load(config["reward_model"])
+            if (self._reward_model.obs_dim, self._reward_model.act_dim) != (OBS_SPACE.shape[0], 1):
+                raise ValueError(f"reward model {config['reward_model']} takes obs_dim "
+                                 f"{self._reward_model.obs_dim}; Bomber planes have "
+                                 f"{OBS_SPACE.shape[0]} and one action")
+        self._last_obs: dict[str, np.ndarray] = {}
 
     # -- league plumbing ---------------------------------------------------------------------
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
@@ -124,7 +137,8 @@ class BomberLeagueEnv(LeagueEnvBase):
         self._death_step: list[int | None] = [None] * C.NUM_AGENTS
         self._steps = 0
         self.agents = [m for k, m in enumerate(self._seats) if k not in self._bot_agents]
-        return self._member_obs(), {m: {} for m in self.agents}
+        self._last_obs = self._member_obs()
+        return dict(self._last_obs), {m: {} for m in self.agents}
 
     def _seat_of(self, member: str) -> int:
         return self._seats.index(member)
@@ -146,6 +160,12 @@ class BomberLeagueEnv(LeagueEnvBase):
                 if member not in action_dict:
                     raise ValueError(f"no action for {member} (seat {name})")
                 actions[name] = int(action_dict[member])
+        learned: dict[str, float] = {}
+        if self._reward_model is not None:
+            from palaestra.league.prefs.multi_agent import learned_rewards
+
+            learned = learned_rewards(self._reward_model, self._last_obs,
+                                      {m: action_dict[m] for m in self.agents})
         batch = self.game.batch
         board_before = batch.board[0].copy()
         alive_before = batch.agents[0, :, ALIVE].astype(bool)
@@ -163,7 +183,7 @@ class BomberLeagueEnv(LeagueEnvBase):
         for member in self.agents:
             k = self._seat_of(member)
             name = AGENT_NAMES[k]
-            r = float(rewards.get(name, 0.0))
+            r = learned[member] if learned else float(rewards.get(name, 0.0))
             w = self._shaping.get(member, {})
             if alive[k]:
                 pos = (int(batch.agents[0, k, ROW]), int(batch.agents[0, k, COL]))
@@ -185,5 +205,6 @@ class BomberLeagueEnv(LeagueEnvBase):
         out_term["__all__"] = over and not any(out_trunc.values())
         out_trunc["__all__"] = over and any(out_trunc.values())
         obs = self._member_obs(list(out_rew))  # the agents that just finished get their last view
+        self._last_obs = obs
         self.agents = [m for m in self.agents if not (out_term[m] or out_trunc[m])]
         return obs, out_rew, out_term, out_trunc, {m: {} for m in out_rew}

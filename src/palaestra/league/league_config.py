@@ -69,6 +69,10 @@ class LeagueConfig:
     """Checkpoints kept on disk (the newest ones)."""
     max_restarts: int = 3
     """Times a failed iteration (a lost node, a dead worker) is retried from the last checkpoint."""
+    reward_model: str | None = None
+    """Bomber: a reward model directory (``palaestra.league.prefs``) whose per-agent reward
+    replaces Bomber's own for every learner (shaping still adds on top). Ratings and evaluations
+    still count true match outcomes."""
 
     def __post_init__(self) -> None:
         if self.env not in LEAGUE_ENVS:
@@ -102,6 +106,14 @@ class LeagueConfig:
             raise ValueError(f"unknown bots {bad}; known: {', '.join(SCRIPTED_BOMBER_AGENTS)}")
         if self.num_gpus_per_learner and self.num_learners < 1:
             raise ValueError("num_gpus_per_learner needs num_learners >= 1")
+        if self.reward_model is not None:
+            if self.solo:
+                raise ValueError("reward_model applies to Bomber leagues")
+            from palaestra.league.prefs.reward_model import CONFIG_FILE, MODEL_FILE
+
+            d = Path(self.reward_model)
+            if not ((d / MODEL_FILE).is_file() and (d / CONFIG_FILE).is_file()):
+                raise ValueError(f"reward_model {d}: no reward model there")
 
     @property
     def solo(self) -> bool:

@@ -123,6 +123,7 @@ def shaping_table(state: LeagueState) -> dict[str, dict[str, float]]:
 def env_config(state: LeagueState, config: LeagueConfig) -> dict[str, Any]:
     return {"lineups": active_lineups(state, config), "bots": state.bots(),
             "shaping": shaping_table(state), "seed": config.seed,
+            "reward_model": config.reward_model,
             "agent_ids": sorted(set(config.planned_member_ids()) | set(state.learners())
                                 | set(state.snapshots()))}
 
