@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import sys
 from collections import OrderedDict
-from functools import lru_cache
 
 import numpy as np
 
@@ -31,6 +30,8 @@ import pygame.gfxdraw  # noqa: E402
 from palaestra.envs.bomber import constants as C  # noqa: E402
 from palaestra.envs.bomber.render import AGENT_COLORS, POWERUP_STYLE, render_rgb_array  # noqa: E402
 from palaestra.viewer.timeline import Event, Timeline, ViewerError  # noqa: E402
+from palaestra.viewer.ui import fit_text as _fit  # noqa: E402
+from palaestra.viewer.ui import font as _font  # noqa: E402
 
 RGB = tuple[int, int, int]
 
@@ -76,23 +77,6 @@ _HELP_KELLY = ("Space play/pause   Left/Right round   PgUp/PgDn 10 rounds   Home
 
 
 # -- drawing helpers -----------------------------------------------------------------------------
-@lru_cache(maxsize=32)
-def _font(px: int) -> pygame.font.Font:
-    if not pygame.font.get_init():
-        pygame.font.init()
-    return pygame.font.Font(None, px)
-
-
-def _fit(text: str, px: int, width: int) -> str:
-    """``text``, cut with an ellipsis so that it is at most ``width`` pixels wide."""
-    font = _font(px)
-    if font.size(text)[0] <= width:
-        return text
-    while text and font.size(text + "…")[0] > width:
-        text = text[:-1]
-    return text + "…"
-
-
 def _wrap(text: str, px: int, width: int) -> list[str]:
     """``text`` as one line, or two broken at a space (the second cut with an ellipsis)."""
     font = _font(px)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -189,19 +189,6 @@ def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) ->
         raise HumanPlayError(f"opponent {spec!r} did not start ({exc.reason}): {exc}") from None
 
 
-def _poller(events: EventSource) -> Callable[[], EventBatch | None]:
-    """A function returning the next batch of events, or None when a scripted source runs out."""
-    import pygame
-
-    if events is None:
-        return pygame.event.get
-    if callable(events):
-        return events
-    it: Iterator[EventBatch] = iter(events)
-    return lambda: next(it, None)
-
-
-# -- the game --------------------------------------------------------------------------------------
 def play_human_game(
     config: HumanGameConfig,
     db: Path | None = None,
@@ -250,6 +237,8 @@ def play_human_game(
             agent.reset(np.random.default_rng(rngs[k]))
         names = config.names
         screen = _Screen(config, names, window, interactive=not scripted)
+        from palaestra.viewer.ui import poller as _poller
+
         poll = _poller(events)
         keymap = _keymap()
         moves = {key: a for key, a in keymap.items() if a != C.LAY_BOMB}

@@ -60,16 +60,20 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
+
+from palaestra.viewer.ui import fit_text as _fit  # noqa: E402
+from palaestra.viewer.ui import font as _font  # noqa: E402
+from palaestra.viewer.ui import EventSource  # noqa: E402
+from palaestra.viewer.ui import poller as _poller  # noqa: E402
 
 if TYPE_CHECKING:
     from palaestra.league.prefs.segments import Segment
@@ -77,8 +81,6 @@ if TYPE_CHECKING:
 __all__ = ["LabellerConfig", "LabellerError", "LabellingResult", "PairLabel", "label_pairs"]
 
 RGB = tuple[int, int, int]
-EventBatch = list[Any]
-EventSource = Union[Callable[[], Union[EventBatch, None]], Iterable[EventBatch], None]
 
 LEFT_BETTER = 1.0
 RIGHT_BETTER = 0.0
@@ -194,23 +196,6 @@ MAX_ACTION_ROWS = 3
 
 KEY_HELP = ("Left / A: left better     Right / D: right better     Down / T / =: tie     "
             "S / Space: skip     Backspace: undo     R: replay     Q / Esc: stop")
-
-
-@lru_cache(maxsize=16)
-def _font(px: int) -> pygame.font.Font:
-    if not pygame.font.get_init():
-        pygame.font.init()
-    return pygame.font.Font(None, px)
-
-
-def _fit(text: str, px: int, width: int) -> str:
-    """``text``, cut with an ellipsis to at most ``width`` pixels."""
-    font = _font(px)
-    if font.size(text)[0] <= width:
-        return text
-    while text and font.size(text + "…")[0] > width:
-        text = text[:-1]
-    return text + "…"
 
 
 def _text(surf: pygame.Surface, text: str, pos: tuple[float, float], px: int, color: RGB,
@@ -527,16 +512,6 @@ def _command(event: Any) -> float | str | None:
     if key in (pygame.K_q, pygame.K_ESCAPE):
         return _QUIT
     return None
-
-
-def _poller(events: EventSource) -> Callable[[], EventBatch | None]:
-    """The next batch of events each call; None once a scripted source runs out."""
-    if events is None:
-        return pygame.event.get
-    if callable(events):
-        return events
-    it: Iterator[EventBatch] = iter(events)
-    return lambda: next(it, None)
 
 
 def _display_named() -> bool:
