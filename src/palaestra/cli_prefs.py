@@ -14,6 +14,8 @@ EPILOG = """examples:
   palaestra evaluate kelly --agent runs/prefs-kelly --episodes 10000
   palaestra train kelly --reward-model runs/prefs-kelly/reward_model --out runs/ppo-on-prefs
   palaestra prefs import-replays --db runs/t.sqlite --name cup --labels-db runs/labels.sqlite
+  palaestra prefs fit --labels-db runs/labels.sqlite --env bomber --out runs/bomber-reward
+  palaestra league train --env bomber --reward-model runs/bomber-reward --out runs/league-prefs
 
 Each round plays the current policy, cuts segments, labels the pairs the reward ensemble disputes
 most (synthetic: the true reward decides; human: a window shows both clips side by side, keys
@@ -62,16 +64,32 @@ def add_prefs(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--eval-episodes", type=int, default=d.eval_episodes)
     t.set_defaults(func=_cmd_train)
-    r = psub.add_parser("import-replays", help="labels from a tournament's Kelly matches",
-                        description="Turn every finished Kelly match of a tournament into labels: "
-                        "each pair of agents' games, the better-ranked preferred. `prefs train "
-                        "--labels-db` then fits to them along with its own.")
+    r = psub.add_parser("import-replays", help="labels from a tournament's matches",
+                        description="Turn every finished match of a tournament into labels. "
+                        "Kelly: each pair of agents' games, the better-ranked preferred. Bomber: "
+                        "each pair of seats of different teams, their last 32 steps, the better "
+                        "placed preferred. `prefs train --labels-db` (Kelly) or `prefs fit` then "
+                        "fits to them.")
     r.add_argument("--db", type=Path, required=True, help="the tournament database")
     r.add_argument("--name", required=True, help="the tournament")
     r.add_argument("--labels-db", type=Path, required=True, help="the label store to add to")
     r.add_argument("--action-offset", type=float, default=d.action_offset,
                    help="the learner mapping the games are expressed in (as for prefs train)")
     r.set_defaults(func=_cmd_import)
+    f = psub.add_parser("fit", help="fit a reward model to the labels in a store",
+                        description="Fit the reward ensemble to every label of one env in a "
+                        "label store (synthetic, human or from replays) and save it: `train "
+                        "--reward-model` (Kelly) and `league train --reward-model` (Bomber) train "
+                        "on it.")
+    f.add_argument("--labels-db", type=Path, required=True)
+    f.add_argument("--env", required=True, help="whose labels: kelly, kelly-generalized, bomber")
+    f.add_argument("--out", type=Path, required=True, help="reward model directory to write")
+    f.add_argument("--force", action="store_true", help="replace --out")
+    f.add_argument("--ensemble", type=int, default=m.ensemble)
+    f.add_argument("--epochs", type=int, default=m.epochs)
+    f.add_argument("--label-noise", type=float, default=m.label_noise)
+    f.add_argument("--seed", type=int, default=0)
+    f.set_defaults(func=_cmd_fit)
 
 
 def _cmd_import(args: argparse.Namespace, console: Console) -> int:
@@ -84,7 +102,33 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
         got = labels_from_tournament(args.db, args.name, store, args.action_offset)
         total = store.count()
     console.print(f"{got.labels} labels from {got.matches} matches ({got.skipped_matches} skipped: "
-                  f"faults or not Kelly); {total} labels in {args.labels_db}")
+                  f"faults or team_radio); {total} labels in {args.labels_db}")
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace, console: Console) -> int:
+    import numpy as np
+
+    from palaestra.league.prefs.labels import LabelStore
+    from palaestra.league.prefs.reward_model import MODEL_FILE, RewardEnsemble, RewardModelConfig
+
+    if not args.labels_db.is_file():
+        raise FileNotFoundError(f"no label store at {args.labels_db}")
+    if (args.out / MODEL_FILE).exists() and not args.force:
+        raise FileExistsError(f"{args.out} already holds a reward model; pass --force")
+    with LabelStore(args.labels_db) as store:
+        comps = store.comparisons(args.env)
+    if not comps:
+        raise ValueError(f"{args.labels_db} has no labels for {args.env!r}")
+    first = comps[0].left
+    model = RewardEnsemble(first.obs.shape[1], first.actions.shape[1], RewardModelConfig(
+        ensemble=args.ensemble, epochs=args.epochs, label_noise=args.label_noise, seed=args.seed))
+    with console.status(f"fitting {args.ensemble} reward models to {len(comps)} labels"):
+        stats = model.fit([(c.left, c.right, c.label) for c in comps],
+                          np.random.default_rng(args.seed))
+    model.save(args.out)
+    console.print(f"fitted to {stats.labels} labels: loss {stats.loss:.3f}, the mean model agrees "
+                  f"with {100 * stats.accuracy:.1f}% of the decided ones; saved to {args.out}")
     return 0
 
 

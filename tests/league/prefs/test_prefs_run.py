@@ -98,3 +98,42 @@ def test_config_is_checked() -> None:
     assert PrefsConfig(budget=1000, rounds=10).schedule()[:2] == [250, 75]
     np.testing.assert_array_equal(PrefsConfig(budget=13, rounds=4, initial_fraction=0.3)
                                   .schedule(), [4, 3, 2, 2, 2])
+
+
+def test_bomber_replays_become_labels_and_a_reward_model(tmp_path: Path) -> None:
+    """tournament -> import-replays -> fit -> a reward model the Bomber league env pays."""
+    from palaestra.evaluation.store import TournamentStore
+    from palaestra.league.bomber_league_env import BomberLeagueEnv
+    from palaestra.league.prefs.replay_labels import bomber_replay_segments
+
+    db = tmp_path / "t.sqlite"
+    walker = Path(__file__).resolve().parents[3] / "examples" / "bots" / "walker.py"
+    assert main(["tournament", "--db", str(db), "submit", str(walker), "--name", "walker",
+                 "--env", "bomber"]) == 0
+    assert main(["tournament", "--db", str(db), "run", "--env", "bomber", "--name", "ffa",
+                 "--agent", "random", "--agent", "static", "--agent", "simple",
+                 "--agent", "walker", "--rounds", "1"]) == 0
+    labels = tmp_path / "labels.sqlite"
+    assert main(["prefs", "import-replays", "--db", str(db), "--name", "ffa",
+                 "--labels-db", str(labels)]) == 0
+    with TournamentStore(db) as t:
+        row = t.matches("ffa", status="done")[0]
+        replay = t.replay(row["match_id"])
+    segs = bomber_replay_segments(replay, length=8)
+    assert [s.length for s in segs] == [8] * 4 and all(s.obs.shape[1] == 2662 for s in segs)
+    with LabelStore(labels) as store:
+        comps = store.comparisons("bomber")
+        n_matches = len(TournamentStore(db).matches("ffa", status="done"))
+    assert len(comps) == 6 * n_matches  # every pair of the four FFA seats
+    out = tmp_path / "rm"
+    assert main(["prefs", "fit", "--labels-db", str(labels), "--env", "bomber", "--out",
+                 str(out), "--ensemble", "2", "--epochs", "3"]) == 0
+    assert main(["prefs", "fit", "--labels-db", str(labels), "--env", "bomber", "--out",
+                 str(out)]) == 2  # exists
+    assert main(["prefs", "fit", "--labels-db", str(labels), "--env", "kelly", "--out",
+                 str(tmp_path / "rm2")]) == 2  # no kelly labels there
+    env = BomberLeagueEnv({"lineups": {"m0": {"bot:static": 1.0}}, "bots": ["bot:static"],
+                           "reward_model": str(out)})
+    env.reset(seed=0)
+    _, rewards, *_ = env.step({"m0": 0})
+    assert np.isfinite(rewards["m0"])

@@ -1,11 +1,16 @@
-"""Preference labels derived from tournament results (Kelly matches).
+"""Preference labels derived from tournament results (Kelly and Bomber matches).
 
-A Kelly match seats several agents on the same game (same seed, same coin flips); its replay holds
-each agent's bets and the match ranks them by final wealth. Every pair of agents in a match gives
-one label: their two games as segments (re-simulated into the learner's features and actions,
-the shorter one padded with absorbing steps to the same length), the better-ranked one preferred
-(a tie when the ranks are equal). Matches with a faulty agent are left out: a forfeit says nothing
-about how it bet.
+* Kelly: a match seats several agents on the same game (same seed, same coin flips); its replay
+  holds each agent's bets and the match ranks them by final wealth. Every pair of agents gives one
+  label: their two games as segments (re-simulated into the learner's features and actions, the
+  shorter one padded with absorbing steps to the same length), the better-ranked one preferred.
+* Bomber: the replay is re-simulated with the planes observation; each seat's segment is the last
+  ``length`` steps it played (its last moments, which decided its place; padded with absorbing
+  steps after an early death). Every pair of seats of different teams gives one label, the
+  better-placed team's seat preferred (FFA: every seat is its own team).
+
+Equal ranks give a tie. Matches with a faulty agent are left out: a forfeit says nothing about
+how it played; so are ``team_radio`` matches (their actions carry messages).
 """
 
 from __future__ import annotations
@@ -22,10 +27,15 @@ from palaestra.agents.kelly_learning import ACTION_LIMIT, KellyFeatures
 from palaestra.league.prefs.labels import LabelStore
 from palaestra.league.prefs.segments import Segment
 
-__all__ = ["ImportedLabels", "kelly_replay_segment", "labels_from_tournament"]
+__all__ = ["BOMBER_SEGMENT_LENGTH", "ImportedLabels", "bomber_replay_segments",
+           "kelly_replay_segment", "labels_from_tournament"]
 
 _ENV_NAMES = {"palaestra/KellyCoinflip-v0": "kelly",
               "palaestra/KellyCoinflipGeneralized-v0": "kelly-generalized"}
+
+
+BOMBER_SEGMENT_LENGTH = 32
+"""Steps of a Bomber seat's segment (its last ones)."""
 
 
 class ImportedLabels(NamedTuple):
@@ -80,9 +90,53 @@ def kelly_replay_segment(replay: dict[str, Any], action_offset: float = 2.0,
                    absorbing=np.arange(n) >= real)
 
 
+def bomber_replay_segments(replay: dict[str, Any], length: int = BOMBER_SEGMENT_LENGTH
+                           ) -> list[Segment]:
+    """One segment per seat of a Bomber replay: its last ``length`` steps, as flat planes
+    observations and actions (see the module docstring)."""
+    from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
+
+    config = dict(replay.get("env_config") or {})
+    if config.get("mode") == "team_radio":
+        raise ValueError("team_radio replays carry messages in their actions; not supported")
+    env = BomberParallelEnv(**{**config, "observation": "planes"})
+    obs, _ = env.reset(seed=int(replay["seed"]))
+    seen: dict[str, list[tuple[np.ndarray, int, float]]] = {a: [] for a in AGENT_NAMES}
+    for k, step in enumerate(replay["actions"]):
+        actions = {a: int(v) for a, v in step.items()}
+        before = {a: np.asarray(obs[a], dtype=np.float32).reshape(-1) for a in actions}
+        obs, rewards, _, _, _ = env.step(actions)
+        for a, act in actions.items():
+            seen[a].append((before[a], act, float(rewards.get(a, 0.0))))
+    out = []
+    for seat, a in enumerate(AGENT_NAMES):
+        steps = seen[a][-length:]
+        if not steps:
+            raise ValueError(f"seat {seat} never acted in the replay")
+        pad = length - len(steps)
+        dim = steps[0][0].size
+        out.append(Segment(
+            "bomber", np.concatenate([np.stack([s[0] for s in steps]), np.zeros((pad, dim))]),
+            np.concatenate([np.array([s[1] for s in steps], float), np.zeros(pad)]),
+            np.concatenate([np.array([s[2] for s in steps]), np.zeros(pad)]),
+            int(replay["seed"]), len(seen[a]) - len(steps), str(replay["agents"][seat]),
+            absorbing=np.arange(length) >= len(steps)))
+    return out
+
+
+def _seat_ranks(result: dict[str, Any]) -> list[int]:
+    ranks = [0] * sum(len(t) for t in result["teams"])
+    for team, rank in zip(result["teams"], result["ranks"]):
+        for seat in team:
+            ranks[seat] = rank
+    return ranks
+
+
 def labels_from_tournament(db: str | Path, tournament: str, store: LabelStore,
-                           action_offset: float = 2.0) -> ImportedLabels:
-    """Store a label for every pair of agents in every finished Kelly match of ``tournament``."""
+                           action_offset: float = 2.0,
+                           bomber_length: int = BOMBER_SEGMENT_LENGTH) -> ImportedLabels:
+    """Store a label for every pair of agents (Bomber: of different teams) in every finished
+    match of ``tournament``."""
     from palaestra.evaluation.store import TournamentStore
 
     matches = labels = skipped = 0
@@ -92,16 +146,26 @@ def labels_from_tournament(db: str | Path, tournament: str, store: LabelStore,
             raise ValueError(f"{db}: tournament {tournament!r} has no finished match")
         for row in rows:
             result = row["result"] or {}
-            games = tstore.replay(row["match_id"]).get("games")
-            if not games or result.get("faults"):
+            replay = tstore.replay(row["match_id"])
+            if result.get("faults"):
                 skipped += 1
                 continue
-            length = max(len(g["actions"]) for g in games)
-            segments = [kelly_replay_segment(g, action_offset, length) for g in games]
-            ranks = result["ranks"]
+            if "games" in replay:  # Kelly: one game per seat
+                length = max(len(g["actions"]) for g in replay["games"])
+                segments = [kelly_replay_segment(g, action_offset, length)
+                            for g in replay["games"]]
+            elif (replay.get("env_config") or {}).get("mode") == "team_radio":
+                skipped += 1
+                continue
+            else:
+                segments = bomber_replay_segments(replay, bomber_length)
+            ranks = _seat_ranks(result)
+            team_of = {seat: t for t, team in enumerate(result["teams"]) for seat in team}
             ids = [store.add_segment(s, f"replay:{tournament}") for s in segments]
             for i in range(len(ids)):
                 for j in range(i + 1, len(ids)):
+                    if team_of[i] == team_of[j]:
+                        continue
                     label = 0.5 if ranks[i] == ranks[j] else (1.0 if ranks[i] < ranks[j] else 0.0)
                     store.add_label(ids[i], ids[j], label, f"replay:{tournament}")
                     labels += 1
