@@ -125,6 +125,9 @@ class PrefsRun:
         from palaestra.league.sb3_trainer import WealthProgress, build_ppo
         from stable_baselines3.common.env_util import make_vec_env
 
+        import torch
+
+        torch.set_num_threads(1)  # small networks: more threads only contend (as train_sb3)
         self.config, self.out = config, Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.train_config = _train_config(config)
@@ -197,7 +200,6 @@ class PrefsRun:
     def train(self, progress: ProgressFn | None = None) -> dict[str, Any]:
         c = self.config
         schedule = c.schedule()
-        per_round = c.timesteps // c.rounds
         labelled = 0
         for k, n in enumerate(schedule):
             start = time.perf_counter()
@@ -206,9 +208,10 @@ class PrefsRun:
             fit = self._fit()
             row: dict[str, Any] = {"round": k, "labels": labelled, "fit_loss": fit.loss,
                                    "fit_accuracy": fit.accuracy}
-            if k > 0:
-                steps = per_round if k < c.rounds else c.timesteps - per_round * (c.rounds - 1)
-                self.ppo.learn(steps, reset_num_timesteps=False, callback=self._callback)
+            if k > 0:  # PPO collects whole rollouts: aim at the running share of the total
+                target = c.timesteps * k // c.rounds
+                self.ppo.learn(max(1, target - int(self.ppo.num_timesteps)),
+                               reset_num_timesteps=False, callback=self._callback)
             row.update(ppo_steps=int(self.ppo.num_timesteps), seconds=time.perf_counter() - start,
                        final_wealth=self._recent.get("final_wealth"))
             self.history.append(row)
