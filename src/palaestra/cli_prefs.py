@@ -161,7 +161,15 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
             raise FileExistsError(f"{args.out} already holds a prefs run; pass --force to "
                                   "replace it")
         shutil.rmtree(args.out)
-    labeller = _human_labeller if args.labels == "human" else None
+    labeller = None
+    if args.labels == "human":
+        from palaestra.viewer.prefs_labeller import LabellerError, check_display
+
+        try:
+            check_display()
+        except LabellerError as exc:
+            raise ValueError(str(exc)) from None
+        labeller = _human_labeller
     run = PrefsRun(config, args.out, labeller=labeller, labels_db=args.labels_db)
     with Progress(TextColumn("[bold]prefs[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),

@@ -78,7 +78,8 @@ from palaestra.viewer.ui import poller as _poller  # noqa: E402
 if TYPE_CHECKING:
     from palaestra.league.prefs.segments import Segment
 
-__all__ = ["LabellerConfig", "LabellerError", "LabellingResult", "PairLabel", "label_pairs"]
+__all__ = ["LabellerConfig", "LabellerError", "LabellingResult", "PairLabel", "check_display",
+           "label_pairs"]
 
 RGB = tuple[int, int, int]
 
@@ -523,6 +524,16 @@ def _display_named() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def check_display() -> None:
+    """:class:`LabellerError` now, rather than after a first training round, when no display
+    is named for the labelling window."""
+    if not _display_named():
+        raise LabellerError("no display to open the labelling window on (DISPLAY and "
+                            "WAYLAND_DISPLAY are not set); set DISPLAY (run it on a desktop "
+                            "session), or SDL_VIDEODRIVER=dummy with scripted events for "
+                            "headless use")
+
+
 def _open_display(required: bool) -> bool:
     """Initialise pygame's display; False (off-screen drawing) when not ``required`` and none is
     there, :class:`LabellerError` when required and none is there."""
@@ -530,8 +541,7 @@ def _open_display(required: bool) -> bool:
             "events for headless use")
     if not _display_named():
         if required:
-            raise LabellerError("no display to open the labelling window on (DISPLAY and "
-                                f"WAYLAND_DISPLAY are not set); {hint}")
+            check_display()
         return False
     try:
         pygame.display.init()
