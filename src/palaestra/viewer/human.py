@@ -20,7 +20,6 @@ keys give the same replay (the same file, when ``HumanGameConfig.created`` is fi
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ import numpy as np
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.core import ALIVE, AMMO, BLAST, COL, KICK, ROW, STEP
+from palaestra.viewer.ui import display_named as _display_named
+from palaestra.viewer.ui import poller as _poller
 
 ENV_ID = "palaestra/Bomber-v0"
 HUMAN = "human"
@@ -122,15 +123,6 @@ def _keymap() -> dict[int, int]:
     return {pygame.K_UP: C.UP, pygame.K_w: C.UP, pygame.K_DOWN: C.DOWN, pygame.K_s: C.DOWN,
             pygame.K_LEFT: C.LEFT, pygame.K_a: C.LEFT, pygame.K_RIGHT: C.RIGHT, pygame.K_d: C.RIGHT,
             pygame.K_SPACE: C.LAY_BOMB}
-
-
-def _display_named() -> bool:
-    """Whether the environment names a display (or an SDL video driver, such as ``dummy``)."""
-    if os.environ.get("SDL_VIDEODRIVER"):
-        return True
-    if sys.platform.startswith(("win", "darwin")):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _check_display() -> None:
@@ -237,8 +229,6 @@ def play_human_game(
             agent.reset(np.random.default_rng(rngs[k]))
         names = config.names
         screen = _Screen(config, names, window, interactive=not scripted)
-        from palaestra.viewer.ui import poller as _poller
-
         poll = _poller(events)
         keymap = _keymap()
         moves = {key: a for key, a in keymap.items() if a != C.LAY_BOMB}

@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +72,7 @@ import pygame  # noqa: E402
 from palaestra.viewer.ui import fit_text as _fit  # noqa: E402
 from palaestra.viewer.ui import font as _font  # noqa: E402
 from palaestra.viewer.ui import EventSource  # noqa: E402
+from palaestra.viewer.ui import display_named as _display_named  # noqa: E402
 from palaestra.viewer.ui import poller as _poller  # noqa: E402
 
 if TYPE_CHECKING:
@@ -513,15 +513,6 @@ def _command(event: Any) -> float | str | None:
     if key in (pygame.K_q, pygame.K_ESCAPE):
         return _QUIT
     return None
-
-
-def _display_named() -> bool:
-    """Whether the environment names a display (or an SDL video driver such as ``dummy``)."""
-    if os.environ.get("SDL_VIDEODRIVER"):
-        return True
-    if sys.platform.startswith(("win", "darwin")):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def check_display() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any, Union
@@ -43,3 +44,12 @@ def poller(events: EventSource) -> Callable[[], EventBatch | None]:
         return events
     it: Iterator[EventBatch] = iter(events)
     return lambda: next(it, None)
+
+
+def display_named() -> bool:
+    """Whether the environment names a display (or an SDL video driver, such as ``dummy``)."""
+    if os.environ.get("SDL_VIDEODRIVER"):
+        return True
+    if sys.platform.startswith(("win", "darwin")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
