@@ -109,11 +109,9 @@ class LeagueConfig:
         if self.reward_model is not None:
             if self.solo:
                 raise ValueError("reward_model applies to Bomber leagues")
-            from palaestra.league.prefs.reward_model import CONFIG_FILE, MODEL_FILE
+            from palaestra.league.prefs.reward_model import require_model_dir
 
-            d = Path(self.reward_model)
-            if not ((d / MODEL_FILE).is_file() and (d / CONFIG_FILE).is_file()):
-                raise ValueError(f"reward_model {d}: no reward model there")
+            require_model_dir(self.reward_model)
 
     @property
     def solo(self) -> bool:

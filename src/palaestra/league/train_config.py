@@ -94,12 +94,9 @@ class TrainConfig:
         if self.reward not in ("final", "increment"):
             raise ValueError(f"reward must be 'final' or 'increment', got {self.reward!r}")
         if self.reward_model is not None:
-            from palaestra.league.prefs.reward_model import CONFIG_FILE, MODEL_FILE
+            from palaestra.league.prefs.reward_model import require_model_dir
 
-            d = Path(self.reward_model)
-            if not ((d / MODEL_FILE).is_file() and (d / CONFIG_FILE).is_file()):
-                raise ValueError(f"reward_model {d}: no reward model there ({MODEL_FILE}, "
-                                 f"{CONFIG_FILE}); write one with `palaestra prefs train`")
+            require_model_dir(self.reward_model)
 
     @property
     def env_id(self) -> str:

@@ -31,7 +31,7 @@ from torch import nn
 
 from palaestra.league.prefs.segments import Segment
 
-__all__ = ["FitStats", "RewardEnsemble", "RewardModelConfig"]
+__all__ = ["FitStats", "RewardEnsemble", "RewardModelConfig", "require_model_dir"]
 
 MODEL_FILE = "reward_model.pt"
 CONFIG_FILE = "reward_model.json"
@@ -71,6 +71,15 @@ class RewardModelConfig:
             raise ValueError(f"label_noise must be in [0, 1), got {self.label_noise}")
         if not (self.lr > 0 and self.reward_std > 0 and self.weight_decay >= 0):
             raise ValueError("lr and reward_std must be positive, weight_decay >= 0")
+
+
+def require_model_dir(directory: str | Path) -> Path:
+    """``directory`` as a Path; ValueError unless it holds a saved reward model."""
+    d = Path(directory)
+    if not ((d / MODEL_FILE).is_file() and (d / CONFIG_FILE).is_file()):
+        raise ValueError(f"{d}: no reward model there ({MODEL_FILE} and {CONFIG_FILE}); write "
+                         "one with `palaestra prefs train` or `palaestra prefs fit`")
+    return d
 
 
 class FitStats(NamedTuple):
@@ -205,7 +214,6 @@ class RewardEnsemble:
         return FitStats(float(np.mean(last)), acc, n)
 
     def _set_scale(self, segments: Sequence[Segment]) -> None:
-        self.offset, self.scale = 0.0, 1.0
         absorbing = np.zeros((1, self.obs_dim + self.act_dim + 1), dtype=np.float32)
         absorbing[0, -1] = 1.0
         self.offset = float(self._raw(absorbing).mean())
@@ -256,9 +264,7 @@ class RewardEnsemble:
 
     @classmethod
     def load(cls, directory: str | Path) -> RewardEnsemble:
-        d = Path(directory)
-        if not (d / MODEL_FILE).is_file() or not (d / CONFIG_FILE).is_file():
-            raise ValueError(f"{d}: no reward model ({MODEL_FILE} and {CONFIG_FILE})")
+        d = require_model_dir(directory)
         meta = json.loads((d / CONFIG_FILE).read_text())
         config = RewardModelConfig(**{**meta["config"], "hidden": tuple(meta["config"]["hidden"])})
         model = cls(meta["obs_dim"], meta["act_dim"], config)
