@@ -155,8 +155,7 @@ class LeagueMatches:
             self._modules[member] = load_member_module(self.run_dir, member)
         return module_policy(self._modules[member], rng)
 
-    def play(self, act: Policy, seed: int,
-             observe: Callable[[np.ndarray], None] | None = None) -> MatchOutcome:
+    def play(self, act: Policy, seed: int) -> MatchOutcome:
         """One match; ``act`` plays the ES agent."""
         obs, _ = self.env.reset(seed=int(seed))
         rng = np.random.default_rng([int(seed), 7])
@@ -168,8 +167,6 @@ class LeagueMatches:
                 if m not in self.env.agents:
                     continue
                 if m == self.member:
-                    if observe is not None:
-                        observe(o)
                     actions[m] = act(o)
                 else:
                     actions[m] = policies[m](o)

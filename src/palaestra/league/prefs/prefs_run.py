@@ -137,11 +137,10 @@ class PrefsRun:
         if config.labels == "human" and labeller is None:
             raise ValueError("human labels need a labeller (the pygame window)")
         self.labeller = labeller
-        probe = self.train_config.make_env()
-        self.obs_dim = int(np.prod(probe.observation_space.shape))
-        self.act_dim = int(np.prod(probe.action_space.shape))
-        self.model = RewardEnsemble(self.obs_dim, self.act_dim, config.model)
         self.collect_env = self.train_config.make_env()  # true (increment) reward: the oracle's
+        self.obs_dim = int(np.prod(self.collect_env.observation_space.shape))
+        self.act_dim = int(np.prod(self.collect_env.action_space.shape))
+        self.model = RewardEnsemble(self.obs_dim, self.act_dim, config.model)
         tc = self.train_config
         self.venv = make_vec_env(lambda: LearnedRewardWrapper(tc.make_env(), self.model),
                                  n_envs=tc.n_envs, seed=config.seed)
