@@ -26,8 +26,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from palaestra.agents.nalu import POLICY_KINDS
-from palaestra.league.counting_train import (
+from palaestra.agents.learned.nalu import POLICY_KINDS
+from palaestra.league.training.counting import (
     CountingTrainConfig,
     plot_extrapolation,
     run_comparison,

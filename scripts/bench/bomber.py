@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from palaestra.agents.bomber import make_scripted_bomber_agent
+from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber import parallel_env
 from palaestra.envs.bomber.board import make_board, make_items

@@ -32,7 +32,7 @@ import numpy as np
 from palaestra.league.es.es_run import ESRun, ESRunConfig
 from palaestra.league.es.obs_norm import RunningStat
 from palaestra.league.es.workers import evaluate_parameters, make_es_env
-from palaestra.league.ray_session import ray_session
+from palaestra.league.rllib.session import ray_session
 
 KELLY_DOLLARS = 250.0
 """KellyLearningEnv's final reward is the final wealth over $250."""
@@ -91,8 +91,8 @@ def play(env_name: str, act: Callable[[Any, bool], Any], episodes: int) -> np.nd
 def ppo_kelly(budget: int, seed: int, episodes: int, tmp: Path) -> tuple[np.ndarray, int, float]:
     from stable_baselines3 import PPO
 
-    from palaestra.league.sb3_trainer import SB3_MODEL, train_sb3
-    from palaestra.league.train_config import TrainConfig
+    from palaestra.league.training.sb3 import SB3_MODEL, train_sb3
+    from palaestra.league.training.config import TrainConfig
 
     out = tmp / f"ppo-kelly-{seed}"
     out.mkdir()

@@ -33,11 +33,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from palaestra.agents.checkpoint import load_kelly_checkpoint
+from palaestra.agents.learned.checkpoints import load_kelly_checkpoint
 from palaestra.evaluation.kelly import evaluate_kelly
 from palaestra.league.prefs.prefs_run import PrefsConfig, PrefsRun
-from palaestra.league.sb3_trainer import train_sb3
-from palaestra.league.train_config import TrainConfig
+from palaestra.league.training.sb3 import train_sb3
+from palaestra.league.training.config import TrainConfig
 
 EVAL_SEED = 4_242_424
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import palaestra.envs  # noqa: F401  (registers the envs)
-from palaestra.agents.counting import (
+from palaestra.agents.scripted.counting import (
     CountingAgent,
     make_scripted_counting_agent,
     play_counting_episode,

@@ -475,7 +475,7 @@ def test_stats_are_counted_per_phase():
 @pytest.mark.parametrize("config", [{}, {"n_hiders": 3, "n_seekers": 3}, {"rooms": False}],
                          ids=["2v2", "3v3", "open"])
 def test_scripted_hiders_against_scripted_seekers_play_a_full_episode(config):
-    from palaestra.agents.hide_and_seek import make_scripted_hns_agent
+    from palaestra.agents.scripted.hide_and_seek import make_scripted_hns_agent
 
     env = hns.parallel_env(**config)
     obs, _ = env.reset(seed=4)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from palaestra.agents.kelly import make_scripted_kelly_agent
+from palaestra.agents.scripted.kelly import make_scripted_kelly_agent
 from palaestra.envs.kelly import KellyCoinflipEnv, KellyCoinflipGeneralizedEnv
 from palaestra.evaluation.kelly import episode_seeds, evaluate_kelly, play_kelly_games
 

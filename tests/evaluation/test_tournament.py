@@ -50,7 +50,7 @@ def test_config_is_validated() -> None:
 
 
 def test_bomber_tournament_with_a_submission_stores_results_and_verified_replays(tmp_path: Path) -> None:
-    from palaestra.agents.submission import validate_submission
+    from palaestra.agents.sandbox.submission import validate_submission
 
     bot = _write(tmp_path / "bot.py", "def agent(obs, config):\n    return 5 if obs['ammo'] > 0 else 1\n")
     info = validate_submission(f"python:{bot}", "bomber", "bomber-bot")
@@ -245,9 +245,9 @@ for line in sys.stdin:
 
 
 def test_kelly_tournament_with_a_checkpoint_and_a_program(tmp_path: Path) -> None:
-    from palaestra.agents.submission import validate_submission
-    from palaestra.league.train import train
-    from palaestra.league.train_config import TrainConfig
+    from palaestra.agents.sandbox.submission import validate_submission
+    from palaestra.league.training.run import train
+    from palaestra.league.training.config import TrainConfig
 
     train(TrainConfig(timesteps=512, n_envs=2, n_steps=256, batch_size=128, n_epochs=1,
                       eval_episodes=10, tensorboard=False), tmp_path / "ppo")

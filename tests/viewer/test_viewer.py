@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import palaestra.envs  # noqa: F401  (registers the envs)
-from palaestra.agents.bomber import make_scripted_bomber_agent
+from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.env import BomberParallelEnv
 from palaestra.envs.bomber.render import AGENT_COLORS, FOG_COLOR

@@ -33,7 +33,7 @@ class MatchSpec:
     """How to launch each seat: ``builtin:NAME`` or a sandbox spec (``python:PATH`` ...)."""
     seed: int
     limits: dict[str, Any] = field(default_factory=dict)
-    """:class:`~palaestra.agents.sandbox.SandboxLimits` fields."""
+    """:class:`~palaestra.agents.sandbox.host.SandboxLimits` fields."""
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,14 @@ def _launch(spec: str, env: str, config: dict[str, Any], seat: int, limits: dict
     if spec.startswith(BUILTIN_PREFIX):
         name = spec[len(BUILTIN_PREFIX):]
         if env == "bomber":
-            from palaestra.agents.bomber import make_scripted_bomber_agent
+            from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 
             return make_scripted_bomber_agent(name)
-        from palaestra.agents.kelly import make_scripted_kelly_agent
+        from palaestra.agents.scripted.kelly import make_scripted_kelly_agent
         from palaestra.envs.kelly.env import KellyConfig
 
         return make_scripted_kelly_agent(name, KellyConfig())
-    from palaestra.agents.sandbox import SandboxLimits, launch
+    from palaestra.agents.sandbox.host import SandboxLimits, launch
 
     return launch(spec, env, config, seat, SandboxLimits(**limits))
 
@@ -90,7 +90,7 @@ def _ranks_by(values: list[float]) -> list[int]:
 
 def run_match(spec: MatchSpec) -> MatchResult:
     """Play the match described by ``spec`` (in this process; agents may spawn sandboxes)."""
-    from palaestra.agents.sandbox import AgentFault
+    from palaestra.agents.sandbox.host import AgentFault
 
     agents: list[Any] = []
     faults: dict[str, str] = {}
@@ -126,7 +126,7 @@ def _record_faults(agent: Any, k: int, faults: dict[str, str]) -> None:
 
 
 def _play_bomber(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> MatchResult:
-    from palaestra.agents.sandbox import AgentFault
+    from palaestra.agents.sandbox.host import AgentFault
     from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
     from palaestra.evaluation.replay import make_replay
 
@@ -190,7 +190,7 @@ def _play_kelly(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> M
     import gymnasium as gym
 
     import palaestra.envs  # noqa: F401  (registers the envs)
-    from palaestra.agents.sandbox import AgentFault
+    from palaestra.agents.sandbox.host import AgentFault
     from palaestra.envs import get_spec
     from palaestra.evaluation.replay import make_replay
 

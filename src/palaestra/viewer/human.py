@@ -140,15 +140,15 @@ def _check_display() -> None:
 
 
 def _builtin_names() -> list[str]:
-    from palaestra.agents.bomber import SCRIPTED_BOMBER_AGENTS
+    from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
 
     return list(SCRIPTED_BOMBER_AGENTS)
 
 
 def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) -> Any:
     """The agent for ``spec`` at ``seat``: in-process for built-ins, sandboxed otherwise."""
-    from palaestra.agents.bomber import make_scripted_bomber_agent
-    from palaestra.agents.sandbox import AgentFault, launch
+    from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
+    from palaestra.agents.sandbox.host import AgentFault, launch
 
     builtins = _builtin_names()
     if spec in builtins:
@@ -204,7 +204,7 @@ def play_human_game(
     """
     import pygame
 
-    from palaestra.agents.sandbox import AgentFault
+    from palaestra.agents.sandbox.host import AgentFault
     from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
     from palaestra.evaluation.replay import make_replay, save_replay
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from palaestra.cli import main
+from palaestra.cli.main import main
 from palaestra.league.es.es_run import ESRun, ESRunConfig
 from palaestra.league.es.league_fitness import es_lineup, join_league, match_score
-from palaestra.league.league_config import LeagueConfig
-from palaestra.league.league_run import STATE_FILE, active_lineups, env_config, prepare_run
-from palaestra.league.league_state import LeagueState
-from palaestra.league.ray_session import ray_session
+from palaestra.league.population.config import LeagueConfig
+from palaestra.league.population.run import STATE_FILE, active_lineups, env_config, prepare_run
+from palaestra.league.population.state import LeagueState
+from palaestra.league.rllib.session import ray_session
 
 
 @pytest.fixture()

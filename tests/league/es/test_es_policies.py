@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from palaestra.agents.nalu import FEATURE_NAMES
+from palaestra.agents.learned.nalu import FEATURE_NAMES
 from palaestra.league.es.recurrent import FlatAccumulatorPolicy
 from palaestra.league.es.workers import PolicySpec, es_spaces, evaluate_parameters
 

@@ -4,9 +4,9 @@ import pickle
 
 import pytest
 
-from palaestra.cli import main
+from palaestra.cli.main import main
 from palaestra.league.es.es_run import STATE_FILE, ESRun, ESRunConfig
-from palaestra.league.ray_session import ray_session
+from palaestra.league.rllib.session import ray_session
 
 TINY = dict(population=4, episodes=1, workers=2, noise_size=100_000)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from palaestra.cli import main
+from palaestra.cli.main import main
 from palaestra.league.es.es_run import ESRun, ESRunConfig
-from palaestra.league.league_config import LeagueConfig
-from palaestra.league.league_run import CONFIG_FILE, STATE_FILE
-from palaestra.league.league_state import LeagueState
-from palaestra.league.ray_session import ray_session
+from palaestra.league.population.config import LeagueConfig
+from palaestra.league.population.run import CONFIG_FILE, STATE_FILE
+from palaestra.league.population.state import LeagueState
+from palaestra.league.rllib.session import ray_session
 
 pytestmark = pytest.mark.slow
 

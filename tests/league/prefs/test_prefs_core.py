@@ -12,7 +12,7 @@ from palaestra.league.prefs.labels import LabelStore, LabelStoreError, Synthetic
 from palaestra.league.prefs.reward_model import RewardEnsemble, RewardModelConfig
 from palaestra.league.prefs.reward_wrapper import LearnedRewardWrapper
 from palaestra.league.prefs.segments import Segment, SegmentError, collect_segments
-from palaestra.league.train_config import TrainConfig
+from palaestra.league.training.config import TrainConfig
 
 
 def seg(obs: np.ndarray, act: np.ndarray, rew: np.ndarray, **kw: object) -> Segment:

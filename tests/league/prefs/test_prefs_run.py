@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from palaestra.cli import main
+from palaestra.cli.main import main
 from palaestra.league.prefs.labels import LabelStore
 from palaestra.league.prefs.prefs_run import PrefsConfig, PrefsRun
 from palaestra.league.prefs.replay_labels import kelly_replay_segment, labels_from_tournament
@@ -103,7 +103,7 @@ def test_config_is_checked() -> None:
 def test_bomber_replays_become_labels_and_a_reward_model(tmp_path: Path) -> None:
     """tournament -> import-replays -> fit -> a reward model the Bomber league env pays."""
     from palaestra.evaluation.store import TournamentStore
-    from palaestra.league.bomber_league_env import BomberLeagueEnv
+    from palaestra.league.population.envs.bomber import BomberLeagueEnv
     from palaestra.league.prefs.replay_labels import bomber_replay_segments
 
     db = tmp_path / "t.sqlite"

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from palaestra.cli import main
-from palaestra.league.bomber_league_env import OBS_SPACE
+from palaestra.cli.main import main
+from palaestra.league.population.envs.bomber import OBS_SPACE
 from palaestra.league.prefs.reward_model import RewardEnsemble, RewardModelConfig
 from palaestra.league.prefs.segments import Segment
 

@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from palaestra.league.bomber_league_env import BOT_PREFIX, BomberLeagueEnv
-from palaestra.league.league_state import LeagueState, MatchRecord, Member
+from palaestra.league.population.envs.bomber import BOT_PREFIX, BomberLeagueEnv
+from palaestra.league.population.state import LeagueState, MatchRecord, Member
 
 Policy = Callable[[np.ndarray], int]
 
@@ -52,8 +52,8 @@ def match_score(seats: list[str] | tuple[str, ...], ranks: list[int] | tuple[int
 
 def load_league(run_dir: str | Path) -> tuple[LeagueState, Any]:
     """The state and config of the Bomber league run in ``run_dir``, with clear errors."""
-    from palaestra.league.league_config import LeagueConfig
-    from palaestra.league.league_run import CONFIG_FILE, STATE_FILE
+    from palaestra.league.population.config import LeagueConfig
+    from palaestra.league.population.run import CONFIG_FILE, STATE_FILE
 
     run = Path(run_dir)
     if not (run / STATE_FILE).is_file():
@@ -67,7 +67,7 @@ def load_league(run_dir: str | Path) -> tuple[LeagueState, Any]:
 
 def join_league(run_dir: str | Path, member: str, hyperparams: dict[str, float]) -> None:
     """Add ``member`` to the league as an external member (no-op if it is one already)."""
-    from palaestra.league.league_run import STATE_FILE
+    from palaestra.league.population.run import STATE_FILE
 
     state, _ = load_league(run_dir)
     if member in state.members:
@@ -84,9 +84,9 @@ def es_lineup(run_dir: str | Path, member: str) -> Lineup:
     """``member``'s PFSP distribution over the league and the bots, from the league's current
     state and matchmaking settings. Retired snapshots are left out, and so are learners and
     snapshots whose weights are not stored yet (a league before its first checkpoint)."""
-    from palaestra.league.league_eval import member_module_dir
-    from palaestra.league.league_run import retired_snapshots
-    from palaestra.league.matchmaking import pfsp_distribution
+    from palaestra.league.population.eval import member_module_dir
+    from palaestra.league.population.run import retired_snapshots
+    from palaestra.league.population.matchmaking import pfsp_distribution
 
     state, config = load_league(run_dir)
     dist = pfsp_distribution(state, member, config.matchmaking)
@@ -114,7 +114,7 @@ def es_lineup(run_dir: str | Path, member: str) -> Lineup:
 def record_matches(run_dir: str | Path, member: str, games: list[dict[str, Any]]) -> int:
     """Record the ES parent's evaluation matches (``seats``, ``ranks``, ``seed``) in the league
     state, skipping any already there (a resumed generation); returns how many were added."""
-    from palaestra.league.league_run import STATE_FILE
+    from palaestra.league.population.run import STATE_FILE
 
     state, _ = load_league(run_dir)
     seen = {(m.seed, m.seats) for m in state.matches if member in m.seats}
@@ -149,7 +149,7 @@ class LeagueMatches:
         self.env.set_league({self.member: dict(lineup.dist)}, list(lineup.bots), {})
 
     def _opponent(self, member: str, rng: np.random.Generator) -> Policy:
-        from palaestra.league.league_eval import load_member_module, module_policy
+        from palaestra.league.population.eval import load_member_module, module_policy
 
         if member not in self._modules:
             self._modules[member] = load_member_module(self.run_dir, member)

@@ -44,7 +44,7 @@ def make_es_env(name: str) -> gym.Env:
     """The learner-facing single-agent env: ``kelly`` (features in, a bet fraction out) or
     ``counting`` (GridCounting features, never the step count)."""
     if name in ("kelly", "counting"):
-        from palaestra.league.solo_league_env import make_solo_env
+        from palaestra.league.population.envs.solo import make_solo_env
 
         return make_solo_env(name)
     raise ValueError(f"{name!r} is not a single-agent ES env; ES trains on {', '.join(ES_ENVS)}")
@@ -53,7 +53,7 @@ def make_es_env(name: str) -> gym.Env:
 def es_spaces(name: str) -> tuple[gym.Space, gym.Space]:
     """(observation space, action space) of ES env ``name``."""
     if name == "bomber":
-        from palaestra.league.bomber_league_env import ACT_SPACE, OBS_SPACE
+        from palaestra.league.population.envs.bomber import ACT_SPACE, OBS_SPACE
 
         return OBS_SPACE, ACT_SPACE
     env = make_es_env(name)

@@ -109,7 +109,7 @@ class PrefsConfig:
 
 
 def _train_config(config: PrefsConfig) -> Any:
-    from palaestra.league.train_config import TrainConfig
+    from palaestra.league.training.config import TrainConfig
 
     return TrainConfig(env=config.env, timesteps=config.timesteps, seed=config.seed,
                        reward="increment", eval_episodes=config.eval_episodes,
@@ -122,7 +122,7 @@ class PrefsRun:
     def __init__(self, config: PrefsConfig, out: Path, labeller: Labeller | None = None,
                  labels_db: Path | None = None) -> None:
         from palaestra.league.prefs.reward_wrapper import LearnedRewardWrapper
-        from palaestra.league.sb3_trainer import WealthProgress, build_ppo
+        from palaestra.league.training.sb3 import WealthProgress, build_ppo
         from stable_baselines3.common.env_util import make_vec_env
 
         import torch
@@ -224,10 +224,10 @@ class PrefsRun:
         """Save the reward model and the policy; evaluate the policy on the true return."""
         import gymnasium as gym
 
-        from palaestra.agents.checkpoint import load_kelly_checkpoint
+        from palaestra.agents.learned.checkpoints import load_kelly_checkpoint
         from palaestra.evaluation.kelly import evaluate_kelly
-        from palaestra.league.sb3_trainer import save_sb3_checkpoint
-        from palaestra.league.train import EVAL_SEED_OFFSET
+        from palaestra.league.training.sb3 import save_sb3_checkpoint
+        from palaestra.league.training.run import EVAL_SEED_OFFSET
 
         self.model.save(self.out / MODEL_DIR)
         tc = self.train_config

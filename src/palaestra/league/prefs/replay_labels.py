@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from palaestra.agents.kelly import wealth_cents
-from palaestra.agents.kelly_learning import ACTION_LIMIT, KellyFeatures
+from palaestra.agents.scripted.kelly import wealth_cents
+from palaestra.agents.learned.kelly import ACTION_LIMIT, KellyFeatures
 from palaestra.league.prefs.labels import LabelStore
 from palaestra.league.prefs.segments import Segment
 

@@ -1,0 +1,635 @@
+"""Run an agent in its own subprocess, under time and memory limits, behind the JSON-lines protocol.
+
+:class:`SandboxedAgent` is an ordinary :class:`~palaestra.agents.base.Agent` to the code that
+plays a match; behind it a subprocess (in its own session and process group, with ``RLIMIT_AS``
+and ``RLIMIT_CPU`` set) answers over :mod:`palaestra.agents.sandbox.protocol`. Limits
+(:class:`SandboxLimits`):
+
+* start-up (process start to ``ready``) within ``init_time_s``, else ``init_timeout``;
+* each ``act`` (and ``reset``) within ``step_time_s`` plus what is left of the overage bank;
+  time over ``step_time_s`` is drawn from the bank. On an overrun the whole process group is
+  killed; then either the default action is played for this and every later step (the fault is
+  recorded in ``.faults``) or :class:`AgentFault` is raised (``on_timeout="forfeit"``);
+* a crash, output that is not a protocol message, or an action the env would refuse raise
+  :class:`AgentFault` with the reason and the tail of the agent's stderr.
+
+All reads wait with ``select`` against a deadline; nothing here blocks on the agent.
+
+Specs (:func:`launch`): ``python:FILE``, ``checkpoint:DIR``, ``builtin:NAME`` (all served by
+:mod:`palaestra.agents.sandbox.worker`) and ``cmd:COMMAND`` (any program speaking the protocol,
+split into words like a shell would, run without a shell).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import selectors
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import numpy as np
+
+from palaestra.agents.sandbox import protocol as P
+
+FAULT_REASONS: tuple[str, ...] = (
+    "init_timeout", "timeout", "crash", "protocol", "invalid_action", "memory",
+)
+"""The kinds of :class:`AgentFault`."""
+
+CPU_LIMIT_S = 3600
+"""RLIMIT_CPU of a sandboxed process (generous: wall-clock limits do the real work)."""
+
+STDERR_KEEP_BYTES = 64 * 1024
+"""How much of the agent's stderr is kept (the latest bytes)."""
+
+STDERR_REPORT_LINES = 20
+STDERR_REPORT_CHARS = 2000
+EXIT_GRACE_S = 0.5
+"""How long a closing or crashing agent gets to exit (and flush stderr) before it is killed."""
+
+_MEMORY_HINTS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory")
+_SRC_DIR = str(Path(P.__file__).resolve().parents[2])
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits of one sandboxed agent."""
+
+    init_time_s: float = 10.0
+    """Seconds from process start to the ``ready`` answer."""
+    step_time_s: float = 0.1
+    """Seconds per ``act`` (and ``reset``) before the overage bank is drawn on."""
+    overage_bank_s: float = 5.0
+    """Extra seconds, shared by all steps of the process's life."""
+    memory_mb: int = 1024
+    """Address-space limit (RLIMIT_AS) in MiB."""
+    on_timeout: Literal["default", "forfeit"] = "default"
+    """Out of time: play ``default_action`` from then on, or raise :class:`AgentFault`."""
+    default_action: int = 0
+    """Bomber: 0 = STOP (``[0, 0, 0]`` with radio); Kelly: bet 0 cents."""
+
+    def __post_init__(self) -> None:
+        for name in ("init_time_s", "step_time_s"):
+            value = getattr(self, name)
+            if not _is_real(value) or not 0 < value < math.inf:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        if not _is_real(self.overage_bank_s) or not 0 <= self.overage_bank_s < math.inf:
+            raise ValueError(f"overage_bank_s must be >= 0 seconds, got {self.overage_bank_s!r}")
+        if not _is_int(self.memory_mb) or self.memory_mb < 32:
+            raise ValueError(f"memory_mb must be an int >= 32, got {self.memory_mb!r}")
+        if self.on_timeout not in ("default", "forfeit"):
+            raise ValueError(f"on_timeout must be 'default' or 'forfeit', got {self.on_timeout!r}")
+        if not _is_int(self.default_action) or self.default_action < 0:
+            raise ValueError(f"default_action must be an int >= 0, got {self.default_action!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The limits as plain data (what ``init`` sends to the agent)."""
+        return asdict(self)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+class AgentFault(Exception):
+    """A sandboxed agent failed; ``reason`` is one of :data:`FAULT_REASONS`."""
+
+    def __init__(
+        self, reason: str, message: str, stderr: str = "", step: int | None = None
+    ) -> None:
+        if reason not in FAULT_REASONS:
+            raise ValueError(f"unknown fault reason {reason!r}")
+        self.reason = reason
+        self.message = message
+        self.stderr = stderr
+        self.step = step
+        text = message if not stderr else f"{message}\n--- agent stderr (last lines) ---\n{stderr}"
+        super().__init__(text)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable, for worker processes and Ray
+        return (AgentFault, (self.reason, self.message, self.stderr, self.step))
+
+
+class _Deadline(Exception):
+    """No complete line before the deadline."""
+
+
+class _Closed(Exception):
+    """The agent closed its stdout (it exited, most likely)."""
+
+
+class _Pipes:
+    """Non-blocking line exchange with a child's stdin/stdout, keeping the tail of its stderr."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin and proc.stdout and proc.stderr
+        self._in, self._out, self._err = (
+            proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno()
+        )
+        for fd in (self._in, self._out, self._err):
+            os.set_blocking(fd, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._out, selectors.EVENT_READ)
+        self._selector.register(self._err, selectors.EVENT_READ)
+        self._buffer = bytearray()
+        self._stderr = bytearray()
+        self._stderr_open = True
+        self._stdout_open = True
+
+    def exchange(self, payload: bytes, deadline: float) -> bytes:
+        """Write ``payload``, then return the next line the child writes (without newline).
+
+        Raises:
+            _Deadline: no complete line by ``deadline`` (``time.monotonic()``).
+            _Closed: the child closed stdout first.
+            P.ProtocolError: output was waiting before the request, or a line is too long.
+        """
+        self._poll(0.0)
+        if self._buffer:
+            raise P.ProtocolError(
+                f"unexpected output on stdout before the request: {bytes(self._buffer[:200])!r}"
+            )
+        pending = memoryview(payload)
+        if pending:
+            self._selector.register(self._in, selectors.EVENT_WRITE)
+        try:
+            while True:
+                line = self._take_line()
+                if line is not None:
+                    return line
+                if not self._stdout_open:
+                    raise _Closed()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _Deadline()
+                pending = self._poll(remaining, pending)
+        finally:
+            if self._in in self._selector.get_map():
+                self._selector.unregister(self._in)
+
+    def send_nowait(self, payload: bytes) -> None:
+        """Write what fits into the pipe now; ignore a full or broken pipe."""
+        try:
+            os.write(self._in, payload)
+        except OSError:
+            pass
+
+    def _take_line(self) -> bytes | None:
+        end = self._buffer.find(b"\n")
+        if end < 0:
+            if len(self._buffer) > P.MAX_LINE_BYTES:
+                raise P.ProtocolError(f"a line longer than {P.MAX_LINE_BYTES} bytes on stdout")
+            return None
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        if not line.strip():  # tolerate blank lines
+            return self._take_line()
+        return line
+
+    def _poll(self, timeout: float, pending: memoryview | None = None) -> memoryview | None:
+        """Wait up to ``timeout`` for events; write what can be written, read what is there."""
+        for key, _ in self._selector.select(timeout):
+            fd = key.fd
+            if fd == self._in and pending is not None:
+                pending = self._write(pending)
+            elif fd == self._out:
+                data = self._read(fd)
+                if data is None:
+                    continue
+                if not data:
+                    self._stdout_open = False
+                    self._selector.unregister(fd)
+                self._buffer += data
+            elif fd == self._err:
+                data = self._read(fd)
+                if data is None:
+                    continue
+                if not data:
+                    self._stderr_open = False
+                    self._selector.unregister(fd)
+                self._keep_stderr(data)
+        return pending
+
+    def _write(self, pending: memoryview) -> memoryview:
+        try:
+            written = os.write(self._in, pending)
+        except BlockingIOError:
+            return pending
+        except (BrokenPipeError, OSError):  # the child is gone; its stdout will close
+            written = len(pending)
+        pending = pending[written:]
+        if not pending:
+            self._selector.unregister(self._in)
+        return pending
+
+    @staticmethod
+    def _read(fd: int) -> bytes | None:
+        try:
+            return os.read(fd, 65536)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return b""
+
+    def _keep_stderr(self, data: bytes) -> None:
+        self._stderr += data
+        if len(self._stderr) > STDERR_KEEP_BYTES:
+            del self._stderr[: len(self._stderr) - STDERR_KEEP_BYTES]
+
+    def drain_stderr(self, deadline: float) -> None:
+        """Read stderr until it closes or ``deadline`` passes (for the error report)."""
+        while (self._stderr_open or self._stdout_open) and time.monotonic() < deadline:
+            self._poll(max(0.0, deadline - time.monotonic()))
+
+    def stderr_tail(self) -> str:
+        """The last lines the child wrote to stderr."""
+        text = self._stderr.decode("utf-8", errors="replace").rstrip()
+        lines = text.splitlines()[-STDERR_REPORT_LINES:]
+        tail = "\n".join(lines)
+        return tail[-STDERR_REPORT_CHARS:]
+
+    def close(self) -> None:
+        self._selector.close()
+
+
+def _apply_limits(memory_bytes: int, cpu_s: int) -> Callable[[], None]:
+    """A ``preexec_fn`` setting the child's resource limits (never raising above the hard limit)."""
+
+    def lower(kind: int, value: int) -> None:
+        _, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(kind, (value, value if hard == resource.RLIM_INFINITY else hard))
+
+    def apply() -> None:
+        lower(resource.RLIMIT_AS, memory_bytes)
+        lower(resource.RLIMIT_CPU, cpu_s)
+        lower(resource.RLIMIT_CORE, 0)
+
+    return apply
+
+
+def _child_environment() -> dict[str, str]:
+    """The parent's environment, palaestra importable, one thread per numeric library."""
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = _SRC_DIR + (os.pathsep + path if path else "")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env[name] = "1"
+    env["MALLOC_ARENA_MAX"] = "2"
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's whole process group and reap the child (idempotent)."""
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
+            pass
+
+
+def _dispose(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the process group, reap the child and close its pipes (the finalizer)."""
+    _kill_group(proc)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _exited(pid: int) -> bool:
+    """Whether the child has exited, without reaping it (so its process group id stays reserved)."""
+    try:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return info is not None
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the agent closed its stdout"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the agent process was killed by {name}"
+    return f"the agent process exited with status {code}"
+
+
+class SandboxedAgent:
+    """An agent running in a sandboxed subprocess; an :class:`~palaestra.agents.base.Agent`.
+
+    Args:
+        argv: the command that serves the protocol.
+        env: ``bomber``, ``kelly`` or ``kelly-generalized`` (or the env id).
+        config: the env's keyword arguments (sent to the agent in ``init``; Bomber's ``mode``
+            decides whether actions carry radio words).
+        seat: the agent's seat in the match.
+        limits: time and memory limits.
+        label: a name to use if the agent does not report one.
+        cwd: working directory of the process.
+
+    Raises:
+        AgentFault: ``init_timeout``, ``crash``, ``memory`` or ``protocol`` if it does not start.
+    """
+
+    def __init__(
+        self,
+        argv: list[str],
+        env: str,
+        config: Mapping[str, Any] | None = None,
+        seat: int = 0,
+        limits: SandboxLimits | None = None,
+        label: str | None = None,
+        cwd: str | Path | None = None,
+    ) -> None:
+        self.env = P.env_name(env)
+        self.limits = limits or SandboxLimits()
+        self.config = dict(config or {})
+        self.seat = int(seat)
+        self.name = label or Path(argv[0]).name
+        self.faults: list[AgentFault] = []
+        self.steps = 0
+        self._rule = P.action_rule(self.env, self.config)
+        self._bank = float(self.limits.overage_bank_s)
+        self._failed: AgentFault | None = None
+        self._closed = False
+        started = time.monotonic()
+        try:
+            self._proc: subprocess.Popen[bytes] = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=cwd, env=_child_environment(), start_new_session=True, close_fds=True,
+                preexec_fn=_apply_limits(self.limits.memory_mb * 1024 * 1024, CPU_LIMIT_S),
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise AgentFault("crash", f"cannot start {argv[0]!r}: {exc}") from None
+        self._finalizer = weakref.finalize(self, _dispose, self._proc)
+        self._pipes = _Pipes(self._proc)
+        self._handshake(started)
+
+    # -- the Agent protocol --------------------------------------------------------------------
+    def reset(self, rng: np.random.Generator) -> None:
+        """Start an episode: the agent is sent a seed drawn from ``rng``."""
+        seed = int(rng.integers(0, P.MAX_SEED))
+        if self._failed is not None:
+            self._refail()
+            return
+        try:
+            self._request(P.reset_message(seed), "ok", "reset")
+        except AgentFault as fault:
+            self._handle_timeout(fault)
+
+    def act(self, observation: Any) -> Any:
+        """The agent's action for ``observation`` (the default action after a timeout)."""
+        if self._failed is not None:
+            self._refail()
+            return self._rule.default(self.limits.default_action)
+        step = self.steps
+        self.steps += 1
+        try:
+            reply = self._request(P.act_message(observation), "action", f"act (step {step})")
+        except AgentFault as fault:
+            self._handle_timeout(fault)
+            return self._rule.default(self.limits.default_action)
+        try:
+            return self._rule.check(reply.get("action"))
+        except P.InvalidAction as exc:
+            raise self._fail("invalid_action", f"invalid action at step {step}: {exc}") from None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Ask the agent to exit, then kill whatever is left of its process group."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._failed is None and self._proc.returncode is None:
+            self._pipes.send_nowait(P.dumps(P.close_message()))
+            deadline = time.monotonic() + EXIT_GRACE_S
+            while not _exited(self._proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            _kill_group(self._proc)
+            self._pipes.drain_stderr(time.monotonic() + 0.1)  # its last words, for stderr_tail
+        self._finalizer()
+        self._pipes.close()
+
+    def __enter__(self) -> SandboxedAgent:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- inspection ----------------------------------------------------------------------------
+    @property
+    def pid(self) -> int:
+        """The agent process's id (also its process group id)."""
+        return self._proc.pid
+
+    @property
+    def bank_left(self) -> float:
+        """Seconds left in the overage bank."""
+        return self._bank
+
+    @property
+    def alive(self) -> bool:
+        """Whether the agent still answers (no fault, not closed)."""
+        return self._failed is None and not self._closed
+
+    def stderr_tail(self) -> str:
+        """The last lines the agent wrote to stderr so far."""
+        return self._pipes.stderr_tail()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _handshake(self, started: float) -> None:
+        init = P.init_message(self.env, self.config, self.seat, self.limits.to_dict())
+        deadline = started + self.limits.init_time_s
+        try:
+            reply = self._exchange(
+                init, "ready", "start-up", deadline, timeout_reason="init_timeout"
+            )
+        except AgentFault:
+            self.close()
+            raise
+        if reply.get("protocol", P.PROTOCOL_VERSION) != P.PROTOCOL_VERSION:
+            self.close()
+            raise self._fail(
+                "protocol", f"the agent speaks protocol {reply.get('protocol')!r}, "
+                f"the host {P.PROTOCOL_VERSION}"
+            )
+        name = reply.get("name")
+        if isinstance(name, str) and name.strip():
+            self.name = name.strip()[:100]
+
+    def _request(self, message: dict[str, Any], expected: str, what: str) -> dict[str, Any]:
+        """One timed request: step time plus the bank; the overrun is drawn from the bank."""
+        start = time.monotonic()
+        allowance = self.limits.step_time_s + self._bank
+        reply = self._exchange(message, expected, what, start + allowance, timeout_reason="timeout",
+                               allowance=allowance)
+        elapsed = time.monotonic() - start
+        self._bank = max(0.0, self._bank - max(0.0, elapsed - self.limits.step_time_s))
+        return reply
+
+    def _exchange(
+        self,
+        message: dict[str, Any],
+        expected: str,
+        what: str,
+        deadline: float,
+        timeout_reason: str,
+        allowance: float | None = None,
+    ) -> dict[str, Any]:
+        if self._closed:
+            raise AgentFault("crash", "the sandboxed agent was closed")
+        try:
+            line = self._pipes.exchange(P.dumps(message), deadline)
+        except _Deadline:
+            if timeout_reason == "init_timeout":
+                text = f"no ready answer within init_time_s={self.limits.init_time_s:g} s"
+            else:
+                text = (f"{what} took longer than {allowance:.3f} s (step_time_s="
+                        f"{self.limits.step_time_s:g} s + {self._bank:.3f} s left in the overage "
+                        f"bank)")
+            raise self._fail(timeout_reason, text + "; process group killed") from None
+        except _Closed:
+            raise self._crashed(what) from None
+        except P.ProtocolError as exc:
+            raise self._fail("protocol", f"{what}: {exc}") from None
+        try:
+            reply = P.loads(line)
+        except P.ProtocolError as exc:
+            raise self._fail("protocol", f"{what}: unexpected output on stdout: {exc}") from None
+        if reply["type"] == "error":
+            kind = "memory" if reply.get("kind") == "memory" else "crash"
+            text = str(reply.get("message", ""))[:2000]
+            if kind == "crash" and any(h in text for h in _MEMORY_HINTS):
+                kind = "memory"
+            raise self._fail(kind, f"{what}: the agent reported an error: {text}", grace=True)
+        if reply["type"] != expected:
+            raise self._fail("protocol", f"{what}: expected a {expected!r} message, got "
+                             f"{reply['type']!r}")
+        return reply
+
+    def _crashed(self, what: str) -> AgentFault:
+        """The fault for an agent whose stdout closed: its exit status and stderr decide."""
+        deadline = time.monotonic() + EXIT_GRACE_S
+        while not _exited(self._proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        _kill_group(self._proc)  # leftovers in the group too; reaps
+        self._pipes.drain_stderr(time.monotonic() + 0.2)
+        code = self._proc.returncode
+        tail = self._pipes.stderr_tail()
+        reason = "crash"
+        if code == -signal.SIGXCPU:
+            reason = "timeout"
+        elif any(h in tail for h in _MEMORY_HINTS):
+            reason = "memory"
+        return self._record(AgentFault(reason, f"{what}: {_describe_exit(code)}", tail, self.steps))
+
+    def _fail(self, reason: str, message: str, grace: bool = False) -> AgentFault:
+        """Kill the process group and build the fault (with the stderr tail)."""
+        if grace:  # let it finish writing stderr and exit on its own
+            deadline = time.monotonic() + EXIT_GRACE_S
+            while not _exited(self._proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.005)
+        _kill_group(self._proc)
+        self._pipes.drain_stderr(time.monotonic() + 0.2)
+        return self._record(AgentFault(reason, message, self._pipes.stderr_tail(), self.steps))
+
+    def _record(self, fault: AgentFault) -> AgentFault:
+        self._failed = fault
+        self.faults.append(fault)
+        return fault
+
+    def _handle_timeout(self, fault: AgentFault) -> None:
+        """Swallow a timeout under ``on_timeout="default"``; re-raise anything else."""
+        if fault.reason != "timeout" or self.limits.on_timeout != "default":
+            raise fault
+
+    def _refail(self) -> None:
+        """After a fault: nothing to do for a swallowed timeout, else raise it again."""
+        assert self._failed is not None
+        self._handle_timeout(self._failed)
+
+
+SPEC_KINDS: tuple[str, ...] = ("python", "checkpoint", "cmd", "builtin")
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """Split ``kind:value``.
+
+    Raises:
+        ValueError: for an unknown kind or an empty value.
+    """
+    kind, sep, value = spec.partition(":")
+    if not sep or kind not in SPEC_KINDS:
+        raise ValueError(
+            f"bad agent spec {spec!r}: expected python:FILE, checkpoint:DIR, cmd:COMMAND or "
+            "builtin:NAME"
+        )
+    if not value.strip():
+        raise ValueError(f"bad agent spec {spec!r}: nothing after {kind}:")
+    return kind, value
+
+
+def command_for(spec: str) -> list[str]:
+    """The argv that serves ``spec`` over the protocol."""
+    kind, value = parse_spec(spec)
+    if kind == "cmd":
+        try:
+            argv = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"bad command in {spec!r}: {exc}") from None
+        if not argv:
+            raise ValueError(f"bad agent spec {spec!r}: empty command")
+        return argv
+    worker = [sys.executable, "-m", "palaestra.agents.sandbox.worker"]
+    return worker + [f"--{kind}", value]
+
+
+def launch(
+    spec: str,
+    env: str,
+    config: Mapping[str, Any] | None = None,
+    seat: int = 0,
+    limits: SandboxLimits | None = None,
+) -> SandboxedAgent:
+    """Start the agent described by ``spec`` in the sandbox and do the ``init`` handshake.
+
+    Raises:
+        ValueError: for a malformed spec.
+        AgentFault: if the agent does not start (``init_timeout``, ``crash``, ...).
+    """
+    kind, value = parse_spec(spec)
+    argv = command_for(spec)
+    label = Path(value).stem if kind in ("python", "checkpoint") else (
+        value if kind == "builtin" else Path(argv[0]).name)
+    return SandboxedAgent(argv, env, config, seat, limits, label=label)

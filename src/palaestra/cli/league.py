@@ -1,0 +1,207 @@
+"""``palaestra league …``: population-based training with PFSP and ratings (parse + dispatch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+EPILOG = """examples:
+  palaestra league train --env bomber --population 4 --iterations 200 --out runs/league
+  palaestra league train --out runs/league --iterations 400 --resume     # continue (also after kill -9)
+  palaestra league train --out runs/league --address 10.0.0.5:6379 --num-env-runners 8 \\
+      --num-learners 1 --gpus-per-learner 1                               # on a Ray cluster with a GPU
+  palaestra league table --out runs/league --plots runs/league/plots
+  palaestra league eval --out runs/league --games 200 --baseline simple   # vs 3 SimpleAgents
+  palaestra league export --out runs/league --member m0 --to runs/m0       # for tournaments
+"""
+
+
+def add_league(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "league", help="train a population with PFSP, snapshots, PBT and ratings (RLlib)",
+        description="Population-based training on RLlib: learners play each other, their frozen "
+        "snapshots and scripted bots, opponents chosen by prioritised fictitious self-play; every "
+        "game is rated (OpenSkill, Elo); PBT copies the best into the worst and perturbs their "
+        "hyperparameters. Everything lives in the --out directory and survives kill -9.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    lsub = p.add_subparsers(dest="league_command", metavar="ACTION", required=True)
+    from palaestra.league.population.config import LeagueConfig
+
+    d = LeagueConfig()
+    t = lsub.add_parser("train", help="train (or resume) a league",
+                        description="Train a league in --out. With --resume, continue the league "
+                        "stored there from its last checkpoint (its config is kept; --iterations "
+                        "and the Ray placement options may change).",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--env", default=d.env, choices=["bomber", "kelly", "counting"],
+                   help="bomber (rated FFA games), or a single-agent env trained by the same "
+                   "loop: kelly, counting (PBT on mean return)")
+    t.add_argument("--out", type=Path, required=True, help="run directory")
+    t.add_argument("--population", type=int, default=d.population, help=f"learners ({d.population})")
+    t.add_argument("--iterations", type=int, default=d.iterations,
+                   help=f"training iterations in all ({d.iterations})")
+    t.add_argument("--steps-per-iteration", type=int, default=d.steps_per_iteration,
+                   help=f"env steps per iteration ({d.steps_per_iteration})")
+    t.add_argument("--minibatch-size", type=int, default=d.minibatch_size)
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--lr", type=float, default=d.lr, help=f"initial learning rate ({d.lr})")
+    t.add_argument("--entropy", type=float, default=d.entropy_coeff,
+                   help=f"initial entropy bonus ({d.entropy_coeff})")
+    t.add_argument("--gamma", type=float, default=d.gamma, help=f"discount ({d.gamma})")
+    t.add_argument("--snapshot-every", type=int, default=d.snapshot_every)
+    t.add_argument("--max-snapshots", type=int, default=d.max_snapshots,
+                   help="snapshots per learner kept as opponents; older ones are archived "
+                   f"({d.max_snapshots})")
+    t.add_argument("--pbt-interval", type=int, default=d.pbt.interval)
+    t.add_argument("--eval-every", type=int, default=d.eval_every)
+    t.add_argument("--eval-games", type=int, default=d.eval_games)
+    t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
+    t.add_argument("--reward-model", help="pay the learners a learned per-agent reward (a "
+                   "reward model directory) instead of Bomber's own; ratings stay true")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--address", help="existing Ray cluster to join (default: start a local Ray)")
+    t.add_argument("--num-cpus", type=int, default=d.num_cpus, help="CPUs of the local Ray")
+    t.add_argument("--num-env-runners", type=int, default=d.num_env_runners)
+    t.add_argument("--num-cpus-per-env-runner", type=float, default=d.num_cpus_per_env_runner)
+    t.add_argument("--num-learners", type=int, default=d.num_learners)
+    t.add_argument("--gpus-per-learner", type=float, default=d.num_gpus_per_learner)
+    t.add_argument("--max-minutes", type=float,
+                   help="stop after the iteration that passes this wall-clock budget")
+    t.add_argument("--resume", action="store_true", help="continue the league in --out")
+    t.add_argument("--force", action="store_true", help="discard a league already in --out")
+    t.set_defaults(func=_cmd_train)
+
+    s = lsub.add_parser("table", help="print the league table; --plots writes the PNGs")
+    s.add_argument("--out", type=Path, required=True, help="run directory")
+    s.add_argument("--plots", type=Path, help="directory for league_table.png, rating curves, ...")
+    s.set_defaults(func=_cmd_table)
+
+    e = lsub.add_parser("eval", help="play the learners against three SimpleAgents (FFA)",
+                        description="Load the last checkpoint and play each learner (or --member) "
+                        "in FFA games against three SimpleAgents; prints wins and the win rate.")
+    e.add_argument("--out", type=Path, required=True, help="run directory")
+    e.add_argument("--games", type=int, default=100)
+    e.add_argument("--member", action="append", help="member id (default: every learner)")
+    e.add_argument("--seed", type=int, default=12345)
+    e.add_argument("--baseline", action="append", default=[],
+                   help="also play this scripted agent (simple, random, static) in the seat")
+    e.add_argument("--json", type=Path, help="write the results here")
+    e.set_defaults(func=_cmd_eval)
+
+    x = lsub.add_parser("export", help="write a member as a checkpoint for tournaments and play",
+                        description="Copy a member's policy from the last checkpoint into a "
+                        "palaestra checkpoint directory: `palaestra bomber play --agent DIR`, "
+                        "`palaestra tournament submit DIR --env bomber` and the sandbox load it.")
+    x.add_argument("--out", type=Path, required=True, help="run directory")
+    x.add_argument("--member", required=True, help="member id, e.g. m0 or m0@it100")
+    x.add_argument("--to", type=Path, required=True, help="checkpoint directory to create")
+    x.add_argument("--force", action="store_true", help="replace --to if it exists")
+    x.set_defaults(func=_cmd_export)
+
+
+def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from palaestra.league.population.config import LeagueConfig
+    from palaestra.league.population.pbt import PBTConfig
+
+    return LeagueConfig(
+        env=args.env, population=args.population, iterations=args.iterations,
+        steps_per_iteration=args.steps_per_iteration, minibatch_size=args.minibatch_size,
+        epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy, gamma=args.gamma,
+        snapshot_every=args.snapshot_every, max_snapshots=args.max_snapshots,
+        eval_every=args.eval_every,
+        eval_games=args.eval_games, bots=tuple(args.bots), seed=args.seed,
+        pbt=PBTConfig(interval=args.pbt_interval), address=args.address, num_cpus=args.num_cpus,
+        num_env_runners=args.num_env_runners,
+        num_cpus_per_env_runner=args.num_cpus_per_env_runner,
+        num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner,
+        reward_model=args.reward_model)
+
+
+def _cmd_train(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from palaestra.league.population.plots import plot_league, print_league
+    from palaestra.league.population.run import LeagueRun, prepare_run
+    from palaestra.league.rllib.session import ray_session
+
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise ValueError(f"--max-minutes must be positive, got {args.max_minutes}")
+    config, state = prepare_run(_config(args), args.out, args.resume, args.force)
+    if state.iteration >= config.iterations:
+        console.print(f"the league in {args.out} is at iteration {state.iteration} already")
+        print_league(state, console)
+        return 0
+    with ray_session(config), Progress(
+            TextColumn("[bold]league[/]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("league", total=config.iterations, completed=state.iteration,
+                            stats="starting Ray and the learners")
+        run = LeagueRun(config, state, args.out)
+
+        def report(st, stats):  # type: ignore[no-untyped-def]
+            wins = stats.get("eval_win_rate")
+            text = f"{stats['train_games']} games, {stats['train_seconds']:.1f}s"
+            if wins:
+                text += " | vs 3 simple: " + " ".join(f"{m} {r:.0%}" for m, r in wins.items())
+            if stats.get("pbt"):
+                text += " | PBT " + ", ".join(f"{t}<-{d}" for t, d in stats["pbt"])
+            bar.update(task, completed=st.iteration, stats=text)
+
+        try:
+            budget = None if args.max_minutes is None else 60.0 * args.max_minutes
+            state = run.train(report, max_seconds=budget)
+        finally:
+            run.stop()
+    if config.solo:
+        fitness = run.fitness(10)
+        for learner in state.learners():
+            console.print(f"{learner}: mean return over its last 10 iterations "
+                          f"{fitness.get(learner, float('nan')):.4g}  "
+                          f"{state.members[learner].hyperparams}", highlight=False)
+    else:
+        print_league(state, console)
+    if state.matches:
+        paths = plot_league(state, args.out / "plots")
+        console.print(f"plots: {', '.join(str(p) for p in paths.values())}")
+    console.print(f"TensorBoard: tensorboard --logdir {args.out / 'tb'}")
+    return 0
+
+
+def _cmd_table(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.population.plots import plot_league, print_league
+    from palaestra.league.population.run import STATE_FILE
+    from palaestra.league.population.state import LeagueState
+
+    state = LeagueState.load(args.out / STATE_FILE)
+    print_league(state, console)
+    if args.plots:
+        for p in plot_league(state, args.plots).values():
+            console.print(f"wrote {p}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.population.eval import evaluate_baseline, evaluate_checkpoint
+
+    rows = evaluate_checkpoint(args.out, args.member, args.games, args.seed)
+    rows += [evaluate_baseline(b, args.games, args.seed) for b in args.baseline]
+    for r in rows:
+        extra = (f"shared first place {r['ties']}" if "ties" in r
+                 else f"games without a winner {r['draws']}")
+        console.print(f"{r['member']}: won {r['wins']} of {r['games']} FFA games against three "
+                      f"SimpleAgents ({r['win_rate']:.1%}; {extra})")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.population.eval import export_member
+
+    out = export_member(args.out, args.member, args.to, args.force)
+    console.print(f"wrote {out}: try `palaestra bomber play --agent {out} --agent simple "
+                  "--agent simple --agent simple --games 10`")
+    return 0

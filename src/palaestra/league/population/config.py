@@ -1,0 +1,176 @@
+"""The configuration of a league run (``palaestra league train``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from palaestra.league.population.matchmaking import MatchmakingConfig
+from palaestra.league.population.pbt import PBTConfig
+
+LEAGUE_ENVS: tuple[str, ...] = ("bomber", "kelly", "counting")
+"""Envs the league trains on: Bomber (rated games with opponents) and two single-agent envs
+(each learner plays alone; PBT ranks learners by mean return)."""
+
+
+@dataclass(frozen=True)
+class LeagueConfig:
+    """Everything a league run needs; saved as ``league_config.json`` next to the league state."""
+
+    env: str = "bomber"
+    """Env short name (see :data:`LEAGUE_ENVS`)."""
+    population: int = 4
+    """Number of learners trained side by side (``m0``, ``m1``, ...)."""
+    iterations: int = 100
+    """Training iterations (RLlib ``train()`` calls) in all; ``--resume`` continues up to this."""
+    steps_per_iteration: int = 4000
+    """Env steps sampled per iteration (all learners together)."""
+    minibatch_size: int = 500
+    epochs: int = 4
+    """PPO epochs over each iteration's batch."""
+    lr: float = 3e-4
+    """Initial learning rate of every learner (PBT perturbs it)."""
+    entropy_coeff: float = 0.01
+    """Initial entropy bonus of every learner (PBT perturbs it)."""
+    shaping: dict[str, float] = field(
+        default_factory=lambda: {"shape_pickup": 0.1, "shape_enemy_death": 0.2})
+    """Initial reward-shaping weights of every learner (PBT perturbs them)."""
+    hidden: tuple[int, ...] = (256, 256)
+    """Hidden layers of the policy and value networks."""
+    gamma: float = 0.99
+    bots: tuple[str, ...] = ("random", "static", "simple")
+    """Scripted bots in the league (opponents only)."""
+    snapshot_every: int = 10
+    """Iterations between frozen snapshots of every learner (0: none)."""
+    max_snapshots: int = 8
+    """Oldest snapshots beyond this many per learner stop being drawn as opponents."""
+    eval_every: int = 10
+    """Iterations between evaluation rounds (0: none)."""
+    eval_games: int = 8
+    """Games per learner per evaluation round against three SimpleAgents."""
+    pbt: PBTConfig = field(default_factory=PBTConfig)
+    matchmaking: MatchmakingConfig = field(default_factory=MatchmakingConfig)
+    seed: int = 0
+    num_cpus: int = 2
+    """CPUs of the local Ray started when there is no ``address``."""
+    address: str | None = None
+    """Address of an existing Ray cluster (``ray://...`` or ``host:port``); None: local Ray."""
+    num_env_runners: int = 0
+    """Remote env runners (0: sample in the driver process)."""
+    num_cpus_per_env_runner: float = 1.0
+    num_envs_per_env_runner: int = 1
+    num_learners: int = 0
+    """Remote learner workers (0: learn in the driver process)."""
+    num_gpus_per_learner: float = 0.0
+    """GPUs per learner (set with ``num_learners >= 1`` on a GPU cluster)."""
+    keep_checkpoints: int = 2
+    """Checkpoints kept on disk (the newest ones)."""
+    max_restarts: int = 3
+    """Times a failed iteration (a lost node, a dead worker) is retried from the last checkpoint."""
+    reward_model: str | None = None
+    """Bomber: a reward model directory (``palaestra.league.prefs``) whose per-agent reward
+    replaces Bomber's own for every learner (shaping still adds on top). Ratings and evaluations
+    still count true match outcomes."""
+
+    def __post_init__(self) -> None:
+        if self.env not in LEAGUE_ENVS:
+            raise ValueError(f"the league trains on {LEAGUE_ENVS}, not {self.env!r}")
+        positive = ("population", "iterations", "steps_per_iteration", "minibatch_size", "epochs",
+                    "num_cpus", "num_envs_per_env_runner", "keep_checkpoints", "eval_games",
+                    "max_snapshots")
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("snapshot_every", "eval_every", "num_env_runners", "num_learners",
+                     "max_restarts"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.minibatch_size > self.steps_per_iteration:
+            raise ValueError("minibatch_size must not exceed steps_per_iteration")
+        if not self.lr > 0 or self.entropy_coeff < 0 or not 0 < self.gamma <= 1:
+            raise ValueError("need lr > 0, entropy_coeff >= 0 and 0 < gamma <= 1")
+        unknown = set(self.shaping) - {"shape_pickup", "shape_enemy_death"}
+        if unknown:
+            raise ValueError(f"unknown shaping weights {sorted(unknown)}; known: shape_pickup, "
+                             "shape_enemy_death")
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden must list positive layer sizes, got {self.hidden!r}")
+        from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
+
+        bad = [b for b in self.bots if b not in SCRIPTED_BOMBER_AGENTS]
+        if bad:
+            raise ValueError(f"unknown bots {bad}; known: {', '.join(SCRIPTED_BOMBER_AGENTS)}")
+        if self.num_gpus_per_learner and self.num_learners < 1:
+            raise ValueError("num_gpus_per_learner needs num_learners >= 1")
+        if self.reward_model is not None:
+            if self.solo:
+                raise ValueError("reward_model applies to Bomber leagues")
+            from palaestra.league.prefs.reward_model import require_model_dir
+
+            require_model_dir(self.reward_model)
+
+    @property
+    def solo(self) -> bool:
+        """A single-agent env: no opponents, snapshots or ratings; fitness is the mean return."""
+        return self.env != "bomber"
+
+    def learner_ids(self) -> list[str]:
+        return [f"m{i}" for i in range(self.population)]
+
+    def planned_member_ids(self) -> list[str]:
+        """Every learner and snapshot id the run can create, up to ``iterations``."""
+        ids = self.learner_ids()
+        if self.snapshot_every and not self.solo:
+            for it in range(self.snapshot_every, self.iterations + 1, self.snapshot_every):
+                ids.extend(f"{m}@it{it}" for m in self.learner_ids())
+        return ids
+
+    def initial_hyperparams(self) -> dict[str, float]:
+        """What every learner starts with."""
+        shaping = {} if self.solo else self.shaping
+        return {"lr": self.lr, "entropy_coeff": self.entropy_coeff, **shaping}
+
+    def to_json(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LeagueConfig:
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k != "package_version"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown league config fields {sorted(unknown)}")
+        values = dict(data)
+        if "pbt" in values:
+            pbt = dict(values["pbt"])
+            pbt["perturb_factors"] = tuple(pbt.get("perturb_factors", (0.8, 1.25)))
+            if "bounds" in pbt:
+                pbt["bounds"] = {k: tuple(v) for k, v in pbt["bounds"].items()}
+            values["pbt"] = PBTConfig(**pbt)
+        if "matchmaking" in values:
+            values["matchmaking"] = MatchmakingConfig(**values["matchmaking"])
+        for name in ("hidden", "bots"):
+            if name in values:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
+    def save(self, path: Path) -> None:
+        """Write the resolved config, with the package version, atomically."""
+        import palaestra
+
+        tmp = path.with_name(path.name + ".tmp")
+        data = {**self.to_json(), "package_version": palaestra.__version__}
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> LeagueConfig:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read the league config ({exc})") from exc
+        return cls.from_json(data)

@@ -1,0 +1,210 @@
+"""Bomber FFA as an RLlib multi-agent env whose four seats the league fills episode by episode.
+
+At every reset the env picks the learner that plays (uniformly among the league's learners), draws
+its three opponents from the learner's PFSP distribution (:func:`~palaestra.league.population.matchmaking.
+draw_lineup`) and seats the four at random. Seats taken by league members (learners and frozen
+snapshots) are RLlib agents whose id is the member id, so the policy mapping is the identity;
+seats taken by scripted bots are played inside the env. A game stops as soon as no league member
+is alive (the bots still standing then share first place: nothing is learnt from the rest of
+it). Every finished game is kept as a match record (seats, ranks, seed) until the driver collects
+it with :meth:`pop_results`.
+
+The driver pushes the lineup table, the bots and each member's reward-shaping weights with
+:meth:`set_league` before every training iteration. Rewards are Bomber's own (+1 win, -1 death or
+loss) plus shaping: ``shape_pickup`` per power-up collected, ``shape_enemy_death`` per opponent
+that dies while the agent is alive. With ``reward_model`` (a directory of
+:mod:`palaestra.league.prefs`) a learned per-agent reward of the observation and action replaces
+Bomber's own; shaping still adds on top, and match records still hold true outcomes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
+from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.core import ALIVE, COL, ROW
+from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
+from palaestra.envs.bomber.observe import NUM_PLANES
+from palaestra.league.population.envs.base import LeagueEnvBase
+from palaestra.league.population.matchmaking import draw_lineup
+
+
+SHAPING_KEYS: tuple[str, ...] = ("shape_pickup", "shape_enemy_death")
+"""Reward-shaping weights a league member carries among its hyperparameters."""
+
+BOT_PREFIX = "bot:"
+"""League ids of scripted bots are ``bot:<name>`` (``bot:simple``, ...)."""
+
+OBS_SPACE = spaces.Box(0.0, 1.0, (C.BOARD_SIZE * C.BOARD_SIZE * NUM_PLANES,), np.float32)
+"""What a league policy sees: the planes observation, flattened."""
+ACT_SPACE = spaces.Discrete(C.NUM_ACTIONS)
+
+
+def bot_name(member_id: str) -> str:
+    """``bot:simple`` -> ``simple``."""
+    return member_id[len(BOT_PREFIX):]
+
+
+def placement_ranks(death_step: list[int | None], winners: list[int]) -> list[int]:
+    """Rank per seat, 0 best: winners (or, in a draw, the survivors) first, then later deaths.
+
+    ``death_step[k]`` is the step seat ``k`` died at (None: alive at the end).
+    """
+    if winners:
+        key = [0 if k in winners else 1 + (10**6 - (d if d is not None else 10**6))
+               for k, d in enumerate(death_step)]
+    else:
+        key = [0 if d is None else 1 + (10**6 - d) for d in death_step]
+    order = sorted(set(key))
+    return [order.index(v) for v in key]
+
+
+class BomberLeagueEnv(LeagueEnvBase):
+    """Four-seat FFA Bomber for league training (see the module docstring).
+
+    ## Arguments
+    ``config`` (RLlib's env_config, a plain dict): ``lineups`` (learner id -> {opponent id:
+    probability}), ``bots`` (bot ids), ``shaping`` (member id -> {shaping key: weight}),
+    ``bomber`` (BomberParallelEnv keyword arguments; ``mode`` must be ``ffa``), ``seed``,
+    ``agent_ids`` (every member id the run may seat, future snapshots included) and
+    ``reward_model`` (a reward model directory, or None).
+    """
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        super().__init__(config, OBS_SPACE, ACT_SPACE)
+        config = dict(config or {})
+        bomber = dict(config.get("bomber", {}))
+        if bomber.get("mode", "ffa") != "ffa":
+            raise ValueError("league training plays FFA Bomber only (mode='ffa')")
+        bomber["observation"] = "dict"
+        self.game = BomberParallelEnv(**bomber)
+        self._lineups: dict[str, dict[str, float]] = {}
+        self._bots: list[str] = []
+        self._shaping: dict[str, dict[str, float]] = {}
+        self.set_league(config.get("lineups", {}), config.get("bots", []), config.get("shaping", {}))
+        self._seats: list[str] = []
+        self._bot_agents: dict[int, Any] = {}
+        self._reward_model = None
+        if config.get("reward_model"):
+            from palaestra.league.prefs.reward_model import RewardEnsemble
+
+            self._reward_model = RewardEnsemble.load(config["reward_model"])
+            if (self._reward_model.obs_dim, self._reward_model.act_dim) != (OBS_SPACE.shape[0], 1):
+                raise ValueError(f"reward model {config['reward_model']} takes obs_dim "
+                                 f"{self._reward_model.obs_dim}; Bomber planes have "
+                                 f"{OBS_SPACE.shape[0]} and one action")
+        self._last_obs: dict[str, np.ndarray] = {}
+
+    # -- league plumbing ---------------------------------------------------------------------
+    def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
+                   shaping: dict[str, dict[str, float]]) -> None:
+        """Install the matchmaking table, the bot ids and the members' shaping weights."""
+        for learner, dist in lineups.items():
+            if not dist:
+                raise ValueError(f"empty lineup distribution for {learner!r}")
+        self._lineups = {k: dict(v) for k, v in lineups.items()}
+        self._bots = list(bots)
+        self._shaping = {k: dict(v) for k, v in shaping.items()}
+        members = set(self._lineups)
+        for dist in self._lineups.values():
+            members.update(m for m in dist if not m.startswith(BOT_PREFIX))
+        self._declare(members)
+
+    # -- episode ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        if not self._lineups:
+            raise RuntimeError("no league installed: call set_league() before reset()")
+        learners = sorted(self._lineups)
+        learner = learners[int(self._rng.integers(len(learners)))]
+        opponents = draw_lineup(self._lineups[learner], self._bots, C.NUM_AGENTS - 1, self._rng)
+        lineup = [learner, *opponents]
+        self._seats = [lineup[i] for i in self._rng.permutation(C.NUM_AGENTS)]
+        self._seed = int(self._rng.integers(2**31))
+        self._bot_agents = {}
+        for k, member in enumerate(self._seats):
+            if member.startswith(BOT_PREFIX):
+                agent = make_scripted_bomber_agent(bot_name(member))
+                agent.reset(np.random.default_rng([self._seed, k]))
+                self._bot_agents[k] = agent
+        self._obs, _ = self.game.reset(seed=self._seed)
+        self._death_step: list[int | None] = [None] * C.NUM_AGENTS
+        self._steps = 0
+        self.agents = [m for k, m in enumerate(self._seats) if k not in self._bot_agents]
+        self._last_obs = self._member_obs()
+        return dict(self._last_obs), {m: {} for m in self.agents}
+
+    def _seat_of(self, member: str) -> int:
+        return self._seats.index(member)
+
+    def _member_obs(self, members: list[str] | None = None) -> dict[str, np.ndarray]:
+        members = self.agents if members is None else members
+        names = [AGENT_NAMES[self._seat_of(m)] for m in members]
+        planes = self.game.planes_observations(names)
+        return {m: planes[n].reshape(-1) for m, n in zip(members, names)}
+
+    def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        actions: dict[str, Any] = {}
+        for name in self.game.agents:
+            k = AGENT_NAMES.index(name)
+            if k in self._bot_agents:
+                actions[name] = self._bot_agents[k].act(self._obs[name])
+            else:
+                member = self._seats[k]
+                if member not in action_dict:
+                    raise ValueError(f"no action for {member} (seat {name})")
+                actions[name] = int(action_dict[member])
+        learned: dict[str, float] = {}
+        if self._reward_model is not None:
+            from palaestra.league.prefs.multi_agent import learned_rewards
+
+            learned = learned_rewards(self._reward_model, self._last_obs,
+                                      {m: action_dict[m] for m in self.agents})
+        batch = self.game.batch
+        board_before = batch.board[0].copy()
+        alive_before = batch.agents[0, :, ALIVE].astype(bool)
+        self._obs, rewards, terms, truncs, infos = self.game.step(actions)
+        self._steps += 1
+        alive = batch.agents[0, :, ALIVE].astype(bool)
+        for k in range(C.NUM_AGENTS):
+            if alive_before[k] and not alive[k]:
+                self._death_step[k] = self._steps
+        members_alive = any(alive[k] for k in range(C.NUM_AGENTS) if k not in self._bot_agents)
+        over = not self.game.agents or not members_alive
+        out_rew: dict[str, float] = {}
+        out_term: dict[str, bool] = {}
+        out_trunc: dict[str, bool] = {}
+        for member in self.agents:
+            k = self._seat_of(member)
+            name = AGENT_NAMES[k]
+            r = learned[member] if learned else float(rewards.get(name, 0.0))
+            w = self._shaping.get(member, {})
+            if alive[k]:
+                pos = (int(batch.agents[0, k, ROW]), int(batch.agents[0, k, COL]))
+                if board_before[pos] in C.POWERUPS:
+                    r += w.get("shape_pickup", 0.0)
+                enemy_deaths = int(np.sum(alive_before & ~alive))
+                r += w.get("shape_enemy_death", 0.0) * enemy_deaths
+            out_rew[member] = r
+            out_term[member] = bool(terms.get(name, False))
+            out_trunc[member] = bool(truncs.get(name, False))
+        if over:
+            info = next((i for i in infos.values() if "result" in i), {})
+            winners = [AGENT_NAMES.index(w) for w in info.get("winners", [])]
+            if self.game.agents and len(self.game.agents) > 1:
+                winners = []  # stopped early: the bots still standing share first place
+            self._results.append({"seats": list(self._seats),
+                                  "ranks": placement_ranks(self._death_step, winners),
+                                  "seed": self._seed})
+        out_term["__all__"] = over and not any(out_trunc.values())
+        out_trunc["__all__"] = over and any(out_trunc.values())
+        obs = self._member_obs(list(out_rew))  # the agents that just finished get their last view
+        self._last_obs = obs
+        self.agents = [m for m in self.agents if not (out_term[m] or out_trunc[m])]
+        return obs, out_rew, out_term, out_trunc, {m: {} for m in out_rew}
