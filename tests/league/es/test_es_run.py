@@ -29,6 +29,26 @@ def test_lost_worker_costs_only_its_share_then_is_replaced(tmp_path):
     assert history[4]["lost_workers"] == 0 and history[4]["num_used"] == 4
 
 
+def test_a_worker_exception_is_raised_with_its_traceback_not_counted_as_lost(tmp_path, monkeypatch):
+    from palaestra.league.es import es_run
+
+    class BrokenWorker(es_run.ESWorker):  # defined here so that Ray ships it by value
+        def evaluate(self, *args, **kwargs):
+            raise ZeroDivisionError("a bug in the worker's own code")
+
+    monkeypatch.setattr(es_run, "ESWorker", BrokenWorker)
+    config = ESRunConfig(generations=2, **TINY)
+    with ray_session(config):
+        run = ESRun(config, tmp_path / "es")
+        with pytest.raises(ZeroDivisionError, match="a bug in the worker's own code") as info:
+            run.train()
+        run.close()
+    remote = str(info.value)  # with the worker's traceback
+    assert "BrokenWorker.evaluate" in remote and 'raise ZeroDivisionError("a bug' in remote
+    assert run.es.generation == 0 and run.history == []
+    assert not (tmp_path / "es" / STATE_FILE).exists()  # no generation was told or saved
+
+
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     whole = ESRunConfig(generations=4, workers=1, population=4, episodes=1, noise_size=100_000)
     with ray_session(whole):

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from palaestra.league.population.config import LeagueConfig
 from palaestra.league.population.envs.bomber import (
     OBS_SPACE,
     BomberLeagueEnv,
     placement_ranks,
 )
-from palaestra.league.population.config import LeagueConfig
 
 BOTS = ["bot:simple", "bot:random", "bot:static"]
 

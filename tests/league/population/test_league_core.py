@@ -11,6 +11,13 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from palaestra.league.population.matchmaking import (
+    MatchmakingConfig,
+    choose_lineup,
+    lineup_table,
+    pfsp_distribution,
+)
+from palaestra.league.population.pbt import PBTConfig, exploit_explore
 from palaestra.league.population.plots import league_rows, plot_league, print_league
 from palaestra.league.population.state import (
     LeagueState,
@@ -19,13 +26,6 @@ from palaestra.league.population.state import (
     Member,
     WinRecord,
 )
-from palaestra.league.population.matchmaking import (
-    MatchmakingConfig,
-    choose_lineup,
-    lineup_table,
-    pfsp_distribution,
-)
-from palaestra.league.population.pbt import PBTConfig, exploit_explore
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

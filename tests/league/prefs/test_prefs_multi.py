@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from palaestra.envs.bomber.env import BomberParallelEnv
-from palaestra.league.population.envs.bomber import OBS_SPACE, BomberLeagueEnv
 from palaestra.league.population.config import LeagueConfig
+from palaestra.league.population.envs.bomber import OBS_SPACE, BomberLeagueEnv
 from palaestra.league.prefs.multi_agent import LearnedRewardParallelEnv, learned_rewards
 from palaestra.league.prefs.reward_model import RewardEnsemble, RewardModelConfig
 from palaestra.league.prefs.segments import Segment

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from palaestra.agents.learned.checkpoints import CheckpointMeta, load_kelly_checkpoint
-from palaestra.league.training.run import train
 from palaestra.league.training.config import TrainConfig
+from palaestra.league.training.run import train
 
 TINY = dict(timesteps=512, n_envs=2, n_steps=256, batch_size=128, n_epochs=1, eval_episodes=200,
             tensorboard=False)

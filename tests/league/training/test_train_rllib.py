@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("ray.rllib", reason="ray[rllib] is not installed")
 
 from palaestra.agents.learned.checkpoints import CheckpointMeta, load_kelly_checkpoint  # noqa: E402
-from palaestra.league.training.run import train  # noqa: E402
 from palaestra.league.training.config import TrainConfig  # noqa: E402
+from palaestra.league.training.run import train  # noqa: E402
 
 
 def test_rllib_run_round_trips_through_the_loader(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from palaestra.agents.learned.checkpoints import load_kelly_checkpoint
 from palaestra.evaluation.kelly import evaluate_kelly
-from palaestra.league.training.run import train
 from palaestra.league.training.config import TrainConfig
+from palaestra.league.training.run import train
 
 KELLY_20 = 237.4
 """Mean final wealth of the 20% Kelly bettor (issue 2's reference figure)."""

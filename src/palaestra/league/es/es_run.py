@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from palaestra.errors import ConfigError, RunStateError
 from palaestra.league.es.algorithms import CanonicalES, CanonicalESConfig, OpenAIES, OpenAIESConfig
 from palaestra.league.es.obs_norm import RunningStat
 from palaestra.league.es.workers import (
@@ -76,27 +77,27 @@ class ESRunConfig:
 
     def __post_init__(self) -> None:
         if self.env not in ES_ENVS:
-            raise ValueError(f"ES trains on {', '.join(ES_ENVS)}, not {self.env!r}")
+            raise ConfigError(f"ES trains on {', '.join(ES_ENVS)}, not {self.env!r}")
         if self.env in LEAGUE_ENVS and not self.league:
-            raise ValueError(f"ES on {self.env} plays against a league: pass --league RUN_DIR "
-                             "(a run of `palaestra league train --env bomber`)")
+            raise ConfigError(f"ES on {self.env} plays against a league: pass --league RUN_DIR "
+                              "(a run of `palaestra league train --env bomber`)")
         if self.env not in LEAGUE_ENVS and (self.league or self.member):
-            raise ValueError(f"{self.env} is single-agent: --league/--member do not apply")
+            raise ConfigError(f"{self.env} is single-agent: --league/--member do not apply")
         if self.memory is not None and (isinstance(self.memory, bool)
                                         or not isinstance(self.memory, int) or self.memory < 0):
-            raise ValueError(f"memory must be an integer >= 0, got {self.memory!r}")
+            raise ConfigError(f"memory must be an integer >= 0, got {self.memory!r}")
         if isinstance(self.rate_games, bool) or not isinstance(self.rate_games, int) \
                 or self.rate_games < 0:
-            raise ValueError(f"rate_games must be an integer >= 0, got {self.rate_games!r}")
+            raise ConfigError(f"rate_games must be an integer >= 0, got {self.rate_games!r}")
         if self.algo not in ("openai", "canonical"):
-            raise ValueError(f"algo must be 'openai' or 'canonical', got {self.algo!r}")
+            raise ConfigError(f"algo must be 'openai' or 'canonical', got {self.algo!r}")
         for name in ("generations", "population", "episodes", "workers", "noise_size",
                      "num_cpus"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not (self.sigma > 0 and self.lr > 0 and self.timeout_s > 0):
-            raise ValueError("sigma, lr and timeout_s must be positive")
+            raise ConfigError("sigma, lr and timeout_s must be positive")
 
     @property
     def memory_units(self) -> int:
@@ -129,11 +130,11 @@ class ESRun:
         state_path = self.out / STATE_FILE
         if resume:
             if not state_path.is_file():
-                raise ValueError(f"{out}: nothing to resume (no {STATE_FILE})")
+                raise RunStateError(f"{out}: nothing to resume (no {STATE_FILE})")
             stored = json.loads((self.out / CONFIG_FILE).read_text())
             stored.pop("package_version", None)
             if stored != _plain(config, keep_placement=False):
-                raise ValueError(f"{out}: --resume needs the run's own settings ({CONFIG_FILE})")
+                raise RunStateError(f"{out}: --resume needs the run's own settings ({CONFIG_FILE})")
             saved = pickle.loads(state_path.read_bytes())
             self.es = config.make_es(saved["theta0"], self.spec.obs_dim)
             self.es.load_state_dict(saved["es"])
@@ -223,8 +224,13 @@ class ESRun:
         return row
 
     def _gather(self, calls: dict[Any, int]) -> tuple[list[Any], int]:
-        """Results of the calls that came back within the timeout; failed or late workers are
-        replaced. Returns (results, number of workers lost)."""
+        """Results of the calls that came back within the timeout; workers that died or hung are
+        replaced. Returns (results, number of workers lost).
+
+        Only a lost actor (dead, unreachable, or late) costs its share: an exception raised by
+        the worker's own code is a bug, re-raised here with the worker's traceback."""
+        from ray.exceptions import ActorUnavailableError, RayActorError
+
         import ray
 
         ready, late = ray.wait(list(calls), num_returns=len(calls), timeout=self.config.timeout_s)
@@ -232,7 +238,8 @@ class ESRun:
         for ref in ready:
             try:
                 results.extend(ray.get(ref))
-            except Exception:  # a dead worker: its evaluations are lost, the actor replaced
+            except (RayActorError, ActorUnavailableError):
+                # a dead worker (ActorDiedError is a RayActorError): its evaluations are lost
                 lost += 1
                 self._workers[calls[ref]] = self._actor()
         for ref in late:
@@ -244,7 +251,6 @@ class ESRun:
     def _rate(self, lineup: Any) -> dict[str, Any]:
         """Play the rated matches of the parent and record them in the league."""
         import ray
-
         from palaestra.league.es.league_fitness import record_matches
 
         es = self.es

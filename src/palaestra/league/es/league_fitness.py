@@ -19,7 +19,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from palaestra.errors import ConfigError, RunStateError
 from palaestra.league.population.envs.bomber import BOT_PREFIX, BomberLeagueEnv
+from palaestra.league.population.layout import STATE_FILE, RunLayout
 from palaestra.league.population.state import LeagueState, MatchRecord, Member
 
 Policy = Callable[[np.ndarray], int]
@@ -53,31 +55,29 @@ def match_score(seats: list[str] | tuple[str, ...], ranks: list[int] | tuple[int
 def load_league(run_dir: str | Path) -> tuple[LeagueState, Any]:
     """The state and config of the Bomber league run in ``run_dir``, with clear errors."""
     from palaestra.league.population.config import LeagueConfig
-    from palaestra.league.population.run import CONFIG_FILE, STATE_FILE
 
     run = Path(run_dir)
-    if not (run / STATE_FILE).is_file():
-        raise ValueError(f"{run} is not a league run (no {STATE_FILE}); "
-                         "make one with `palaestra league train --env bomber`")
-    config = LeagueConfig.load(run / CONFIG_FILE)
+    layout = RunLayout(run)
+    if not layout.state.is_file():
+        raise RunStateError(f"{run} is not a league run (no {STATE_FILE}); "
+                            "make one with `palaestra league train --env bomber`")
+    config = LeagueConfig.load(layout.config)
     if config.solo:
-        raise ValueError(f"{run} is a {config.env} league; ES plays Bomber leagues only")
-    return LeagueState.load(run / STATE_FILE), config
+        raise ConfigError(f"{run} is a {config.env} league; ES plays Bomber leagues only")
+    return LeagueState.load(layout.state), config
 
 
 def join_league(run_dir: str | Path, member: str, hyperparams: dict[str, float]) -> None:
     """Add ``member`` to the league as an external member (no-op if it is one already)."""
-    from palaestra.league.population.run import STATE_FILE
-
     state, _ = load_league(run_dir)
     if member in state.members:
         if state.members[member].kind != "external":
-            raise ValueError(f"{member!r} is a {state.members[member].kind} of the league; "
-                             "pick another --member id for the ES agent")
+            raise ConfigError(f"{member!r} is a {state.members[member].kind} of the league; "
+                              "pick another --member id for the ES agent")
         return
     state.add_member(Member(member, "external", dict(hyperparams),
                             created_iteration=state.iteration))
-    state.save(Path(run_dir) / STATE_FILE)
+    state.save(RunLayout(run_dir).state)
 
 
 def es_lineup(run_dir: str | Path, member: str) -> Lineup:
@@ -85,8 +85,8 @@ def es_lineup(run_dir: str | Path, member: str) -> Lineup:
     state and matchmaking settings. Retired snapshots are left out, and so are learners and
     snapshots whose weights are not stored yet (a league before its first checkpoint)."""
     from palaestra.league.population.eval import member_module_dir
-    from palaestra.league.population.run import retired_snapshots
     from palaestra.league.population.matchmaking import pfsp_distribution
+    from palaestra.league.population.run import retired_snapshots
 
     state, config = load_league(run_dir)
     dist = pfsp_distribution(state, member, config.matchmaking)
@@ -105,8 +105,8 @@ def es_lineup(run_dir: str | Path, member: str) -> Lineup:
 
     kept = {m: p for m, p in dist.items() if m not in retired and stored(m)}
     if not kept:
-        raise ValueError(f"{run_dir}: the league has no opponent to play yet (no bots and no "
-                         "stored learner weights)")
+        raise RunStateError(f"{run_dir}: the league has no opponent to play yet (no bots and no "
+                            "stored learner weights)")
     total = sum(kept.values())
     return Lineup({m: p / total for m, p in kept.items()}, state.bots())
 
@@ -114,8 +114,6 @@ def es_lineup(run_dir: str | Path, member: str) -> Lineup:
 def record_matches(run_dir: str | Path, member: str, games: list[dict[str, Any]]) -> int:
     """Record the ES parent's evaluation matches (``seats``, ``ranks``, ``seed``) in the league
     state, skipping any already there (a resumed generation); returns how many were added."""
-    from palaestra.league.population.run import STATE_FILE
-
     state, _ = load_league(run_dir)
     seen = {(m.seed, m.seats) for m in state.matches if member in m.seats}
     added = 0
@@ -128,7 +126,7 @@ def record_matches(run_dir: str | Path, member: str, games: list[dict[str, Any]]
         seen.add(key)
         added += 1
     if added:
-        state.save(Path(run_dir) / STATE_FILE)
+        state.save(RunLayout(run_dir).state)
     return added
 
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import gymnasium as gym
 import numpy as np
 
+from palaestra.envs import get_spec
+from palaestra.errors import ConfigError
 from palaestra.league.es.algorithms import CandidateResult, EvalResult
 
 if TYPE_CHECKING:
@@ -27,9 +29,9 @@ from palaestra.league.es.obs_norm import RunningStat
 from palaestra.league.es.policy import FlatMLPPolicy
 from palaestra.league.es.recurrent import FlatAccumulatorPolicy
 
-ES_ENVS: tuple[str, ...] = ("kelly", "counting", "bomber")
+ES_ENVS: tuple[str, ...] = tuple(get_spec(name).short_name for name in ("kelly", "counting", "bomber"))
 """Envs ES trains on: two single-agent ones and Bomber against a league."""
-LEAGUE_ENVS: tuple[str, ...] = ("bomber",)
+LEAGUE_ENVS: tuple[str, ...] = tuple(name for name in ES_ENVS if get_spec(name).seats[1] > 1)
 """Envs whose fitness is a match against league opponents (they need a league run)."""
 
 
@@ -43,16 +45,16 @@ class FlatPolicy(Protocol):
 def make_es_env(name: str) -> gym.Env:
     """The learner-facing single-agent env: ``kelly`` (features in, a bet fraction out) or
     ``counting`` (GridCounting features, never the step count)."""
-    if name in ("kelly", "counting"):
+    if name in ES_ENVS and name not in LEAGUE_ENVS:
         from palaestra.league.population.envs.solo import make_solo_env
 
         return make_solo_env(name)
-    raise ValueError(f"{name!r} is not a single-agent ES env; ES trains on {', '.join(ES_ENVS)}")
+    raise ConfigError(f"{name!r} is not a single-agent ES env; ES trains on {', '.join(ES_ENVS)}")
 
 
 def es_spaces(name: str) -> tuple[gym.Space, gym.Space]:
     """(observation space, action space) of ES env ``name``."""
-    if name == "bomber":
+    if name in LEAGUE_ENVS:
         from palaestra.league.population.envs.bomber import ACT_SPACE, OBS_SPACE
 
         return OBS_SPACE, ACT_SPACE
@@ -157,7 +159,7 @@ class ESWorker:
             from palaestra.league.es.league_fitness import LeagueMatches
 
             if league is None or member is None:
-                raise ValueError(f"ES on {env} plays against a league: pass its run directory")
+                raise ConfigError(f"ES on {env} plays against a league: pass its run directory")
             self.matches = LeagueMatches(league, member)
         else:
             self.env = make_es_env(env)

@@ -7,10 +7,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from palaestra.envs import get_spec
+from palaestra.errors import ConfigError, FileFormatError
 from palaestra.league.population.matchmaking import MatchmakingConfig
 from palaestra.league.population.pbt import PBTConfig
 
-LEAGUE_ENVS: tuple[str, ...] = ("bomber", "kelly", "counting")
+LEAGUE_ENVS: tuple[str, ...] = tuple(get_spec(name).short_name
+                                     for name in ("bomber", "kelly", "counting"))
 """Envs the league trains on: Bomber (rated games with opponents) and two single-agent envs
 (each learner plays alone; PBT ranks learners by mean return)."""
 
@@ -76,39 +79,39 @@ class LeagueConfig:
 
     def __post_init__(self) -> None:
         if self.env not in LEAGUE_ENVS:
-            raise ValueError(f"the league trains on {LEAGUE_ENVS}, not {self.env!r}")
+            raise ConfigError(f"the league trains on {LEAGUE_ENVS}, not {self.env!r}")
         positive = ("population", "iterations", "steps_per_iteration", "minibatch_size", "epochs",
                     "num_cpus", "num_envs_per_env_runner", "keep_checkpoints", "eval_games",
                     "max_snapshots")
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         for name in ("snapshot_every", "eval_every", "num_env_runners", "num_learners",
                      "max_restarts"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
         if self.minibatch_size > self.steps_per_iteration:
-            raise ValueError("minibatch_size must not exceed steps_per_iteration")
+            raise ConfigError("minibatch_size must not exceed steps_per_iteration")
         if not self.lr > 0 or self.entropy_coeff < 0 or not 0 < self.gamma <= 1:
-            raise ValueError("need lr > 0, entropy_coeff >= 0 and 0 < gamma <= 1")
+            raise ConfigError("need lr > 0, entropy_coeff >= 0 and 0 < gamma <= 1")
         unknown = set(self.shaping) - {"shape_pickup", "shape_enemy_death"}
         if unknown:
-            raise ValueError(f"unknown shaping weights {sorted(unknown)}; known: shape_pickup, "
-                             "shape_enemy_death")
+            raise ConfigError(f"unknown shaping weights {sorted(unknown)}; known: shape_pickup, "
+                              "shape_enemy_death")
         if not self.hidden or any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden must list positive layer sizes, got {self.hidden!r}")
+            raise ConfigError(f"hidden must list positive layer sizes, got {self.hidden!r}")
         from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
 
         bad = [b for b in self.bots if b not in SCRIPTED_BOMBER_AGENTS]
         if bad:
-            raise ValueError(f"unknown bots {bad}; known: {', '.join(SCRIPTED_BOMBER_AGENTS)}")
+            raise ConfigError(f"unknown bots {bad}; known: {', '.join(SCRIPTED_BOMBER_AGENTS)}")
         if self.num_gpus_per_learner and self.num_learners < 1:
-            raise ValueError("num_gpus_per_learner needs num_learners >= 1")
+            raise ConfigError("num_gpus_per_learner needs num_learners >= 1")
         if self.reward_model is not None:
             if self.solo:
-                raise ValueError("reward_model applies to Bomber leagues")
+                raise ConfigError("reward_model applies to Bomber leagues")
             from palaestra.league.prefs.reward_model import require_model_dir
 
             require_model_dir(self.reward_model)
@@ -116,7 +119,7 @@ class LeagueConfig:
     @property
     def solo(self) -> bool:
         """A single-agent env: no opponents, snapshots or ratings; fitness is the mean return."""
-        return self.env != "bomber"
+        return get_spec(self.env).seats[1] == 1
 
     def learner_ids(self) -> list[str]:
         return [f"m{i}" for i in range(self.population)]
@@ -143,7 +146,7 @@ class LeagueConfig:
         data = {k: v for k, v in data.items() if k != "package_version"}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown league config fields {sorted(unknown)}")
+            raise ConfigError(f"unknown league config fields {sorted(unknown)}")
         values = dict(data)
         if "pbt" in values:
             pbt = dict(values["pbt"])
@@ -172,5 +175,5 @@ class LeagueConfig:
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read the league config ({exc})") from exc
+            raise FileFormatError(f"{path}: cannot read the league config ({exc})") from exc
         return cls.from_json(data)

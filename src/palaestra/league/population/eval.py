@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from palaestra.errors import ConfigError, RunStateError, UnknownNameError
 from palaestra.league.population.envs.bomber import BOT_PREFIX, BomberLeagueEnv
+from palaestra.league.population.layout import RunLayout
 
 
 @dataclass(frozen=True)
@@ -61,45 +63,35 @@ def play_eval_games(member: str, policy: Callable[[np.ndarray], int], games: int
 
 def load_member_module(run_dir: Any, member: str) -> Any:
     """The RLlib module of ``member`` from the last checkpoint of the league in ``run_dir``."""
-    from pathlib import Path
-
     from palaestra.agents.learned.checkpoints import load_rllib_module
-    from palaestra.league.population.run import STATE_FILE
     from palaestra.league.population.state import LeagueState
 
-    state = LeagueState.load(Path(run_dir) / STATE_FILE)
+    state = LeagueState.load(RunLayout(run_dir).state)
     if member not in state.members or state.members[member].kind == "bot":
         known = [m for m in state.members if state.members[m].kind != "bot"]
-        raise ValueError(f"{member!r} is not a trained member of this league; known: {known}")
+        raise UnknownNameError(f"{member!r} is not a trained member of this league; known: {known}")
     if not state.checkpoint:
-        raise ValueError(f"{run_dir}: the league has no checkpoint yet")
-    return load_rllib_module(member_module_dir(Path(run_dir), state, member))
+        raise RunStateError(f"{run_dir}: the league has no checkpoint yet")
+    return load_rllib_module(member_module_dir(run_dir, state, member))
 
 
 def member_module_dir(run_dir: Any, state: Any, member: str) -> Any:
     """Where ``member``'s module is stored: the last checkpoint, or the archive once retired."""
-    from pathlib import Path
-
-    from palaestra.league.population.run import ARCHIVE_DIR
-
-    for path in (Path(run_dir) / state.checkpoint / "learner_group" / "learner" / "rl_module"
-                 / member, Path(run_dir) / ARCHIVE_DIR / member):
+    layout = RunLayout(run_dir)
+    for path in (layout.checkpoint_module(state.checkpoint, member), layout.archived_module(member)):
         if path.is_dir():
             return path
-    raise ValueError(f"{run_dir}: neither the last checkpoint nor the archive holds {member!r}")
+    raise RunStateError(f"{run_dir}: neither the last checkpoint nor the archive holds {member!r}")
 
 
 def evaluate_checkpoint(run_dir: Any, members: list[str] | None, games: int,
                         seed: int) -> list[dict[str, Any]]:
     """Win counts of members (default: every learner) against three SimpleAgents."""
-    from pathlib import Path
-
-    from palaestra.league.population.run import STATE_FILE
     from palaestra.league.population.state import LeagueState
 
     if games < 1:
-        raise ValueError(f"games must be positive, got {games}")
-    state = LeagueState.load(Path(run_dir) / STATE_FILE)
+        raise ConfigError(f"games must be positive, got {games}")
+    state = LeagueState.load(RunLayout(run_dir).state)
     rows = []
     for k, member in enumerate(members or state.learners()):
         module = load_member_module(run_dir, member)
@@ -121,7 +113,7 @@ def evaluate_baseline(bot: str, games: int, seed: int) -> dict[str, Any]:
     from palaestra.evaluation.bomber import play_bomber_game
 
     if games < 1:
-        raise ValueError(f"games must be positive, got {games}")
+        raise ConfigError(f"games must be positive, got {games}")
     wins = draws = 0
     for g in range(games):
         game_seed = int(np.random.default_rng([seed, g]).integers(2**31))
@@ -142,17 +134,18 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
     from pathlib import Path
 
     import palaestra
-    from palaestra.agents.learned.bomber import BOMBER_ENV_ID, TORCHSCRIPT_FILE, script_module
+    from palaestra.agents.learned.bomber import TORCHSCRIPT_FILE, script_module
     from palaestra.agents.learned.checkpoints import RLLIB_MODULE, CheckpointMeta
+    from palaestra.envs import env_id
     from palaestra.league.population.config import LeagueConfig
-    from palaestra.league.population.run import CONFIG_FILE, STATE_FILE
     from palaestra.league.population.state import LeagueState
 
     run, out = Path(run_dir), Path(to)
-    state = LeagueState.load(run / STATE_FILE)
-    config = LeagueConfig.load(run / CONFIG_FILE)
+    layout = RunLayout(run)
+    state = LeagueState.load(layout.state)
+    config = LeagueConfig.load(layout.config)
     if config.solo:
-        raise ValueError(f"{run} is a {config.env} league; only Bomber members can be exported")
+        raise ConfigError(f"{run} is a {config.env} league; only Bomber members can be exported")
     module = load_member_module(run, member)  # checks the member and that its module loads
     if out.exists():
         if not force:
@@ -165,7 +158,7 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
     results = {"member": member, "iteration": state.iteration, "league": str(run.resolve())}
     if player is not None:
         results.update(ordinal=player.ordinal, elo=player.elo, games=player.games)
-    CheckpointMeta(env_id=BOMBER_ENV_ID, backend="rllib", algo="ppo",
+    CheckpointMeta(env_id=env_id("bomber"), backend="rllib", algo="ppo",
                    features={"observation": "planes", "max_steps": 800},
                    package_version=palaestra.__version__,
                    train_config=config.to_json(), results=results).write(out)

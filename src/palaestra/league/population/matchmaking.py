@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from palaestra.errors import ConfigError
 from palaestra.league.population.state import LeagueState, WinRecord
 
 __all__ = ["MatchmakingConfig", "choose_lineup", "draw_lineup", "lineup_table", "pfsp_distribution"]
@@ -42,13 +43,13 @@ class MatchmakingConfig:
 
     def __post_init__(self) -> None:
         if self.weighting not in _WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {_WEIGHTINGS}, got {self.weighting!r}")
+            raise ConfigError(f"weighting must be one of {_WEIGHTINGS}, got {self.weighting!r}")
         for name in ("prior_games", "bot_weight", "snapshot_weight", "learner_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, got {value}")
+                raise ConfigError(f"{name} must be finite and >= 0, got {value}")
         if not (0.0 <= self.min_prob < 1.0):
-            raise ValueError(f"min_prob must be in [0, 1), got {self.min_prob}")
+            raise ConfigError(f"min_prob must be in [0, 1), got {self.min_prob}")
 
 
 def _f(p: float, weighting: str) -> float:

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from palaestra.errors import ConfigError
 from palaestra.league.population.state import LeagueState, PBTEvent
 
 __all__ = ["DEFAULT_BOUNDS", "PBTConfig", "exploit_explore", "hyperparam_bounds"]
@@ -44,29 +45,29 @@ class PBTConfig:
     def __post_init__(self) -> None:
         if isinstance(self.interval, bool) or not isinstance(self.interval, int) \
                 or self.interval <= 0:
-            raise ValueError(f"interval must be a positive integer, got {self.interval!r}")
+            raise ConfigError(f"interval must be a positive integer, got {self.interval!r}")
         if not (0.0 < self.fraction <= 0.5):
-            raise ValueError(f"fraction must be in (0, 0.5], got {self.fraction}")
+            raise ConfigError(f"fraction must be in (0, 0.5], got {self.fraction}")
         factors = tuple(float(f) for f in self.perturb_factors)
         if len(factors) != 2 or not all(math.isfinite(f) and f > 0 for f in factors):
-            raise ValueError(f"perturb_factors must be two positive numbers, "
-                             f"got {self.perturb_factors!r}")
+            raise ConfigError(f"perturb_factors must be two positive numbers, "
+                              f"got {self.perturb_factors!r}")
         object.__setattr__(self, "perturb_factors", factors)
         if not (0.0 <= self.resample_prob <= 1.0):
-            raise ValueError(f"resample_prob must be in [0, 1], got {self.resample_prob}")
+            raise ConfigError(f"resample_prob must be in [0, 1], got {self.resample_prob}")
         bounds = {}
         for name, pair in dict(self.bounds).items():
             low, high = (float(v) for v in pair)
             if not (math.isfinite(low) and math.isfinite(high) and low <= high):
-                raise ValueError(f"bounds[{name!r}] must be finite with low <= high, got {pair}")
+                raise ConfigError(f"bounds[{name!r}] must be finite with low <= high, got {pair}")
             if name == "lr" and low <= 0:
-                raise ValueError(f"bounds['lr'] must be positive (lr is resampled log-uniformly),"
-                                 f" got {pair}")
+                raise ConfigError(f"bounds['lr'] must be positive (lr is resampled log-uniformly),"
+                                  f" got {pair}")
             bounds[name] = (low, high)
         object.__setattr__(self, "bounds", bounds)
         if isinstance(self.min_matches, bool) or not isinstance(self.min_matches, int) \
                 or self.min_matches < 0:
-            raise ValueError(f"min_matches must be an integer >= 0, got {self.min_matches!r}")
+            raise ConfigError(f"min_matches must be an integer >= 0, got {self.min_matches!r}")
 
 
 def hyperparam_bounds(name: str, config: PBTConfig) -> tuple[float, float]:
@@ -75,7 +76,7 @@ def hyperparam_bounds(name: str, config: PBTConfig) -> tuple[float, float]:
         return config.bounds[name]
     if name.startswith("shape_"):
         return _SHAPE_BOUNDS
-    raise ValueError(f"hyperparam {name!r} has no bounds; add it to PBTConfig.bounds")
+    raise ConfigError(f"hyperparam {name!r} has no bounds; add it to PBTConfig.bounds")
 
 
 def _explore(params: dict[str, float], rng: np.random.Generator,
@@ -112,7 +113,7 @@ def exploit_explore(state: LeagueState, rng: np.random.Generator, config: PBTCon
     where a learner's mean return is what counts; learners missing from it are not ranked.
     """
     if rating not in ("ordinal", "elo"):
-        raise ValueError(f"rating must be 'ordinal' or 'elo', got {rating!r}")
+        raise ConfigError(f"rating must be 'ordinal' or 'elo', got {rating!r}")
     scores: dict[str, float] = {}
     if fitness is not None:
         scores = {m: float(fitness[m]) for m in state.learners() if m in fitness}

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from palaestra.errors import RunStateError
 from palaestra.evaluation.ratings import RatingTable
 from palaestra.league.population.state import LeagueState
 
@@ -118,10 +119,10 @@ def plot_league(state: LeagueState, out_dir: str | os.PathLike[str]) -> dict[str
     from palaestra.evaluation.plots import plot_rating_history, plot_win_matrix
 
     if not state.matches:
-        raise ValueError("the league has no recorded matches: nothing to plot")
+        raise RunStateError("the league has no recorded matches: nothing to plot")
     table = state.rating_table()
     if table.n_games == 0:
-        raise ValueError("no recorded match has two distinct members: nothing to rate")
+        raise RunStateError("no recorded match has two distinct members: nothing to rate")
     focus = _subset(table, focus_players(state))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

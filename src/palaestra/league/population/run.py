@@ -21,35 +21,37 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.league.population.envs.bomber import BOT_PREFIX
+from palaestra.errors import RunStateError
+from palaestra.league.population import algorithm
 from palaestra.league.population.config import LeagueConfig
-from palaestra.league.population.state import LeagueState, MatchRecord, Member
+from palaestra.league.population.envs.bomber import BOT_PREFIX
+from palaestra.league.population.eval import module_policy, play_eval_games
+from palaestra.league.population.layout import CONFIG_FILE, STATE_FILE, RunLayout
 from palaestra.league.population.matchmaking import lineup_table
 from palaestra.league.population.pbt import exploit_explore
+from palaestra.league.population.state import LeagueState, MatchRecord, Member
+from palaestra.league.rllib.weights import apply_hyperparams, copy_weights, sync_weights
 
-STATE_FILE = "league.json"
-CONFIG_FILE = "league_config.json"
-EVENTS_FILE = "events.jsonl"
-ARCHIVE_DIR = "archive"
-"""Weights of retired snapshots (RLlib module directories), for export and the record."""
 ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
 
 
-class LeagueRunError(ValueError):
+class LeagueRunError(RunStateError):
     """A run directory that cannot be started or resumed as asked."""
 
 
-def prepare_run(config: LeagueConfig, out: Path, resume: bool, force: bool) -> tuple[LeagueConfig, LeagueState]:
+def prepare_run(config: LeagueConfig, out: Path, resume: bool,
+                force: bool) -> tuple[LeagueConfig, LeagueState]:
     """Create (or, with ``resume``, reload) the run directory; returns the config and state.
 
     On resume the stored config wins, except ``iterations`` (which may grow) and the Ray placement
     fields (``address``, ``num_cpus``, runners, learners, GPUs), which may differ between machines.
     """
-    state_path = out / STATE_FILE
+    layout = RunLayout(out)
+    state_path = layout.state
     if resume:
         if not state_path.is_file():
             raise LeagueRunError(f"{out}: nothing to resume (no {STATE_FILE})")
-        stored = LeagueConfig.load(out / CONFIG_FILE)
+        stored = LeagueConfig.load(layout.config)
         keep = {k: getattr(config, k) for k in (
             "iterations", "address", "num_cpus", "num_env_runners", "num_cpus_per_env_runner",
             "num_envs_per_env_runner", "num_learners", "num_gpus_per_learner", "max_restarts")}
@@ -61,21 +63,19 @@ def prepare_run(config: LeagueConfig, out: Path, resume: bool, force: bool) -> t
             raise LeagueRunError(f"{out}: --resume keeps the league's own settings, but these "
                                  f"differ from it: {', '.join(changed)} (see {CONFIG_FILE})")
         merged = LeagueConfig.from_json({**stored.to_json(), **keep})
-        merged.save(out / CONFIG_FILE)
+        merged.save(layout.config)
         return merged, LeagueState.load(state_path)
     if state_path.exists():
         if not force:
             raise LeagueRunError(f"{out} already holds a league; pass --resume to continue it or "
                                  "--force to start over")
-        for name in (STATE_FILE, CONFIG_FILE, EVENTS_FILE, "checkpoints", "tb", "plots",
-                     ARCHIVE_DIR):
-            path = out / name
+        for path in layout.owned():
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    config.save(out / CONFIG_FILE)
+    config.save(layout.config)
     state = LeagueState.new(config.env, config.seed)
     for learner in config.learner_ids():
         state.add_member(Member(learner, "learner", config.initial_hyperparams()))
@@ -133,20 +133,19 @@ class LeagueRun:
 
     def __init__(self, config: LeagueConfig, state: LeagueState, out: Path) -> None:
         self.config, self.state, self.out = config, state, out
+        self.layout = RunLayout(out)
         self.algo: Any = None
         self._writer: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        from palaestra.league.rllib import league as RL
-
-        self.algo = RL.build_algorithm(self.config, self.state.learners(),
-                                       active_snapshots(self.state, self.config),
-                                       env_config(self.state, self.config))
+        self.algo = algorithm.build_algorithm(self.config, self.state.learners(),
+                                              active_snapshots(self.state, self.config),
+                                              env_config(self.state, self.config))
         if self.state.checkpoint:
-            self.algo.restore_from_path(str((self.out / self.state.checkpoint).resolve()))
-        RL.apply_hyperparams(self.algo, self._learner_hyperparams())
-        RL.sync_weights(self.algo)
+            self.algo.restore_from_path(str(self.layout.path(self.state.checkpoint).resolve()))
+        apply_hyperparams(self.algo, self._learner_hyperparams())
+        sync_weights(self.algo)
 
     def stop(self) -> None:
         if self.algo is not None:
@@ -183,22 +182,20 @@ class LeagueRun:
                 self._event({"event": "restart", "iteration": self.state.iteration,
                              "error": f"{type(exc).__name__}: {exc}", "restart": restarts})
                 self.stop()
-                self.state = LeagueState.load(self.out / STATE_FILE)
+                self.state = LeagueState.load(self.layout.state)
                 continue
             if progress is not None:
                 progress(self.state, stats)
         return self.state
 
     def iteration(self) -> dict[str, Any]:
-        from palaestra.league.rllib import league as RL
-
         c, state = self.config, self.state
         it = state.iteration + 1
-        RL.push_league(self.algo, active_lineups(state, c), state.bots(), shaping_table(state))
+        algorithm.push_league(self.algo, active_lineups(state, c), state.bots(), shaping_table(state))
         start = time.perf_counter()
         result = self.algo.train()
         stats: dict[str, Any] = {"iteration": it, "train_seconds": time.perf_counter() - start}
-        games = RL.pop_results(self.algo)
+        games = algorithm.pop_results(self.algo)
         if c.solo:
             self._record_returns(it, games)
         else:
@@ -217,20 +214,22 @@ class LeagueRun:
             before = set(retired_snapshots(state, c))
             for learner in state.learners():
                 snap = state.take_snapshot(learner, it)
-                RL.add_snapshot(self.algo, c, snap.member_id, learner, state.learners())
+                algorithm.add_snapshot(self.algo, c, snap.member_id, learner, state.learners())
             for old in [s for s in retired_snapshots(state, c) if s not in before]:
-                RL.retire_snapshot(self.algo, old, state.learners(), self.out / ARCHIVE_DIR / old)
-            self._event({"event": "snapshot", "iteration": it, "members": state.snapshots()[-len(state.learners()):]})
+                algorithm.retire_snapshot(self.algo, old, state.learners(),
+                                          self.layout.archived_module(old))
+            self._event({"event": "snapshot", "iteration": it,
+                         "members": state.snapshots()[-len(state.learners()):]})
         if it % c.pbt.interval == 0 and len(state.learners()) > 1:
             rng = state.rng()
             events = exploit_explore(state, rng, c.pbt, it,
                                      fitness=self.fitness(c.pbt.interval) if c.solo else None)
             state.store_rng(rng)
             for e in events:
-                RL.copy_weights(self.algo, e.donor, e.target)
+                copy_weights(self.algo, e.donor, e.target)
                 self._event({"event": "pbt", "iteration": it, "target": e.target, "donor": e.donor,
                              "before": e.before, "after": e.after})
-            RL.apply_hyperparams(self.algo, self._learner_hyperparams())
+            apply_hyperparams(self.algo, self._learner_hyperparams())
             stats["pbt"] = [(e.target, e.donor) for e in events]
         state.iteration = it
         self._checkpoint()
@@ -256,8 +255,6 @@ class LeagueRun:
         return out
 
     def _evaluate(self, it: int) -> dict[str, float]:
-        from palaestra.league.population.eval import module_policy, play_eval_games
-
         rates = {}
         for k, learner in enumerate(self.state.learners()):
             module = self.algo.get_module(learner)
@@ -271,27 +268,27 @@ class LeagueRun:
 
     def _checkpoint(self) -> None:
         """New checkpoint directory first, then the state that names it, then prune old ones."""
-        name = f"checkpoints/it{self.state.iteration:06d}"
-        path = self.out / name
+        name = self.layout.checkpoint_name(self.state.iteration)
+        path = self.layout.path(name)
         if path.exists():
             shutil.rmtree(path)
         self.algo.save_to_path(str(path.resolve()))
         self.state.checkpoint = name
-        self.state.save(self.out / STATE_FILE)
-        kept = sorted((self.out / "checkpoints").iterdir())
+        self.state.save(self.layout.state)
+        kept = sorted(self.layout.checkpoints.iterdir())
         for old in kept[:-self.config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
 
     # -- logs -------------------------------------------------------------------------------
     def _event(self, event: dict[str, Any]) -> None:
-        with open(self.out / EVENTS_FILE, "a") as f:
+        with open(self.layout.events, "a") as f:
             f.write(json.dumps(event, sort_keys=True) + "\n")
 
     def _log(self, stats: dict[str, Any]) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         if self._writer is None:
-            self._writer = SummaryWriter(str(self.out / "tb"))
+            self._writer = SummaryWriter(str(self.layout.tb))
         w, it = self._writer, self.state.iteration
         every = self.config.eval_every or 10
         if self.state.matches and (it % every == 0 or it == self.config.iterations):

@@ -25,6 +25,7 @@ from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 
+from palaestra.errors import FileFormatError
 from palaestra.evaluation.ratings import RatedGame, RatingTable, rate_games
 
 __all__ = ["LEAGUE_FORMAT", "LEAGUE_VERSION", "LeagueState", "LeagueStateError", "MatchRecord",
@@ -40,7 +41,7 @@ Source = Literal["train", "eval"]
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
 
-class LeagueStateError(ValueError):
+class LeagueStateError(FileFormatError):
     """A league file or league data that cannot be used; the message names the file and field."""
 
 

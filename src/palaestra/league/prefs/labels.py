@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from palaestra.errors import ConfigError, FileFormatError
 from palaestra.league.prefs.segments import Segment
 
 __all__ = ["LABEL_VALUES", "Comparison", "LabelStore", "LabelStoreError", "SyntheticOracle"]
@@ -44,7 +45,7 @@ CREATE INDEX IF NOT EXISTS labels_env ON labels(env);
 """
 
 
-class LabelStoreError(ValueError):
+class LabelStoreError(FileFormatError):
     """A label database that cannot be used, or a label that cannot be stored."""
 
 
@@ -161,9 +162,9 @@ class SyntheticOracle:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.noise <= 1.0:
-            raise ValueError(f"noise must be in [0, 1], got {self.noise}")
+            raise ConfigError(f"noise must be in [0, 1], got {self.noise}")
         if not self.tie_margin >= 0.0:
-            raise ValueError(f"tie_margin must be >= 0, got {self.tie_margin}")
+            raise ConfigError(f"tie_margin must be >= 0, got {self.tie_margin}")
 
     def label(self, left: Segment, right: Segment, rng: np.random.Generator) -> float:
         if self.noise > 0 and rng.random() < self.noise:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from pettingzoo.utils.env import ParallelEnv
 
+from palaestra.errors import ConfigError, FileFormatError
 from palaestra.league.prefs.reward_model import RewardEnsemble
 
 __all__ = ["LearnedRewardParallelEnv", "learned_rewards"]
@@ -58,10 +59,10 @@ class LearnedRewardParallelEnv(ParallelEnv):
         for agent in self.possible_agents:
             dim = int(np.prod(env.observation_space(agent).shape))
             if dim != model.obs_dim:
-                raise ValueError(f"{agent} observes {dim} numbers; the reward model takes "
-                                 f"{model.obs_dim}")
+                raise FileFormatError(f"{agent} observes {dim} numbers; the reward model takes "
+                                      f"{model.obs_dim}")
         if teams is not None and set(teams) != set(self.possible_agents):
-            raise ValueError(f"teams must name every agent: {self.possible_agents}")
+            raise ConfigError(f"teams must name every agent: {self.possible_agents}")
         self._obs: dict[str, Any] = {}
 
     @property

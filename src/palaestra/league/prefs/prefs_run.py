@@ -30,12 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from palaestra.envs import short_names
+from palaestra.errors import ConfigError
 from palaestra.league.prefs.labels import LabelStore, SyntheticOracle
 from palaestra.league.prefs.reward_model import RewardEnsemble, RewardModelConfig
 from palaestra.league.prefs.segments import Segment, collect_segments
 
-PREFS_ENVS: tuple[str, ...] = ("kelly", "kelly-generalized")
-"""Envs ``prefs train`` runs on (the single-agent envs of ``palaestra train``)."""
+PREFS_ENVS: tuple[str, ...] = short_names("kelly")
+"""Envs ``prefs train`` runs on (the Kelly envs, the single-agent envs of ``palaestra train``)."""
 LABELS_FILE = "labels.sqlite"
 MODEL_DIR = "reward_model"
 RESULTS_FILE = "prefs_results.json"
@@ -78,21 +80,21 @@ class PrefsConfig:
 
     def __post_init__(self) -> None:
         if self.env not in PREFS_ENVS:
-            raise ValueError(f"prefs trains on {', '.join(PREFS_ENVS)}, not {self.env!r}")
+            raise ConfigError(f"prefs trains on {', '.join(PREFS_ENVS)}, not {self.env!r}")
         if self.labels not in ("synthetic", "human"):
-            raise ValueError(f"labels must be 'synthetic' or 'human', got {self.labels!r}")
+            raise ConfigError(f"labels must be 'synthetic' or 'human', got {self.labels!r}")
         for name in ("budget", "rounds", "timesteps", "segment_length", "candidates",
                      "segments_per_episode", "eval_episodes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not 0.0 < self.initial_fraction < 1.0:
-            raise ValueError(f"initial_fraction must be in (0, 1), got {self.initial_fraction}")
+            raise ConfigError(f"initial_fraction must be in (0, 1), got {self.initial_fraction}")
         if not 0.0 <= self.oracle_noise <= 1.0:
-            raise ValueError(f"oracle_noise must be in [0, 1], got {self.oracle_noise}")
+            raise ConfigError(f"oracle_noise must be in [0, 1], got {self.oracle_noise}")
         if self.budget < self.rounds + 1:
-            raise ValueError(f"budget {self.budget} is less than one label per round "
-                             f"({self.rounds} rounds + the initial one)")
+            raise ConfigError(f"budget {self.budget} is less than one label per round "
+                              f"({self.rounds} rounds + the initial one)")
 
     def schedule(self) -> list[int]:
         """Labels per round: the initial round, then ``rounds`` equal shares."""
@@ -121,11 +123,11 @@ class PrefsRun:
 
     def __init__(self, config: PrefsConfig, out: Path, labeller: Labeller | None = None,
                  labels_db: Path | None = None) -> None:
-        from palaestra.league.prefs.reward_wrapper import LearnedRewardWrapper
-        from palaestra.league.training.sb3 import WealthProgress, build_ppo
+        import torch
         from stable_baselines3.common.env_util import make_vec_env
 
-        import torch
+        from palaestra.league.prefs.reward_wrapper import LearnedRewardWrapper
+        from palaestra.league.training.sb3 import WealthProgress, build_ppo
 
         torch.set_num_threads(1)  # small networks: more threads only contend (as train_sb3)
         self.config, self.out = config, Path(out)
@@ -135,7 +137,7 @@ class PrefsRun:
         self.store = LabelStore(labels_db or self.out / LABELS_FILE)
         self.oracle = SyntheticOracle(noise=config.oracle_noise)
         if config.labels == "human" and labeller is None:
-            raise ValueError("human labels need a labeller (the pygame window)")
+            raise ConfigError("human labels need a labeller (the pygame window)")
         self.labeller = labeller
         self.collect_env = self.train_config.make_env()  # true (increment) reward: the oracle's
         self.obs_dim = int(np.prod(self.collect_env.observation_space.shape))
@@ -226,8 +228,8 @@ class PrefsRun:
 
         from palaestra.agents.learned.checkpoints import load_kelly_checkpoint
         from palaestra.evaluation.kelly import evaluate_kelly
-        from palaestra.league.training.sb3 import save_sb3_checkpoint
         from palaestra.league.training.run import EVAL_SEED_OFFSET
+        from palaestra.league.training.sb3 import save_sb3_checkpoint
 
         self.model.save(self.out / MODEL_DIR)
         tc = self.train_config

@@ -22,16 +22,15 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from palaestra.agents.scripted.kelly import wealth_cents
 from palaestra.agents.learned.kelly import ACTION_LIMIT, KellyFeatures
+from palaestra.agents.scripted.kelly import wealth_cents
+from palaestra.envs import family_specs
+from palaestra.errors import ConfigError, FileFormatError, RunStateError
 from palaestra.league.prefs.labels import LabelStore
 from palaestra.league.prefs.segments import Segment
 
 __all__ = ["BOMBER_SEGMENT_LENGTH", "ImportedLabels", "bomber_replay_segments",
            "kelly_replay_segment", "labels_from_tournament"]
-
-_ENV_NAMES = {"palaestra/KellyCoinflip-v0": "kelly",
-              "palaestra/KellyCoinflipGeneralized-v0": "kelly-generalized"}
 
 
 BOMBER_SEGMENT_LENGTH = 32
@@ -56,8 +55,9 @@ def kelly_replay_segment(replay: dict[str, Any], action_offset: float = 2.0,
     absorbing steps (it must be at least the game's length).
     """
     env_id = replay.get("env_id")
-    if env_id not in _ENV_NAMES:
-        raise ValueError(f"not a Kelly replay (env_id {env_id!r})")
+    kelly = {spec.env_id: spec.short_name for spec in family_specs("kelly")}
+    if env_id not in kelly:
+        raise FileFormatError(f"not a Kelly replay (env_id {env_id!r})")
     env = gym.make(env_id, **dict(replay.get("env_config") or {}))
     features = replace(KellyFeatures.for_env(env), action_offset=float(action_offset))
     obs, _ = env.reset(seed=int(replay["seed"]))
@@ -73,16 +73,16 @@ def kelly_replay_segment(replay: dict[str, Any], action_offset: float = 2.0,
         after = int(wealth_cents({key: np.asarray(v)[None, ...] for key, v in obs.items()})[0])
         rows_r.append((after - wealth) / 100.0 / features.wealth_scale)
         if (terminated or truncated) and k + 1 < len(replay["actions"]):
-            raise ValueError(f"replay {replay.get('meta', {})}: the game ended at step {k + 1} "
-                             f"but the replay has {len(replay['actions'])} bets")
+            raise FileFormatError(f"replay {replay.get('meta', {})}: the game ended at step {k + 1} "
+                                  f"but the replay has {len(replay['actions'])} bets")
     real = len(rows_o)
     if real == 0:
-        raise ValueError("an empty Kelly replay")
+        raise FileFormatError("an empty Kelly replay")
     n = real if length is None else int(length)
     if n < real:
-        raise ValueError(f"length {n} is shorter than the game ({real} steps)")
+        raise ConfigError(f"length {n} is shorter than the game ({real} steps)")
     pad = n - real
-    return Segment(_ENV_NAMES[env_id],
+    return Segment(kelly[env_id],
                    np.concatenate([np.stack(rows_o), np.zeros((pad, len(rows_o[0])))]),
                    np.concatenate([np.asarray(rows_a), np.zeros((pad, 1))]),
                    np.concatenate([np.asarray(rows_r), np.zeros(pad)]),
@@ -98,11 +98,11 @@ def bomber_replay_segments(replay: dict[str, Any], length: int = BOMBER_SEGMENT_
 
     config = dict(replay.get("env_config") or {})
     if config.get("mode") == "team_radio":
-        raise ValueError("team_radio replays carry messages in their actions; not supported")
+        raise FileFormatError("team_radio replays carry messages in their actions; not supported")
     env = BomberParallelEnv(**{**config, "observation": "planes"})
     obs, _ = env.reset(seed=int(replay["seed"]))
     seen: dict[str, list[tuple[np.ndarray, int, float]]] = {a: [] for a in AGENT_NAMES}
-    for k, step in enumerate(replay["actions"]):
+    for step in replay["actions"]:
         actions = {a: int(v) for a, v in step.items()}
         before = {a: np.asarray(obs[a], dtype=np.float32).reshape(-1) for a in actions}
         obs, rewards, _, _, _ = env.step(actions)
@@ -112,7 +112,7 @@ def bomber_replay_segments(replay: dict[str, Any], length: int = BOMBER_SEGMENT_
     for seat, a in enumerate(AGENT_NAMES):
         steps = seen[a][-length:]
         if not steps:
-            raise ValueError(f"seat {seat} never acted in the replay")
+            raise FileFormatError(f"seat {seat} never acted in the replay")
         pad = length - len(steps)
         dim = steps[0][0].size
         out.append(Segment(
@@ -143,7 +143,7 @@ def labels_from_tournament(db: str | Path, tournament: str, store: LabelStore,
     with TournamentStore(Path(db)) as tstore:
         rows = tstore.matches(tournament, status="done")
         if not rows:
-            raise ValueError(f"{db}: tournament {tournament!r} has no finished match")
+            raise RunStateError(f"{db}: tournament {tournament!r} has no finished match")
         for row in rows:
             result = row["result"] or {}
             replay = tstore.replay(row["match_id"])

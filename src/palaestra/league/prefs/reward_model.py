@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from palaestra.errors import ConfigError, FileFormatError, RunStateError
 from palaestra.league.prefs.segments import Segment
 
 __all__ = ["FitStats", "RewardEnsemble", "RewardModelConfig", "require_model_dir"]
@@ -64,21 +65,21 @@ class RewardModelConfig:
         for name in ("ensemble", "epochs", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not all(isinstance(h, int) and h >= 1 for h in self.hidden):
-            raise ValueError(f"hidden sizes must be positive integers, got {self.hidden!r}")
+            raise ConfigError(f"hidden sizes must be positive integers, got {self.hidden!r}")
         if not 0.0 <= self.label_noise < 1.0:
-            raise ValueError(f"label_noise must be in [0, 1), got {self.label_noise}")
+            raise ConfigError(f"label_noise must be in [0, 1), got {self.label_noise}")
         if not (self.lr > 0 and self.reward_std > 0 and self.weight_decay >= 0):
-            raise ValueError("lr and reward_std must be positive, weight_decay >= 0")
+            raise ConfigError("lr and reward_std must be positive, weight_decay >= 0")
 
 
 def require_model_dir(directory: str | Path) -> Path:
     """``directory`` as a Path; ValueError unless it holds a saved reward model."""
     d = Path(directory)
     if not ((d / MODEL_FILE).is_file() and (d / CONFIG_FILE).is_file()):
-        raise ValueError(f"{d}: no reward model there ({MODEL_FILE} and {CONFIG_FILE}); write "
-                         "one with `palaestra prefs train` or `palaestra prefs fit`")
+        raise ConfigError(f"{d}: no reward model there ({MODEL_FILE} and {CONFIG_FILE}); write "
+                          "one with `palaestra prefs train` or `palaestra prefs fit`")
     return d
 
 
@@ -127,9 +128,9 @@ class RewardEnsemble:
     # -- inputs -----------------------------------------------------------------------------
     def _check(self, seg: Segment) -> None:
         if seg.obs.shape[1] != self.obs_dim or seg.actions.shape[1] != self.act_dim:
-            raise ValueError(f"segment has obs_dim {seg.obs.shape[1]}, act_dim "
-                             f"{seg.actions.shape[1]}; the model takes {self.obs_dim}, "
-                             f"{self.act_dim}")
+            raise FileFormatError(f"segment has obs_dim {seg.obs.shape[1]}, act_dim "
+                                  f"{seg.actions.shape[1]}; the model takes {self.obs_dim}, "
+                                  f"{self.act_dim}")
 
     def _batch(self, segments: Sequence[Segment]) -> _Batch:
         for seg in segments:
@@ -160,7 +161,7 @@ class RewardEnsemble:
         """Fit every member to ``(left, right, label)`` comparisons (from scratch each call, on
         its own bootstrap resample), then set the paid reward's offset and scale."""
         if not comparisons:
-            raise ValueError("no labelled comparisons to fit the reward model to")
+            raise RunStateError("no labelled comparisons to fit the reward model to")
         c = self.config
         segments: list[Segment] = []
         index: dict[int, int] = {}

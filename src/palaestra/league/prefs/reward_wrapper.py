@@ -14,6 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from palaestra.errors import FileFormatError
 from palaestra.league.prefs.reward_model import RewardEnsemble
 
 __all__ = ["LearnedRewardWrapper"]
@@ -28,8 +29,8 @@ class LearnedRewardWrapper(gym.Wrapper):
         space = env.action_space
         act_dim = 1 if isinstance(space, gym.spaces.Discrete) else int(np.prod(space.shape))
         if (obs_dim, act_dim) != (model.obs_dim, model.act_dim):
-            raise ValueError(f"the reward model takes obs_dim {model.obs_dim}, act_dim "
-                             f"{model.act_dim}; this env has {obs_dim}, {act_dim}")
+            raise FileFormatError(f"the reward model takes obs_dim {model.obs_dim}, act_dim "
+                                  f"{model.act_dim}; this env has {obs_dim}, {act_dim}")
         self.model = model
         self._obs: np.ndarray | None = None
 

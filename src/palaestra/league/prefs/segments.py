@@ -23,12 +23,14 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from palaestra.errors import ConfigError, FileFormatError
+
 __all__ = ["Collected", "Segment", "SegmentError", "collect_segments"]
 
 Policy = Callable[[np.ndarray], Any]
 
 
-class SegmentError(ValueError):
+class SegmentError(FileFormatError):
     """Segment data that cannot be used (the message names the field)."""
 
 
@@ -140,12 +142,12 @@ def collect_segments(env: gym.Env, env_name: str, policy: Policy, n: int, length
     Each episode yields up to ``per_episode`` non-overlapping segments: the windows of ``length``
     steps from a random offset in the first ``length`` steps (one window, at a uniform start, when
     ``per_episode`` is 1), drawn at random when there are more. A segment that runs past the
-    episode's end is filled with absorbing steps (see the module docstring). With ``render`` the env's ``rgb_array`` frames are kept (an absorbing step shows
-    the last frame).
+    episode's end is filled with absorbing steps (see the module docstring). With ``render`` the
+    env's ``rgb_array`` frames are kept (an absorbing step shows the last frame).
     """
     if n < 1 or length < 1 or per_episode < 1:
-        raise ValueError(f"n, length and per_episode must be positive, got {n}, {length}, "
-                         f"{per_episode}")
+        raise ConfigError(f"n, length and per_episode must be positive, got {n}, {length}, "
+                          f"{per_episode}")
     out: list[Segment] = []
     steps = 0
     while len(out) < n:

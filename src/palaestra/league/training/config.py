@@ -14,6 +14,7 @@ import palaestra
 from palaestra.agents.learned.checkpoints import CheckpointMeta
 from palaestra.agents.learned.kelly import KellyFeatures, KellyLearningEnv
 from palaestra.envs import get_spec
+from palaestra.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -74,25 +75,25 @@ class TrainConfig:
     def __post_init__(self) -> None:
         spec = get_spec(self.env)  # raises with the list of known envs
         if spec.kind != "gymnasium":
-            raise ValueError(f"{spec.env_id} is multi-agent; use `palaestra league train`")
+            raise ConfigError(f"{spec.env_id} is multi-agent; use `palaestra league train`")
         if self.algo != "ppo":
-            raise ValueError(f"algo must be 'ppo', got {self.algo!r}")
+            raise ConfigError(f"algo must be 'ppo', got {self.algo!r}")
         if self.backend not in ("sb3", "rllib"):
-            raise ValueError(f"backend must be 'sb3' or 'rllib', got {self.backend!r}")
+            raise ConfigError(f"backend must be 'sb3' or 'rllib', got {self.backend!r}")
         for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_episodes"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if (self.n_envs * self.n_steps) % self.batch_size:
-            raise ValueError(
+            raise ConfigError(
                 f"batch_size {self.batch_size} must divide the rollout n_envs * n_steps = "
                 f"{self.n_envs * self.n_steps}"
             )
         if not 0.0 < self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
-            raise ValueError("need 0 < gamma <= 1 and 0 <= gae_lambda <= 1")
+            raise ConfigError("need 0 < gamma <= 1 and 0 <= gae_lambda <= 1")
         if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.reward not in ("final", "increment"):
-            raise ValueError(f"reward must be 'final' or 'increment', got {self.reward!r}")
+            raise ConfigError(f"reward must be 'final' or 'increment', got {self.reward!r}")
         if self.reward_model is not None:
             from palaestra.league.prefs.reward_model import require_model_dir
 

@@ -24,6 +24,7 @@ import torch
 
 from palaestra.agents.learned.nalu import POLICY_KINDS, CountingPolicy
 from palaestra.envs.counting.env import GridCountingConfig, GridCountingEnv
+from palaestra.errors import ConfigError, FileFormatError
 
 ProgressFn = Callable[[int, dict[str, float]], None]
 """Called after every update with the number of updates done and running statistics."""
@@ -85,22 +86,22 @@ class CountingTrainConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in POLICY_KINDS:
-            raise ValueError(f"kind must be one of {POLICY_KINDS}, got {self.kind!r}")
+            raise ConfigError(f"kind must be one of {POLICY_KINDS}, got {self.kind!r}")
         if self.hidden is not None and (int(self.hidden) != self.hidden or self.hidden < 1):
-            raise ValueError(f"hidden must be a positive integer, got {self.hidden!r}")
+            raise ConfigError(f"hidden must be a positive integer, got {self.hidden!r}")
         for name in ("updates", "batch_episodes", "eval_episodes", "log_every"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.curriculum_updates < 0:
-            raise ValueError(f"curriculum_updates must be >= 0, got {self.curriculum_updates}")
+            raise ConfigError(f"curriculum_updates must be >= 0, got {self.curriculum_updates}")
         if not self.learning_rate > 0 or not self.max_grad_norm > 0 or not self.feature_scale > 0:
-            raise ValueError("learning_rate, max_grad_norm and feature_scale must be positive")
+            raise ConfigError("learning_rate, max_grad_norm and feature_scale must be positive")
         if min(self.entropy_start, self.entropy_end, self.value_coef, self.sparsity) < 0:
-            raise ValueError("entropy_start, entropy_end, value_coef and sparsity must be >= 0")
+            raise ConfigError("entropy_start, entropy_end, value_coef and sparsity must be >= 0")
         if not 1 <= self.t_min <= self.t_max:
-            raise ValueError(f"need 1 <= t_min <= t_max, got {self.t_min}, {self.t_max}")
+            raise ConfigError(f"need 1 <= t_min <= t_max, got {self.t_min}, {self.t_max}")
         if not 1 <= self.eval_t_min <= self.eval_t_max:
-            raise ValueError("need 1 <= eval_t_min <= eval_t_max")
+            raise ConfigError("need 1 <= eval_t_min <= eval_t_max")
         # Validates the env parameters too (max_t bounds the largest evaluated T).
         self.env_config(self.t_min, self.t_max)
 
@@ -357,13 +358,13 @@ def load_counting_policy(directory: str | Path) -> CountingPolicy:
     """
     path = Path(directory) / POLICY_FILE
     if not path.is_file():
-        raise ValueError(f"{directory}: no counting policy here (missing {POLICY_FILE})")
+        raise FileFormatError(f"{directory}: no counting policy here (missing {POLICY_FILE})")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         policy = CountingPolicy(**saved["spec"])
         policy.load_state_dict(saved["state_dict"])
     except Exception as exc:  # noqa: BLE001 - any failure means the file is not a policy
-        raise ValueError(f"{path}: not a readable counting policy ({exc})") from exc
+        raise FileFormatError(f"{path}: not a readable counting policy ({exc})") from exc
     policy.eval()
     return policy
 
@@ -384,7 +385,7 @@ def run_comparison(
             config = CountingTrainConfig(**{**asdict(base), "kind": kind, "seed": seed})
             tag = f"{kind} seed {seed}"
             report = None if progress is None else (
-                lambda u, s, tag=tag: progress(tag, u, config.updates, s))
+                lambda u, s, tag=tag, total=config.updates: progress(tag, u, total, s))
             results.append(train_counting(config, report))
     return results
 

@@ -8,6 +8,9 @@ from typing import Any
 
 from palaestra.agents.learned.checkpoints import RLLIB_MODULE
 from palaestra.agents.learned.kelly import KellyFeatures
+from palaestra.league.rllib.modules import model_config
+from palaestra.league.rllib.session import ray_session
+from palaestra.league.rllib.weights import save_module
 from palaestra.league.training.config import TrainConfig, write_checkpoint_meta
 
 ProgressFn = Callable[[int, dict[str, float]], None]
@@ -22,7 +25,6 @@ def _env_creator(env_config: dict[str, Any]) -> Any:
 
 def _ppo_config(config: TrainConfig) -> Any:
     from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
     plain = {k: v for k, v in config.__dict__.items()}
     plain["hidden"] = tuple(config.hidden)
@@ -50,11 +52,7 @@ def _ppo_config(config: TrainConfig) -> Any:
             minibatch_size=config.batch_size,
             num_epochs=config.n_epochs,
         )
-        .rl_module(
-            model_config=DefaultModelConfig(
-                fcnet_hiddens=list(config.hidden), vf_share_layers=False
-            )
-        )
+        .rl_module(model_config=model_config(config.hidden))
         .debugging(seed=config.seed)
     )
 
@@ -65,15 +63,13 @@ def train_rllib(config: TrainConfig, out: Path, progress: ProgressFn | None = No
     Starts a local Ray with ``config.num_cpus`` CPUs unless ``config.ray_address`` names a cluster
     (Ray is shut down again only if this call started it).
     """
-    from palaestra.league.rllib.session import ray_session
-
     with ray_session(config):
         return _train(config, out, progress)
 
 
 def _train(config: TrainConfig, out: Path, progress: ProgressFn | None) -> Path:
-    from ray.tune.registry import register_env
     from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
+    from ray.tune.registry import register_env
 
     register_env(_ENV_NAME, _env_creator)
     features = config.make_env().get_wrapper_attr("kelly_features")
@@ -109,5 +105,5 @@ def _train(config: TrainConfig, out: Path, progress: ProgressFn | None) -> Path:
 def _save(
     algo: Any, config: TrainConfig, features: KellyFeatures, out: Path, results: dict[str, Any]
 ) -> None:
-    algo.get_module().save_to_path(str((out / RLLIB_MODULE).resolve()))
+    save_module(algo, out / RLLIB_MODULE)
     write_checkpoint_meta(out, config, features, results)

@@ -11,6 +11,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import Logger
 
 from palaestra.agents.learned.checkpoints import SB3_MODEL
 from palaestra.agents.learned.kelly import KellyFeatures
@@ -62,9 +63,10 @@ def train_sb3(config: TrainConfig, out: Path, progress: ProgressFn | None = None
 
 
 def build_ppo(config: TrainConfig, venv: Any, tensorboard_dir: Path | None = None) -> PPO:
-    """SB3 PPO with ``config``'s hyperparameters on ``venv`` (seeded by ``config.seed``)."""
+    """SB3 PPO with ``config``'s hyperparameters on ``venv`` (seeded by ``config.seed``); it logs
+    TensorBoard scalars under ``tensorboard_dir`` if given, and nothing otherwise."""
     torch.manual_seed(config.seed)
-    return PPO(
+    model = PPO(
         "MlpPolicy",
         venv,
         n_steps=config.n_steps,
@@ -81,6 +83,11 @@ def build_ppo(config: TrainConfig, venv: Any, tensorboard_dir: Path | None = Non
         tensorboard_log=str(tensorboard_dir / "tensorboard") if tensorboard_dir else None,
         policy_kwargs={"log_std_init": config.log_std_init, "net_arch": list(config.hidden)},
     )
+    if tensorboard_dir is None:
+        # Without a folder SB3's default logger writes an empty /tmp/SB3-<time> on every learn():
+        # a logger with no outputs is what verbose=0 gives, and writes nothing anywhere.
+        model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
 
 
 def save_sb3_checkpoint(

@@ -29,9 +29,9 @@ from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.core import ALIVE, COL, ROW
 from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
 from palaestra.envs.bomber.observe import NUM_PLANES
+from palaestra.errors import ConfigError, FileFormatError, InvalidActionError
 from palaestra.league.population.envs.base import LeagueEnvBase
 from palaestra.league.population.matchmaking import draw_lineup
-
 
 SHAPING_KEYS: tuple[str, ...] = ("shape_pickup", "shape_enemy_death")
 """Reward-shaping weights a league member carries among its hyperparameters."""
@@ -79,7 +79,7 @@ class BomberLeagueEnv(LeagueEnvBase):
         config = dict(config or {})
         bomber = dict(config.get("bomber", {}))
         if bomber.get("mode", "ffa") != "ffa":
-            raise ValueError("league training plays FFA Bomber only (mode='ffa')")
+            raise ConfigError("league training plays FFA Bomber only (mode='ffa')")
         bomber["observation"] = "dict"
         self.game = BomberParallelEnv(**bomber)
         self._lineups: dict[str, dict[str, float]] = {}
@@ -94,9 +94,9 @@ class BomberLeagueEnv(LeagueEnvBase):
 
             self._reward_model = RewardEnsemble.load(config["reward_model"])
             if (self._reward_model.obs_dim, self._reward_model.act_dim) != (OBS_SPACE.shape[0], 1):
-                raise ValueError(f"reward model {config['reward_model']} takes obs_dim "
-                                 f"{self._reward_model.obs_dim}; Bomber planes have "
-                                 f"{OBS_SPACE.shape[0]} and one action")
+                raise FileFormatError(f"reward model {config['reward_model']} takes obs_dim "
+                                      f"{self._reward_model.obs_dim}; Bomber planes have "
+                                      f"{OBS_SPACE.shape[0]} and one action")
         self._last_obs: dict[str, np.ndarray] = {}
 
     # -- league plumbing ---------------------------------------------------------------------
@@ -158,7 +158,7 @@ class BomberLeagueEnv(LeagueEnvBase):
             else:
                 member = self._seats[k]
                 if member not in action_dict:
-                    raise ValueError(f"no action for {member} (seat {name})")
+                    raise InvalidActionError(f"no action for {member} (seat {name})")
                 actions[name] = int(action_dict[member])
         learned: dict[str, float] = {}
         if self._reward_model is not None:

@@ -19,9 +19,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from palaestra.envs import get_spec
+from palaestra.errors import ConfigError, InvalidActionError
 from palaestra.league.population.envs.base import LeagueEnvBase
 
-SOLO_ENVS: tuple[str, ...] = ("kelly", "counting")
+SOLO_ENVS: tuple[str, ...] = tuple(get_spec(name).short_name for name in ("kelly", "counting"))
 
 
 class CountingFeatures(gym.ObservationWrapper):
@@ -41,16 +43,16 @@ class CountingFeatures(gym.ObservationWrapper):
 
 def make_solo_env(name: str) -> gym.Env:
     """The learner-facing single-agent env of ``name``."""
-    if name == "kelly":
+    if name not in SOLO_ENVS:
+        raise ConfigError(f"no single-agent league env {name!r}; known: {', '.join(SOLO_ENVS)}")
+    spec = get_spec(name)
+    if spec.family == "kelly":
         from palaestra.agents.learned.kelly import KellyLearningEnv
-        from palaestra.envs.kelly.env import KellyCoinflipEnv
 
-        return KellyLearningEnv(KellyCoinflipEnv(), reward="final")
-    if name == "counting":
-        from palaestra.envs.counting.env import GridCountingEnv
-
-        return CountingFeatures(GridCountingEnv())
-    raise ValueError(f"no single-agent league env {name!r}; known: {', '.join(SOLO_ENVS)}")
+        return KellyLearningEnv(spec.load()(), reward="final")
+    if spec.family == "counting":
+        return CountingFeatures(spec.load()())
+    raise AssertionError(f"SOLO_ENVS holds {name!r} of family {spec.family!r}, which has no builder")
 
 
 class SoloLeagueEnv(LeagueEnvBase):
@@ -90,7 +92,7 @@ class SoloLeagueEnv(LeagueEnvBase):
     def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         m = self._member
         if m not in action_dict:
-            raise ValueError(f"no action for {m}")
+            raise InvalidActionError(f"no action for {m}")
         obs, reward, terminated, truncated, _ = self.inner.step(action_dict[m])
         self._return += float(reward)
         done = bool(terminated or truncated)

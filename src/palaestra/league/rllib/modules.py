@@ -1,0 +1,36 @@
+"""RLlib module specs shared by single-agent training and the league (Ray imported lazily)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+
+
+def identity_mapping(agent_id: Any, episode: Any = None, **kwargs: Any) -> Any:
+    """Policy mapping where an agent's id is its module id (every league seat is its member)."""
+    return agent_id
+
+
+def model_config(hidden: Sequence[int], lstm: bool = False) -> Any:
+    """The default PPO model: separate MLP policy and value nets of ``hidden`` layers, with an
+    LSTM in front when the policy has to keep its own memory (counting keeps its step count)."""
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    recurrent: dict[str, Any] = {"use_lstm": True, "lstm_cell_size": 32, "max_seq_len": 32} \
+        if lstm else {}
+    return DefaultModelConfig(fcnet_hiddens=list(hidden), vf_share_layers=False, **recurrent)
+
+
+def module_spec(obs_space: gym.Space, act_space: gym.Space, hidden: Sequence[int],
+                lstm: bool = False) -> Any:
+    """The spec of one PPO torch module on the given spaces (see :func:`model_config`)."""
+    from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import (
+        DefaultPPOTorchRLModule,
+    )
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    return RLModuleSpec(module_class=DefaultPPOTorchRLModule,
+                        observation_space=obs_space, action_space=act_space,
+                        model_config=model_config(hidden, lstm))
