@@ -18,10 +18,11 @@ from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.env import BomberParallelEnv
 from palaestra.envs.bomber.render import AGENT_COLORS, FOG_COLOR
 from palaestra.evaluation.replay import Replay, ReplayError, make_replay, save_replay
-from palaestra.viewer import app as viewer_app
+from palaestra.viewer import look
 from palaestra.viewer import timeline as T
-from palaestra.viewer.app import DEAD_COLOR, SEEK_FILL, ReplayViewer, ViewerError, view_replay
+from palaestra.viewer.app import ReplayViewer, ViewerError, view_replay
 from palaestra.viewer.export import export_animation, export_gif, export_mp4
+from palaestra.viewer.look import DEAD_COLOR, SEEK_FILL
 from palaestra.viewer.timeline import KellyState, Timeline, load_timeline
 
 CREATED = "2025-01-01T00:00:00+00:00"
@@ -157,7 +158,7 @@ def test_pickups_and_explosions_agree_with_the_states(game_timeline: Timeline) -
         gone = {(int(o), int(r), int(c)) for o, r, c, *_ in before.bombs} - \
             {(int(o), int(r), int(c)) for o, r, c, *_ in after.bombs}
         reach = set()
-        for o, r, c, life, strength, _ in before.bombs:
+        for o, r, c, _, strength, _ in before.bombs:
             if (int(o), int(r), int(c)) in gone:
                 reach |= T.blast_cells(before.board, int(r), int(c), int(strength))
         assert new_fire == reach, f"step {i}"
@@ -195,7 +196,8 @@ def test_kelly_bust_and_rounds_running_out() -> None:
     assert [e.kind for e in bust.events] == ["bust"]
     assert bust.events[0].text == f"bust: wealth $0.00 after round {bust.last_step}"
     idle = Timeline.from_replay(kelly_replay(lambda w: 0, 0))
-    assert idle.last_step == 300 and [e.text for e in idle.events] == ["rounds ran out: $25.00 after 300 rounds"]
+    assert idle.last_step == 300
+    assert [e.text for e in idle.events] == ["rounds ran out: $25.00 after 300 rounds"]
 
 
 # -- frames --------------------------------------------------------------------------------------
@@ -259,9 +261,9 @@ def test_kelly_frame_is_a_wealth_chart(kelly_timeline: Timeline) -> None:
     mid = viewer.frame(kelly_timeline.last_step // 2)
     assert mid.shape == (viewer.size[1], viewer.size[0], 3)
     chart = viewer.main_rect
-    assert count_color(mid, chart, viewer_app.WEALTH_COLOR) > 200
-    assert count_color(mid, chart, viewer_app.CAP_COLOR) > 100
-    assert count_color(mid, chart, viewer_app.WIN_BAR) > 0 and count_color(mid, chart, viewer_app.LOSS_BAR) > 0
+    assert count_color(mid, chart, look.WEALTH_COLOR) > 200
+    assert count_color(mid, chart, look.CAP_COLOR) > 100
+    assert count_color(mid, chart, look.WIN_BAR) > 0 and count_color(mid, chart, look.LOSS_BAR) > 0
     assert not np.array_equal(mid, viewer.frame(kelly_timeline.last_step))
 
 
@@ -310,7 +312,8 @@ def test_keys_play_pause_step_and_speed(kill_timeline: Timeline, display: Any) -
 def test_click_on_the_seek_bar_seeks(kill_timeline: Timeline, display: Any) -> None:
     viewer = ReplayViewer(kill_timeline)
     bar = viewer.seek_rect
-    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(bar.x + bar.w // 2, bar.centery)))
+    middle = (bar.x + bar.w // 2, bar.centery)
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=middle))
     for e in pygame.event.get():
         assert viewer.handle(e)
     assert viewer.step == 11

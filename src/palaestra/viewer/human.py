@@ -21,30 +21,29 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
+from palaestra.envs import env_id
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.core import ALIVE, AMMO, BLAST, COL, KICK, ROW, STEP
+from palaestra.errors import ConfigError, DisplayError
+from palaestra.viewer.ui import EventSource, cut_middle, font, open_display
 from palaestra.viewer.ui import display_named as _display_named
 from palaestra.viewer.ui import poller as _poller
 
-ENV_ID = "palaestra/Bomber-v0"
 HUMAN = "human"
 """The human's name in the replay."""
 GAME_OVER_WAIT_S = 10.0
 """Seconds the game-over message stays up (a key closes it sooner) when playing on the keyboard."""
 HELP_LINES = ("arrows / WASD: move", "space: lay a bomb", "p: pause   q / esc: quit")
 
-EventBatch = list[Any]
-EventSource = Union[Callable[[], Union[EventBatch, None]], Iterable[EventBatch], None]
 
-
-class HumanPlayError(RuntimeError):
+class HumanPlayError(DisplayError):
     """Human play cannot start: no display to open a window on, or an opponent that will not run."""
 
 
@@ -75,14 +74,14 @@ class HumanGameConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.opponents, str) or len(self.opponents) != 3:
-            raise ValueError(f"give three opponents, got {self.opponents!r}")
+            raise ConfigError(f"give three opponents, got {self.opponents!r}")
         object.__setattr__(self, "opponents", tuple(str(o) for o in self.opponents))
         if self.mode not in C.MODES:
-            raise ValueError(f"mode must be one of {C.MODES}, got {self.mode!r}")
+            raise ConfigError(f"mode must be one of {C.MODES}, got {self.mode!r}")
         if not 0 <= self.seat < C.NUM_AGENTS:
-            raise ValueError(f"seat must be 0..3, got {self.seat}")
+            raise ConfigError(f"seat must be 0..3, got {self.seat}")
         if not self.fps > 0:
-            raise ValueError(f"fps must be positive, got {self.fps}")
+            raise ConfigError(f"fps must be positive, got {self.fps}")
         if self.out is not None:
             object.__setattr__(self, "out", Path(self.out))
 
@@ -127,16 +126,11 @@ def _keymap() -> dict[int, int]:
 
 def _check_display() -> None:
     """Raise :class:`HumanPlayError` unless a window can be opened."""
-    import pygame
-
-    if not _display_named():
-        raise HumanPlayError("no display: human play needs a window (DISPLAY and WAYLAND_DISPLAY "
-                             "are not set); set DISPLAY or run it on a desktop session")
-    try:
-        pygame.display.init()
-    except pygame.error as exc:
-        raise HumanPlayError(f"no display: cannot open a window for human play ({exc}); set "
-                             "DISPLAY or run it on a desktop session") from None
+    open_display(HumanPlayError,
+                 "no display: human play needs a window (DISPLAY and WAYLAND_DISPLAY are not set); "
+                 "set DISPLAY or run it on a desktop session",
+                 "no display: cannot open a window for human play ({exc}); set DISPLAY or run it "
+                 "on a desktop session")
 
 
 def _builtin_names() -> list[str]:
@@ -147,8 +141,8 @@ def _builtin_names() -> list[str]:
 
 def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) -> Any:
     """The agent for ``spec`` at ``seat``: in-process for built-ins, sandboxed otherwise."""
-    from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
     from palaestra.agents.sandbox.host import AgentFault, launch
+    from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 
     builtins = _builtin_names()
     if spec in builtins:
@@ -156,23 +150,23 @@ def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) ->
     launch_spec: str | None = None
     if spec.endswith(".py") or os.sep in spec:
         if not Path(spec).is_file():
-            raise ValueError(f"opponent {spec!r}: no such agent file")
+            raise ConfigError(f"opponent {spec!r}: no such agent file")
         launch_spec = f"python:{Path(spec).resolve()}"
     elif db is not None:
         from palaestra.evaluation.store import TournamentStore
 
         if not Path(db).is_file():
-            raise ValueError(f"no tournament database at {db}")
+            raise ConfigError(f"no tournament database at {db}")
         with TournamentStore(db) as store:
             sub = store.submission(spec)
         if sub is not None:
             if sub["env"] != "bomber":
-                raise ValueError(f"submission {spec!r} plays {sub['env']}, not bomber")
+                raise ConfigError(f"submission {spec!r} plays {sub['env']}, not bomber")
             launch_spec = str(sub["spec"])
             if launch_spec.startswith("builtin:") and launch_spec[8:] in builtins:
                 return make_scripted_bomber_agent(launch_spec[8:])
     if launch_spec is None:
-        raise ValueError(f"unknown opponent {spec!r}; built-ins: {', '.join(builtins)}; or give a "
+        raise ConfigError(f"unknown opponent {spec!r}; built-ins: {', '.join(builtins)}; or give a "
                          "path to a .py agent" + ("" if db else ", or a submission name with a "
                                                   "tournament database"))
     try:
@@ -299,7 +293,7 @@ def play_human_game(
             meta["fps"] = config.fps
         if faults:
             meta["faults"] = faults
-        replay = make_replay(ENV_ID, config.env_config, config.seed, names, log, meta=meta,
+        replay = make_replay(env_id("bomber"), config.env_config, config.seed, names, log, meta=meta,
                              created=config.created)
         path = save_replay(replay, config.replay_path)
         winners = [str(w) for w in replay.outcome.get("winners", [])]
@@ -349,17 +343,14 @@ class _Screen:
 
     def __init__(self, config: HumanGameConfig, names: list[str], window: bool,
                  interactive: bool = True) -> None:
-        import pygame
-
-        pygame.font.init()
         self.config = config
         self.names = names
         self.window = window
         self.interactive = interactive
         self.surface: Any = None
-        self.font = pygame.font.Font(None, 28)
-        self.small = pygame.font.Font(None, 21)
-        self.big = pygame.font.Font(None, 64)
+        self.font = font(28)
+        self.small = font(21)
+        self.big = font(64)
 
     def _surface(self, size: tuple[int, int]) -> Any:
         import pygame
@@ -435,14 +426,14 @@ class _Screen:
              ("turn based" if self.config.turn_based else f"real time, {self.config.fps:g} steps/s"),
              self.small, HIGHLIGHT if waiting else dim),
         ]
-        for text, font, color in rows:
-            surf.blit(font.render(text, True, color), (x, y))
+        for text, face, color in rows:
+            surf.blit(face.render(text, True, color), (x, y))
             y += 28
         y += 8
         for k, name in enumerate(self.names):
             tag = " (you)" if k == seat else (" (team)" if k == mate else "")
             text = f"player_{k} {name}{tag}: {'alive' if alive[k] else 'dead'}"
-            surf.blit(self.small.render(_fit(text, 34), True, colors[k] if alive[k] else grey), (x, y))
+            surf.blit(self.small.render(cut_middle(text, 34), True, colors[k] if alive[k] else grey), (x, y))
             y += 24
         y += 14
         for line in HELP_LINES:
@@ -453,7 +444,7 @@ class _Screen:
         import pygame
 
         rendered = [self.big.render(title, True, (255, 230, 120))]
-        rendered += [self.small.render(_fit(line, 48), True, (230, 230, 230)) for line in lines]
+        rendered += [self.small.render(cut_middle(line, 48), True, (230, 230, 230)) for line in lines]
         w = max(r.get_width() for r in rendered) + 40
         h = sum(r.get_height() + 6 for r in rendered) + 24
         box = pygame.Rect(0, 0, w, h)
@@ -465,11 +456,6 @@ class _Screen:
         for r in rendered:
             surf.blit(r, r.get_rect(midtop=(box.centerx, y)))
             y += r.get_height() + 6
-
-
-def _fit(text: str, n: int) -> str:
-    """``text`` cut to ``n`` characters, with an ellipsis in the middle (long paths)."""
-    return text if len(text) <= n else text[: n // 2 - 1] + "..." + text[-(n - n // 2 - 2):]
 
 
 __all__ = ["HumanGameConfig", "HumanGameResult", "HumanPlayError", "play_human_game"]
