@@ -11,7 +11,8 @@ from palaestra.cli.main import main
 from palaestra.league.es.es_run import ESRun, ESRunConfig
 from palaestra.league.es.league_fitness import es_lineup, join_league, match_score
 from palaestra.league.population.config import LeagueConfig
-from palaestra.league.population.run import STATE_FILE, active_lineups, env_config, prepare_run
+from palaestra.league.population.layout import STATE_FILE
+from palaestra.league.population.run import active_lineups, env_config, prepare_run
 from palaestra.league.population.state import LeagueState
 from palaestra.league.rllib.session import ray_session
 

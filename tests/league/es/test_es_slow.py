@@ -10,7 +10,7 @@ import pytest
 from palaestra.cli.main import main
 from palaestra.league.es.es_run import ESRun, ESRunConfig
 from palaestra.league.population.config import LeagueConfig
-from palaestra.league.population.run import CONFIG_FILE, STATE_FILE
+from palaestra.league.population.layout import CONFIG_FILE, STATE_FILE
 from palaestra.league.population.state import LeagueState
 from palaestra.league.rllib.session import ray_session
 

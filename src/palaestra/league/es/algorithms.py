@@ -31,7 +31,7 @@ __all__ = ["CandidateResult", "CanonicalES", "CanonicalESConfig", "EvalResult", 
 class EvalResult(NamedTuple):
     """OpenAI-ES: the fitnesses of both halves of the antithetic pair at ``index``."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field's name hides tuple.index
     fitness_pos: float
     fitness_neg: float
     steps: int = 0  # environment steps of both evaluations
@@ -41,7 +41,7 @@ class EvalResult(NamedTuple):
 class CandidateResult(NamedTuple):
     """Canonical ES: the fitness of the candidate at ``index``."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field's name hides tuple.index
     fitness: float
     steps: int = 0
     obs_stat: RunningStat | None = None
@@ -67,7 +67,8 @@ def _check(cond: bool, message: str) -> None:
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) \
+        and int(value) >= minimum
     _check(ok, f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
@@ -157,7 +158,7 @@ class _ESBase:
         _check(not config.obs_norm or obs_dim is not None, "obs_norm=True needs obs_dim")
         self.config, self.noise, self.sigma, self._theta = config, noise, config.sigma, theta
         self._per_generation = per_generation
-        self.obs_stat = RunningStat(obs_dim) if config.obs_norm else None
+        self.obs_stat = RunningStat(obs_dim) if config.obs_norm and obs_dim is not None else None
         self.generation, self.total_steps = 0, 0
         self._pending: list[int] = []
 

@@ -218,7 +218,7 @@ class ESRun:
         stats = es.tell(results)
         row = {**stats._asdict(), "lost_workers": lost, "seconds": time.perf_counter() - start}
         if c.league and c.rate_games:
-            row.update(self._rate(lineup))
+            row.update(self._rate(c.league, lineup))
         self.history.append(row)
         self._save()
         return row
@@ -248,7 +248,7 @@ class ESRun:
             self._workers[calls[ref]] = self._actor()
         return results, lost
 
-    def _rate(self, lineup: Any) -> dict[str, Any]:
+    def _rate(self, league: str, lineup: Any) -> dict[str, Any]:
         """Play the rated matches of the parent and record them in the league."""
         import ray
         from palaestra.league.es.league_fitness import record_matches
@@ -262,7 +262,7 @@ class ESRun:
                  for k, w in enumerate(self._workers) if seeds[k::n]}
         games, _ = self._gather(calls)
         games.sort(key=lambda g: g["seed"])
-        record_matches(self.config.league, self.member, games)
+        record_matches(league, self.member, games)
         return {"rated_games": len(games),
                 "rated_score": float(np.mean([g["score"] for g in games])) if games else None}
 

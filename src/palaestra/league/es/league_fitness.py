@@ -77,7 +77,7 @@ def join_league(run_dir: str | Path, member: str, hyperparams: dict[str, float])
         return
     state.add_member(Member(member, "external", dict(hyperparams),
                             created_iteration=state.iteration))
-    state.save(RunLayout(run_dir).state)
+    state.save(RunLayout(Path(run_dir)).state)
 
 
 def es_lineup(run_dir: str | Path, member: str) -> Lineup:
@@ -126,7 +126,7 @@ def record_matches(run_dir: str | Path, member: str, games: list[dict[str, Any]]
         seen.add(key)
         added += 1
     if added:
-        state.save(RunLayout(run_dir).state)
+        state.save(RunLayout(Path(run_dir)).state)
     return added
 
 

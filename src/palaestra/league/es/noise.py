@@ -101,7 +101,7 @@ class SharedNoiseTable:
 class Perturbation(NamedTuple):
     """Evaluate ``theta + sign * sigma * noise[index : index + dim]``."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field's name hides tuple.index
     sign: int  # +1 or -1; the two halves of an antithetic pair share ``index``
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -28,7 +28,8 @@ class RunningStat:
 
     def __init__(self, shape: int | tuple[int, ...], std_floor: float = 1e-2,
                  clip: float = 5.0) -> None:
-        shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+        shape = (shape,) if isinstance(shape, numbers.Integral) \
+            else tuple(cast("tuple[int, ...]", shape))
         if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1
                    for d in shape):
             raise ValueError(f"shape must be positive integers, got {shape!r}")

@@ -36,9 +36,9 @@ class Optimizer:
     def __init__(self, dim: int, lr: float) -> None:
         if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim < 1:
             raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
-        self.dim = int(dim)
-        self.lr = _check_positive("lr", lr)
-        self.t = 0
+        self.dim: int = int(dim)
+        self.lr: float = _check_positive("lr", lr)
+        self.t: int = 0
         """Number of steps taken."""
 
     def _check(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:

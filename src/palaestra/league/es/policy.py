@@ -13,7 +13,7 @@ Actions are deterministic (ES explores in parameter space, not in action space):
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -22,7 +22,8 @@ from palaestra.league.es.obs_norm import RunningStat
 
 __all__ = ["FlatMLPPolicy"]
 
-_ACTIVATIONS = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
 
 
 def _positive_int(name: str, value: object) -> int:

@@ -78,7 +78,7 @@ class PolicySpec:
     @classmethod
     def for_spaces(cls, obs_space: gym.Space, act_space: gym.Space, hidden: tuple[int, ...],
                    memory: int = 0) -> PolicySpec:
-        obs_dim = int(np.prod(obs_space.shape))
+        obs_dim = int(np.prod(obs_space.shape or ()))
         if isinstance(act_space, gym.spaces.Discrete):
             return cls(obs_dim, "discrete", int(act_space.n), tuple(hidden), 1.0, memory)
         if isinstance(act_space, gym.spaces.Box):

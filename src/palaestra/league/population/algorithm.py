@@ -55,7 +55,8 @@ def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[s
         .env_runners(
             num_env_runners=config.num_env_runners,
             num_envs_per_env_runner=config.num_envs_per_env_runner,
-            num_cpus_per_env_runner=config.num_cpus_per_env_runner,
+            # RLlib annotates an int but takes fractional CPUs, as Ray does
+            num_cpus_per_env_runner=config.num_cpus_per_env_runner,  # type: ignore[arg-type]
             rollout_fragment_length="auto",
         )
         .learners(num_learners=config.num_learners,

@@ -36,7 +36,7 @@ def league_rows(state: LeagueState) -> list[dict[str, Any]]:
     learners and snapshots (bots have none).
     """
     table = state.rating_table()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for member_id, member in state.members.items():
         stats = table.players.get(member_id)
         rows.append({

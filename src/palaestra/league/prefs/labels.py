@@ -45,6 +45,13 @@ CREATE INDEX IF NOT EXISTS labels_env ON labels(env);
 """
 
 
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just added."""
+    if cursor.lastrowid is None:
+        raise AssertionError("an INSERT set no row id")
+    return int(cursor.lastrowid)
+
+
 class LabelStoreError(FileFormatError):
     """A label database that cannot be used, or a label that cannot be stored."""
 
@@ -98,7 +105,7 @@ class LabelStore:
         """Store ``segment``; returns its id."""
         cur = self._db.execute("INSERT INTO segments(env, source, data, created) VALUES(?,?,?,?)",
                                (segment.env, source, segment.to_bytes(), _now()))
-        return int(cur.lastrowid)
+        return _row_id(cur)
 
     def segment(self, segment_id: int) -> Segment:
         row = self._db.execute("SELECT data FROM segments WHERE id=?", (segment_id,)).fetchone()
@@ -124,11 +131,12 @@ class LabelStore:
         cur = self._db.execute(
             "INSERT INTO labels(env, left_id, right_id, label, labeller, created) "
             "VALUES(?,?,?,?,?,?)", (envs[0][0], left_id, right_id, float(label), labeller, _now()))
-        return int(cur.lastrowid)
+        return _row_id(cur)
 
     def count(self, env: str | None = None, labeller: str | None = None) -> int:
         """Number of stored labels (of ``env``, by labellers starting with ``labeller``)."""
-        sql, args = "SELECT COUNT(*) FROM labels WHERE 1=1", []
+        sql = "SELECT COUNT(*) FROM labels WHERE 1=1"
+        args: list[str] = []
         if env is not None:
             sql, args = sql + " AND env=?", [*args, env]
         if labeller is not None:

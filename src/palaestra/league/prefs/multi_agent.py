@@ -66,7 +66,7 @@ class LearnedRewardParallelEnv(ParallelEnv):
         self._obs: dict[str, Any] = {}
 
     @property
-    def agents(self) -> list[str]:  # type: ignore[override]
+    def agents(self) -> list[str]:
         return self.env.agents
 
     def observation_space(self, agent: str) -> Any:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from palaestra.errors import ConfigError
 from palaestra.league.prefs.labels import LabelStore, SyntheticOracle
 from palaestra.league.prefs.reward_model import RewardEnsemble, RewardModelConfig
 from palaestra.league.prefs.segments import Segment, collect_segments
+
+if TYPE_CHECKING:
+    from palaestra.envs.kelly.env import KellyCoinflipEnv, KellyCoinflipGeneralizedEnv
 
 PREFS_ENVS: tuple[str, ...] = short_names("kelly")
 """Envs ``prefs train`` runs on (the Kelly envs, the single-agent envs of ``palaestra train``)."""
@@ -237,7 +240,8 @@ class PrefsRun:
         save_sb3_checkpoint(self.ppo, tc, features, self.out,
                             {"timesteps": int(self.ppo.num_timesteps), "reward": "learned"})
         agent = load_kelly_checkpoint(self.out, env_id=tc.env_id)
-        result = evaluate_kelly(gym.make(tc.env_id).unwrapped, agent, tc.env_id,
+        env = cast("KellyCoinflipEnv | KellyCoinflipGeneralizedEnv", gym.make(tc.env_id).unwrapped)
+        result = evaluate_kelly(env, agent, tc.env_id,
                                 self.config.eval_episodes, seed=self.config.seed + EVAL_SEED_OFFSET)
         summary = {"config": self.config.to_json(), "history": self.history,
                    "labels": self.store.count(self.config.env),

@@ -106,6 +106,13 @@ class _Batch(NamedTuple):
     mask: torch.Tensor    # (segments, max length): 1 on a segment's steps
 
 
+def _absorbing(segment: Segment) -> np.ndarray:
+    """The segment's absorbing mask (``Segment`` always fills it in)."""
+    if segment.absorbing is None:
+        raise AssertionError("Segment.__post_init__ sets absorbing")
+    return segment.absorbing
+
+
 def _inputs(obs: np.ndarray, actions: np.ndarray, absorbing: np.ndarray) -> np.ndarray:
     return np.concatenate([obs, actions, absorbing[:, None].astype(np.float32)], axis=1)
 
@@ -139,7 +146,7 @@ class RewardEnsemble:
         x = np.zeros((len(segments), longest, self.obs_dim + self.act_dim + 1), np.float32)
         mask = np.zeros((len(segments), longest), np.float32)
         for k, s in enumerate(segments):
-            x[k, :s.length] = (_inputs(s.obs, s.actions, s.absorbing) - self.in_mean) / self.in_std
+            x[k, :s.length] = (_inputs(s.obs, s.actions, _absorbing(s)) - self.in_mean) / self.in_std
             mask[k, :s.length] = 1.0
         return _Batch(torch.from_numpy(x), torch.from_numpy(mask))
 
@@ -176,7 +183,7 @@ class RewardEnsemble:
                     segments.append(seg)
                 pairs[k, j] = index[id(seg)]
             labels[k] = label
-        raw = np.concatenate([_inputs(s.obs, s.actions, s.absorbing) for s in segments])
+        raw = np.concatenate([_inputs(s.obs, s.actions, _absorbing(s)) for s in segments])
         self.in_mean = raw.mean(axis=0).astype(np.float32)
         self.in_std = np.maximum(raw.std(axis=0), 1e-3).astype(np.float32)
         batch = self._batch(segments)
@@ -218,7 +225,7 @@ class RewardEnsemble:
         absorbing = np.zeros((1, self.obs_dim + self.act_dim + 1), dtype=np.float32)
         absorbing[0, -1] = 1.0
         self.offset = float(self._raw(absorbing).mean())
-        real = [(s.obs[~s.absorbing], s.actions[~s.absorbing]) for s in segments]
+        real = [(s.obs[~_absorbing(s)], s.actions[~_absorbing(s)]) for s in segments]
         x = np.concatenate([_inputs(o, a, np.zeros(len(o), dtype=bool)) for o, a in real])
         std = float(self._raw(x).std())
         self.scale = self.config.reward_std / max(std, 1e-8)

@@ -25,9 +25,9 @@ class LearnedRewardWrapper(gym.Wrapper):
 
     def __init__(self, env: gym.Env, model: RewardEnsemble) -> None:
         super().__init__(env)
-        obs_dim = int(np.prod(env.observation_space.shape))
+        obs_dim = int(np.prod(env.observation_space.shape or ()))
         space = env.action_space
-        act_dim = 1 if isinstance(space, gym.spaces.Discrete) else int(np.prod(space.shape))
+        act_dim = 1 if isinstance(space, gym.spaces.Discrete) else int(np.prod(space.shape or ()))
         if (obs_dim, act_dim) != (model.obs_dim, model.act_dim):
             raise FileFormatError(f"the reward model takes obs_dim {model.obs_dim}, act_dim "
                                   f"{model.act_dim}; this env has {obs_dim}, {act_dim}")

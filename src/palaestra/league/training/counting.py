@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from palaestra.agents.learned.nalu import POLICY_KINDS, CountingPolicy
+from palaestra.agents.learned.nalu import POLICY_KINDS, CountingPolicy, PolicyKind
 from palaestra.envs.counting.env import GridCountingConfig, GridCountingEnv
 from palaestra.errors import ConfigError, FileFormatError
 
@@ -37,7 +37,7 @@ EVAL_SEED_OFFSET = 1_000_003
 class CountingTrainConfig:
     """One training run of a counting policy, and its evaluation."""
 
-    kind: str = "nac"
+    kind: PolicyKind = "nac"
     """Recurrent core: ``lstm``, ``nac`` or ``nalu``."""
     seed: int = 0
     """Seeds torch, the action sampling and every episode (through a numpy Generator)."""
@@ -182,7 +182,7 @@ class _Rollout:
 def _play(
     policy: CountingPolicy,
     envs: Sequence[GridCountingEnv],
-    seeds: Sequence[int],
+    seeds: Sequence[int] | np.ndarray,
     options: Sequence[dict[str, Any] | None],
     generator: torch.Generator | None,
     greedy: bool = False,
@@ -209,7 +209,7 @@ def _play(
         rollout.values.append(value)
         acts = actions.numpy()
         for i in np.flatnonzero(alive):
-            obs[i], reward, terminated, truncated, info = envs[i].step(np.int64(acts[i]))
+            obs[i], reward, terminated, truncated, info = envs[int(i)].step(np.int64(acts[i]))
             returns[i] += reward
             if terminated or truncated:
                 alive[i] = False

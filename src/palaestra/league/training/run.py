@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import gymnasium as gym
 
 from palaestra.agents.learned.checkpoints import CheckpointMeta, load_kelly_checkpoint
 from palaestra.evaluation.kelly import KellyEvaluation, evaluate_kelly
 from palaestra.league.training.config import TrainConfig, prepare_run_dir, save_config
+
+if TYPE_CHECKING:
+    from palaestra.envs.kelly.env import KellyCoinflipEnv, KellyCoinflipGeneralizedEnv
 
 ProgressFn = Callable[[int, dict[str, float]], None]
 
@@ -34,7 +38,7 @@ def train(
         train_rllib(config, out, progress)
     # Evaluate what was saved, through the same loader `palaestra evaluate` uses.
     agent = load_kelly_checkpoint(out, env_id=config.env_id)
-    env = gym.make(config.env_id).unwrapped
+    env = cast("KellyCoinflipEnv | KellyCoinflipGeneralizedEnv", gym.make(config.env_id).unwrapped)
     result = evaluate_kelly(
         env, agent, config.env_id, config.eval_episodes, seed=config.seed + EVAL_SEED_OFFSET
     )

@@ -48,7 +48,7 @@ def train_sb3(config: TrainConfig, out: Path, progress: ProgressFn | None = None
     """
     torch.set_num_threads(1)
     venv = make_vec_env(config.make_env, n_envs=config.n_envs, seed=config.seed)
-    features = venv.envs[0].get_wrapper_attr("kelly_features")
+    features = venv.get_attr("kelly_features", indices=[0])[0]
     model = build_ppo(config, venv, out if config.tensorboard else None)
     results: dict[str, Any] = {}
     try:

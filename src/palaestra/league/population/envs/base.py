@@ -11,10 +11,10 @@ from gymnasium import spaces
 try:  # RLlib is optional for the rest of palaestra; the league needs it.
     from ray.rllib.env.multi_agent_env import MultiAgentEnv
 except ImportError:  # pragma: no cover - exercised only without ray installed
-    MultiAgentEnv = object  # type: ignore[misc,assignment]
+    MultiAgentEnv = object  # type: ignore[misc,assignment,unused-ignore]
 
 
-class SameSpaceForAll(dict):  # type: ignore[type-arg]
+class SameSpaceForAll(dict[Any, spaces.Space]):
     """Spaces per agent id: every id (also a snapshot added later) maps to the same space."""
 
     def __init__(self, space: spaces.Space) -> None:
@@ -34,6 +34,12 @@ class LeagueEnvBase(MultiAgentEnv):
     ``config`` is RLlib's env_config: ``seed`` and ``agent_ids`` (every member id the run may
     seat, future snapshots included) are read here.
     """
+
+    # RLlib types agent ids as any hashable; a league's are member ids (strings).
+    agents: list[str]  # type: ignore[assignment]
+    possible_agents: list[str]  # type: ignore[assignment]
+    observation_spaces: SameSpaceForAll
+    action_spaces: SameSpaceForAll
 
     def __init__(self, config: Any, observation_space: spaces.Space,
                  action_space: spaces.Space) -> None:

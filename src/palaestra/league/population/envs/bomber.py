@@ -41,7 +41,7 @@ BOT_PREFIX = "bot:"
 
 OBS_SPACE = spaces.Box(0.0, 1.0, (C.BOARD_SIZE * C.BOARD_SIZE * NUM_PLANES,), np.float32)
 """What a league policy sees: the planes observation, flattened."""
-ACT_SPACE = spaces.Discrete(C.NUM_ACTIONS)
+ACT_SPACE: spaces.Discrete = spaces.Discrete(C.NUM_ACTIONS)
 
 
 def bot_name(member_id: str) -> str:
@@ -115,7 +115,7 @@ class BomberLeagueEnv(LeagueEnvBase):
         self._declare(members)
 
     # -- episode ---------------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None,
+    def reset(self, *, seed: int | None = None,  # type: ignore[override]
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
@@ -149,7 +149,8 @@ class BomberLeagueEnv(LeagueEnvBase):
         planes = self.game.planes_observations(names)
         return {m: planes[n].reshape(-1) for m, n in zip(members, names)}
 
-    def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+    def step(self, action_dict: dict[str, Any]  # type: ignore[override]
+             ) -> tuple[dict, dict, dict, dict, dict]:
         actions: dict[str, Any] = {}
         for name in self.game.agents:
             k = AGENT_NAMES.index(name)
@@ -195,7 +196,7 @@ class BomberLeagueEnv(LeagueEnvBase):
             out_term[member] = bool(terms.get(name, False))
             out_trunc[member] = bool(truncs.get(name, False))
         if over:
-            info = next((i for i in infos.values() if "result" in i), {})
+            info: dict[str, Any] = next((i for i in infos.values() if "result" in i), {})
             winners = [AGENT_NAMES.index(w) for w in info.get("winners", [])]
             if self.game.agents and len(self.game.agents) > 1:
                 winners = []  # stopped early: the bots still standing share first place

@@ -76,7 +76,7 @@ class SoloLeagueEnv(LeagueEnvBase):
         self._learners = sorted(lineups)
         self._declare(set(self._learners))
 
-    def reset(self, *, seed: int | None = None,
+    def reset(self, *, seed: int | None = None,  # type: ignore[override]
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
@@ -89,7 +89,8 @@ class SoloLeagueEnv(LeagueEnvBase):
         self.agents = [self._member]
         return {self._member: obs}, {self._member: {}}
 
-    def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+    def step(self, action_dict: dict[str, Any]  # type: ignore[override]
+             ) -> tuple[dict, dict, dict, dict, dict]:
         m = self._member
         if m not in action_dict:
             raise InvalidActionError(f"no action for {m}")
