@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.fidelity import read_trajectories, replay
+
+POMMERMAN_MODES = {"FFA": C.FFA, "Team": C.TEAM, "TeamRadio": C.TEAM_RADIO}  # recorded game_type -> mode
 
 REFERENCE = Path(
     os.environ.get(
@@ -34,7 +38,7 @@ def test_every_recorded_pommerman_game_replays_exactly(path: Path) -> None:
     for trajectory in read_trajectories(path):
         games += 1
         steps += len(trajectory["steps"])
-        blast_cap = 4 if trajectory.get("game_type", "FFA") in ("Team", "TeamRadio") else 10
+        blast_cap = BomberConfig.default_blast_cap(POMMERMAN_MODES[trajectory.get("game_type", "FFA")])
         divergence = replay(trajectory, max_blast_strength=blast_cap)
         if divergence is not None:
             failures.append(f"seed {trajectory.get('seed')}: {divergence}")

@@ -27,6 +27,7 @@ from palaestra.envs.bomber.constants import (
     UP,
     WOOD,
 )
+from palaestra.errors import UnknownNameError
 
 ME = AGENT0  # we play agent 0 in FFA
 ENEMIES = [AGENT0 + 1, AGENT0 + 2, AGENT0 + 3]
@@ -80,7 +81,7 @@ def test_registry_and_unknown_name():
     for name in SCRIPTED_BOMBER_AGENTS:
         agent = make_scripted_bomber_agent(name)
         assert isinstance(agent, Agent) and agent.name == name
-    with pytest.raises(ValueError, match="unknown Bomber agent 'smart'.*random, static, simple"):
+    with pytest.raises(UnknownNameError, match="unknown Bomber agent 'smart'.*random, static, simple"):
         make_scripted_bomber_agent("smart")
 
 

@@ -10,6 +10,7 @@ from palaestra.agents.scripted.hide_and_seek import SCRIPTED_HNS_AGENTS, make_sc
 from palaestra.envs import hide_and_seek as hns
 from palaestra.envs.hide_and_seek import constants as K
 from palaestra.envs.hide_and_seek.state import GameState
+from palaestra.errors import UnknownNameError
 
 
 def play(env, agents: dict, seed: int, state: GameState | None = None) -> tuple[dict, dict]:
@@ -35,7 +36,7 @@ def test_registry_builds_every_agent_and_rejects_unknown_names():
     for name in SCRIPTED_HNS_AGENTS:
         agent = make_scripted_hns_agent(name)
         assert isinstance(agent, Agent) and agent.name == name
-    with pytest.raises(ValueError, match="unknown hide-and-seek agent 'nope'.*heuristic"):
+    with pytest.raises(UnknownNameError, match="unknown hide-and-seek agent 'nope'.*heuristic"):
         make_scripted_hns_agent("nope")
 
 

@@ -10,6 +10,7 @@ from palaestra.agents.scripted.kelly import (
     RandomBetAgent,
     make_scripted_kelly_agent,
 )
+from palaestra.errors import UnknownNameError
 
 
 def batch(wealth, rounds_left=None, **extra):
@@ -34,7 +35,7 @@ def test_constant_fraction_parsing():
     assert make_scripted_kelly_agent("fraction:0.5").act_batch(batch([10.0]))[0] == 500
     with pytest.raises(ValueError, match="needs a number"):
         make_scripted_kelly_agent("fraction:abc")
-    with pytest.raises(ValueError, match="unknown Kelly agent"):
+    with pytest.raises(UnknownNameError, match="unknown Kelly agent"):
         make_scripted_kelly_agent("martingale")
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from palaestra.agents.learned.kelly import KellyFeatures, NeuralKellyAgent
+from palaestra.errors import FileFormatError
 
 META_FILE = "palaestra.json"
 FORMAT = "palaestra-checkpoint"
@@ -24,7 +25,7 @@ SB3_MODEL = "model.zip"
 RLLIB_MODULE = "rl_module"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(FileFormatError):
     """A checkpoint directory is missing, malformed or does not fit the requested env."""
 
 

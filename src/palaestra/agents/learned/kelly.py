@@ -20,7 +20,7 @@ from gymnasium import spaces
 
 from palaestra.agents.scripted.kelly import KellyAgentBase, wealth_cents
 from palaestra.envs.kelly.env import KellyCoinflipEnv, KellyCoinflipGeneralizedEnv
-
+from palaestra.errors import ConfigError
 
 ACTION_LIMIT = 10.0
 """Policy outputs are clipped to +-ACTION_LIMIT (sigmoid 4.5e-5 .. 1 - 4.5e-5)."""
@@ -44,9 +44,9 @@ class KellyFeatures:
 
     def __post_init__(self) -> None:
         if self.variant not in ("classic", "generalized"):
-            raise ValueError(f"variant must be 'classic' or 'generalized', got {self.variant!r}")
+            raise ConfigError(f"variant must be 'classic' or 'generalized', got {self.variant!r}")
         if self.wealth_scale <= 0 or self.rounds_scale <= 0:
-            raise ValueError("wealth_scale and rounds_scale must be positive")
+            raise ConfigError("wealth_scale and rounds_scale must be positive")
 
     @classmethod
     def for_env(cls, env: gym.Env) -> "KellyFeatures":
@@ -71,12 +71,12 @@ class KellyFeatures:
         w = np.asarray(obs["wealth"], dtype=np.float64).reshape(-1) / self.wealth_scale
         if self.variant == "classic":
             if "rounds_left" not in obs:
-                raise ValueError("classic Kelly features need rounds_left in the observation")
+                raise ConfigError("classic Kelly features need rounds_left in the observation")
             n = np.asarray(obs["rounds_left"], dtype=np.float64).reshape(-1) / self.rounds_scale
             cols = [w, n]
         else:
             if "wins" not in obs:
-                raise ValueError("generalized Kelly features need wins/losses in the observation")
+                raise ConfigError("generalized Kelly features need wins/losses in the observation")
             wins = np.asarray(obs["wins"], dtype=np.float64).reshape(-1)
             losses = np.asarray(obs["losses"], dtype=np.float64).reshape(-1)
             elapsed = np.asarray(obs["rounds_elapsed"], dtype=np.float64).reshape(-1)
@@ -131,12 +131,12 @@ class KellyLearningEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.utils.RecordConstructorArgs.__init__(self, reward=reward, action_offset=action_offset)
         super().__init__(env)
         if reward not in ("final", "increment"):
-            raise ValueError(f"reward must be 'final' or 'increment', got {reward!r}")
+            raise ConfigError(f"reward must be 'final' or 'increment', got {reward!r}")
         self.reward_mode = reward
         self.kelly_features = KellyFeatures.for_env(env)
         if action_offset is not None:
             if not np.isfinite(action_offset):
-                raise ValueError(f"action_offset must be finite, got {action_offset}")
+                raise ConfigError(f"action_offset must be finite, got {action_offset}")
             self.kelly_features = replace(self.kelly_features, action_offset=float(action_offset))
         self.observation_space = self.kelly_features.observation_space()
         self.action_space = self.kelly_features.action_space()

@@ -22,6 +22,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from palaestra.errors import ConfigError
+
 PolicyKind = Literal["lstm", "nac", "nalu"]
 POLICY_KINDS: tuple[str, ...] = ("lstm", "nac", "nalu")
 
@@ -139,11 +141,11 @@ class CountingPolicy(nn.Module):
     ) -> None:
         super().__init__()
         if kind not in POLICY_KINDS:
-            raise ValueError(f"kind must be one of {POLICY_KINDS}, got {kind!r}")
+            raise ConfigError(f"kind must be one of {POLICY_KINDS}, got {kind!r}")
         if hidden < 1 or not gain > 0:
-            raise ValueError("hidden and gain must be positive")
+            raise ConfigError("hidden and gain must be positive")
         if not feature_scale > 0:
-            raise ValueError(f"feature_scale must be positive, got {feature_scale}")
+            raise ConfigError(f"feature_scale must be positive, got {feature_scale}")
         self.kind, self.hidden, self.feature_scale = kind, hidden, float(feature_scale)
         self.n_actions = n_actions
         n_in = len(FEATURE_NAMES)

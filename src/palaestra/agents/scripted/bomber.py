@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.agents.scripted import simple as sb
 from palaestra.agents.base import Agent
+from palaestra.agents.scripted import simple as sb
 from palaestra.envs.bomber.constants import (
     DOWN,
     LAY_BOMB,
@@ -30,6 +30,7 @@ from palaestra.envs.bomber.constants import (
     UP,
     WOOD,
 )
+from palaestra.errors import UnknownNameError
 
 SEARCH_DEPTH = 10
 """Manhattan radius of SimpleAgent's board search."""
@@ -208,5 +209,5 @@ def make_scripted_bomber_agent(name: str) -> Agent:
     factory = _FACTORIES.get(name)
     if factory is None:
         known = ", ".join(SCRIPTED_BOMBER_AGENTS)
-        raise ValueError(f"unknown Bomber agent {name!r}; known: {known}")
+        raise UnknownNameError(f"unknown Bomber agent {name!r}; known: {known}")
     return factory()

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from palaestra.envs.counting.env import DOWN, LEFT, RIGHT, STAY, UP
+from palaestra.errors import UnknownNameError
 
 
 def step_towards(agent: np.ndarray, target: np.ndarray) -> int:
@@ -105,7 +106,7 @@ def make_scripted_counting_agent(name: str) -> Any:
         ValueError: for an unknown name, listing the known ones.
     """
     if name not in _FACTORIES:
-        raise ValueError(
+        raise UnknownNameError(
             f"unknown counting agent {name!r}; known: {', '.join(SCRIPTED_COUNTING_AGENTS)}"
         )
     return _FACTORIES[name]()

@@ -23,28 +23,33 @@ Random choices come from the generator given to ``reset``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from palaestra.agents.base import Agent
+from palaestra.agents.scripted.hide_and_seek_memory import (
+    Memory,
+    blocked_cells,
+    obstacles,
+    random_step,
+    route,
+)
 from palaestra.agents.scripted.hide_and_seek_plan import (
     STEPS,
     Cell,
     Door,
     HnsView,
-    SeenBox,
     Shelter,
     carry_distances,
     direction_to,
     explore_paths,
-    find_shelters,
     read_observation,
     step_towards,
 )
 from palaestra.envs.hide_and_seek import constants as K
 from palaestra.envs.hide_and_seek.vision import seen_from_anywhere
+from palaestra.errors import ConfigError, UnknownNameError
 
 SEEKER_SIGHT = 10.0
 """Range the hiders assume for the seekers' sight."""
@@ -93,76 +98,6 @@ class NoopHnsAgent(_SeededAgent):
         return np.array(K.NOOP_ACTION, np.int64)
 
 
-class _Memory:
-    """What a scripted agent remembers within an episode."""
-
-    def __init__(self) -> None:
-        self.boxes: dict[int, SeenBox] = {}
-        self.opponents: dict[int, Cell] = {}
-        self.mates: dict[int, Cell] = {}
-        self.layout_key: bytes | None = None
-        self.shelters: list[Shelter] = []
-        self.clock = 0
-        self.seen: np.ndarray | None = None
-
-    def update(self, view: HnsView) -> None:
-        self.clock += 1
-        if self.seen is None or self.seen.shape != view.visible.shape:
-            self.seen = np.zeros(view.visible.shape, bool)
-        self.seen |= view.visible
-        # forget what should be in sight but is not
-        self.boxes = {slot: b for slot, b in self.boxes.items() if not view.visible[b.cell]}
-        self.boxes.update(view.boxes)
-        mates, opponents = (view.hiders, view.seekers) if view.team == K.HIDERS else (view.seekers, view.hiders)
-        self.opponents = {slot: c for slot, c in self.opponents.items() if not view.visible[c]}
-        self.opponents.update(opponents)
-        self.mates = {slot: c for slot, c in self.mates.items() if not view.visible[c]}
-        self.mates.update(mates)
-        key = view.walls.tobytes() + view.ramps.tobytes()
-        if key != self.layout_key:
-            self.layout_key = key
-            self.shelters = find_shelters(view.walls, view.ramps)
-
-    def box_cells(self, exclude: int | None = None) -> dict[Cell, int]:
-        return {b.cell: b.lock for slot, b in self.boxes.items() if slot != exclude}
-
-
-def _blocked(view: HnsView, boxes: Mapping[Cell, int]) -> np.ndarray:
-    blocked = view.walls.copy()
-    for cell in boxes:
-        blocked[cell] = True
-    return blocked
-
-
-def _obstacles(view: HnsView, memory: _Memory) -> set[Cell]:
-    """Cells of the agents in sight, and during preparation of the (frozen) seekers seen before."""
-    cells = {*view.hiders.values(), *view.seekers.values()}
-    if view.prep and view.team == K.HIDERS:
-        cells |= set(memory.opponents.values()) | set(memory.mates.values())
-    return cells
-
-
-def _route(view: HnsView, memory: _Memory, boxes: Mapping[Cell, int], goal: Cell) -> int | None:
-    """First move of a shortest path to ``goal`` (walking, pushing unlocked boxes, vaulting),
-    going round the agents in sight when possible so that two agents do not walk into each other."""
-    others = _obstacles(view, memory) - {goal}
-    for avoid, push in ((others, True), ((), True)):
-        dist, first = explore_paths(view.walls, view.ramps, boxes, view.me, avoid, push)
-        if dist[goal] > 0:
-            return int(first[goal])
-    return None
-
-
-def _random_step(view: HnsView, rng: np.random.Generator, boxes: Mapping[Cell, int]) -> int | None:
-    """A random direction into a cell free of walls and known boxes (None if boxed in)."""
-    h, w = view.walls.shape
-    options = [k for k, (dr, dc) in enumerate(STEPS)
-               if 0 <= view.me[0] + dr < h and 0 <= view.me[1] + dc < w
-               and not view.walls[view.me[0] + dr, view.me[1] + dc]
-               and (view.me[0] + dr, view.me[1] + dc) not in boxes]
-    return options[int(rng.integers(len(options)))] if options else None
-
-
 class HiderAgent(_SeededAgent):
     """Barricades a room with locked boxes, or hides out of the seekers' sight.
 
@@ -185,7 +120,7 @@ class HiderAgent(_SeededAgent):
 
     def reset(self, rng: np.random.Generator) -> None:
         super().reset(rng)
-        self._memory = _Memory()
+        self._memory = Memory()
         self._looks = 0
         self._spot: Cell | None = None
         self._last: tuple[Cell, bool] | None = None
@@ -194,14 +129,14 @@ class HiderAgent(_SeededAgent):
     def act(self, observation: Any) -> np.ndarray:
         view = read_observation(observation)
         if view.team != K.HIDERS:
-            raise ValueError("the hider agent plays the hiders; use 'seeker' or 'heuristic'")
+            raise ConfigError("the hider agent plays the hiders; use 'seeker' or 'heuristic'")
         self._memory.update(view)
         chosen = self._plan(view)
         # Blocked twice in a row (by an agent we cannot see, or a teammate walking the other
         # way): step aside at random.
         self._stuck = self._stuck + 1 if self._last == (view.me, True) else 0
         if self._stuck >= 2:
-            k = _random_step(view, self._rng, self._memory.box_cells())
+            k = random_step(view, self._rng, self._memory.box_cells())
             chosen = action(k, chosen[1] - 1 if chosen[1] else None)
         self._last = (view.me, bool(chosen[0]))
         return chosen
@@ -280,7 +215,7 @@ class HiderAgent(_SeededAgent):
                 continue
             if grab_from in mates:
                 continue  # a teammate is carrying it here
-            carry = carry_distances(~_blocked(view, mem.box_cells(exclude=slot)), door.inside, (orow, ocol))
+            carry = carry_distances(~blocked_cells(view, mem.box_cells(exclude=slot)), door.inside, (orow, ocol))
             if carry[grab_from] < 0 or walk[grab_from] < 0:
                 continue
             cost = int(walk[grab_from] + carry[grab_from])
@@ -291,9 +226,9 @@ class HiderAgent(_SeededAgent):
         box = mem.boxes[best[1]]
         grab_from = (box.cell[0] - orow, box.cell[1] - ocol)
         if view.me == grab_from:
-            passable = ~_blocked(view, mem.box_cells(exclude=best[1]))
+            passable = ~blocked_cells(view, mem.box_cells(exclude=best[1]))
             free = passable.copy()
-            for cell in _obstacles(view, mem):
+            for cell in obstacles(view, mem):
                 free[cell] = False
             k = step_towards(carry_distances(free, door.inside, (orow, ocol)), view.me)
             if k is None:
@@ -301,12 +236,12 @@ class HiderAgent(_SeededAgent):
             return None if k is None else action(k, door.outward, K.GRAB)
         boxes = mem.box_cells()
         boxes[box.cell] = K.HIDERS  # walk round the box we want, never push it
-        k = _route(view, mem, boxes, grab_from)
+        k = route(view, mem, boxes, grab_from)
         return None if k is None else action(k, self._look(view, k))
 
     def _go_hide(self, view: HnsView, shelter: Shelter) -> np.ndarray:
         mem = self._memory
-        passable = ~_blocked(view, mem.box_cells())
+        passable = ~blocked_cells(view, mem.box_cells())
         watch = direction_to(view.me, shelter.doors[0].cell)
         if view.me in shelter.hideouts:
             return action(None, self._look(view, watch))
@@ -318,7 +253,7 @@ class HiderAgent(_SeededAgent):
         for spot in spots:
             if spot in taken or not passable[spot]:
                 continue
-            k = _route(view, mem, mem.box_cells(), spot)
+            k = route(view, mem, mem.box_cells(), spot)
             if k is not None:
                 self._spot = spot
                 return action(k, self._look(view, k))
@@ -331,10 +266,10 @@ class HiderAgent(_SeededAgent):
         """Go to the nearest cell no known seeker can see, keeping away from them."""
         mem = self._memory
         boxes = mem.box_cells()
-        blocked = _blocked(view, boxes)
+        blocked = blocked_cells(view, boxes)
         threats = list(mem.opponents.values())
         if not threats:
-            k = _random_step(view, self._rng, mem.box_cells()) if self._rng.random() < 0.3 else None
+            k = random_step(view, self._rng, mem.box_cells()) if self._rng.random() < 0.3 else None
             return action(k, self._memory.clock % 4)
         rows = np.array([t[0] for t in threats], np.int64)
         cols = np.array([t[1] for t in threats], np.int64)
@@ -347,7 +282,7 @@ class HiderAgent(_SeededAgent):
         if score.max() <= -10**9:
             score = np.where(reach, 10 * nearest - dist, -10**9)
         target = np.unravel_index(int(np.argmax(score)), score.shape)
-        k = _route(view, mem, boxes, (int(target[0]), int(target[1])))
+        k = route(view, mem, boxes, (int(target[0]), int(target[1])))
         nearest_threat = min(threats, key=lambda t: abs(t[0] - view.me[0]) + abs(t[1] - view.me[1]))
         return action(k, direction_to(view.me, nearest_threat))
 
@@ -368,7 +303,7 @@ class SeekerAgent(_SeededAgent):
 
     def reset(self, rng: np.random.Generator) -> None:
         super().reset(rng)
-        self._memory = _Memory()
+        self._memory = Memory()
         self._last_seen: np.ndarray | None = None
         self._target: Cell | None = None
         self._banned: dict[Cell, int] = {}
@@ -379,7 +314,7 @@ class SeekerAgent(_SeededAgent):
     def act(self, observation: Any) -> np.ndarray:
         view = read_observation(observation)
         if view.team != K.SEEKERS:
-            raise ValueError("the seeker agent plays the seekers; use 'hider' or 'heuristic'")
+            raise ConfigError("the seeker agent plays the seekers; use 'hider' or 'heuristic'")
         if view.frozen:
             return action()
         mem = self._memory
@@ -399,7 +334,7 @@ class SeekerAgent(_SeededAgent):
 
         move, face = self._choose(view)
         if self._stuck >= 2:
-            move = _random_step(view, self._rng, mem.box_cells())
+            move = random_step(view, self._rng, mem.box_cells())
             face = move if face is None else face
         self._last = (view.me, move is not None)
         return action(move, face)
@@ -445,7 +380,7 @@ class SeekerAgent(_SeededAgent):
                 pick = best[int(self._rng.integers(len(best)))]
                 self._target = (int(pick[0]), int(pick[1]))
         if self._target is None:
-            k = _random_step(view, self._rng, boxes)
+            k = random_step(view, self._rng, boxes)
             return k, k
         k = int(first[self._target]) if dist[self._target] > 0 else self._step_near(dist, first, self._target)
         return k, (k if k is not None else direction_to(view.me, self._target))
@@ -506,5 +441,5 @@ def make_scripted_hns_agent(name: str) -> Agent:
     """
     factory = _FACTORIES.get(name)
     if factory is None:
-        raise ValueError(f"unknown hide-and-seek agent {name!r}; known: {', '.join(SCRIPTED_HNS_AGENTS)}")
+        raise UnknownNameError(f"unknown hide-and-seek agent {name!r}; known: {', '.join(SCRIPTED_HNS_AGENTS)}")
     return factory()

@@ -15,6 +15,7 @@ import numpy as np
 
 from palaestra.envs.hide_and_seek import constants as K
 from palaestra.envs.hide_and_seek.world import door_mask, room_labels
+from palaestra.errors import ConfigError
 
 Cell = tuple[int, int]
 STEPS: tuple[Cell, ...] = tuple((int(dr), int(dc)) for dr, dc in K.DIRECTIONS)
@@ -64,7 +65,7 @@ def read_observation(obs: Mapping[str, Any]) -> HnsView:
     me = (int(round(feats[at["row"]])), int(round(feats[at["col"]])))
     h, w = grid.shape[1:]
     if not (me[0] < h and me[1] < w and grid[K.G_SELF, me[0], me[1]] > 0.5):
-        raise ValueError("scripted hide-and-seek agents need the whole-map grid (grid_radius=None)")
+        raise ConfigError("scripted hide-and-seek agents need the whole-map grid (grid_radius=None)")
     team = int(round(feats[at["is_seeker"]]))
     entities = np.asarray(obs["entities"])
     mask = np.asarray(obs["entity_mask"]).astype(bool)
@@ -121,7 +122,7 @@ NO_BOX = -2
 
 
 @numba.njit(cache=True)
-def _distances(passable, r0, c0):  # type: ignore[no-untyped-def]
+def _distances(passable, r0, c0):
     h, w = passable.shape
     dist = np.full((h, w), -1, np.int64)
     queue = np.empty(h * w, np.int64)
@@ -141,7 +142,7 @@ def _distances(passable, r0, c0):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def _explore(walls, ramps, locks, avoid, push, r0, c0):  # type: ignore[no-untyped-def]
+def _explore(walls, ramps, locks, avoid, push, r0, c0):
     h, w = walls.shape
     dist = np.full((h, w), -1, np.int64)
     first = np.full((h, w), -1, np.int64)

@@ -14,6 +14,7 @@ import numpy as np
 
 from palaestra.envs.kelly.env import KellyConfig
 from palaestra.envs.kelly.solver import KellySolution, solve_kelly
+from palaestra.errors import ConfigError, UnknownNameError
 
 
 def wealth_cents(observations: dict[str, np.ndarray]) -> np.ndarray:
@@ -56,7 +57,7 @@ class FractionAgent(KellyAgentBase):
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fraction <= 1.0:
-            raise ValueError(f"fraction must lie in [0, 1], got {self.fraction}")
+            raise ConfigError(f"fraction must lie in [0, 1], got {self.fraction}")
         if not self.name:
             self.name = f"fraction-{self.fraction:g}" + ("-capped" if self.cap else "")
 
@@ -83,7 +84,7 @@ class BayesKellyAgent(KellyAgentBase):
 
     def act_batch(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         if "wins" not in observations or "losses" not in observations:
-            raise ValueError(
+            raise ConfigError(
                 "bayes-kelly needs the wins and losses of the generalized Kelly game; "
                 "use kelly on the classic game"
             )
@@ -103,12 +104,12 @@ class OptimalAgent(KellyAgentBase):
     name: str = "optimal"
 
     @classmethod
-    def for_config(cls, config: KellyConfig) -> "OptimalAgent":
+    def for_config(cls, config: KellyConfig) -> OptimalAgent:
         return cls(solve_kelly(config.edge, config.cap_cents, config.max_rounds))
 
     def act_batch(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         if "rounds_left" not in observations:
-            raise ValueError(
+            raise ConfigError(
                 "the optimal agent solves the classic game only; it needs rounds_left, which the "
                 "generalized game hides"
             )
@@ -164,7 +165,7 @@ def make_scripted_kelly_agent(spec: str, config: KellyConfig | None = None) -> K
         try:
             fraction = float(raw)
         except ValueError:
-            raise ValueError(f"fraction:F needs a number F in [0, 1], got {raw!r}") from None
+            raise ConfigError(f"fraction:F needs a number F in [0, 1], got {raw!r}") from None
         return FractionAgent(fraction)
     known = ", ".join(SCRIPTED_KELLY_AGENTS)
-    raise ValueError(f"unknown Kelly agent {spec!r}; known: {known}, or a checkpoint directory")
+    raise UnknownNameError(f"unknown Kelly agent {spec!r}; known: {known}, or a checkpoint directory")

@@ -29,6 +29,7 @@ import numba
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
+from palaestra.errors import ConfigError
 
 MAX_INACCESSIBLE = 4
 """A board is redrawn while more passages than this are unreachable from the agents."""
@@ -43,7 +44,7 @@ def start_positions(size: int = C.BOARD_SIZE, num_agents: int = C.NUM_AGENTS) ->
         return ((1, 1), (size - 2, 1), (size - 2, size - 2), (1, size - 2))
     if num_agents == 2:
         return ((1, 1), (size - 2, size - 2))
-    raise ValueError(f"num_agents must be 2 or 4, got {num_agents}")
+    raise ConfigError(f"num_agents must be 2 or 4, got {num_agents}")
 
 
 def _breathing_room(size: int, num_agents: int) -> list[tuple[int, int]]:
@@ -149,20 +150,20 @@ def make_board(
     passages reachable.
     """
     if num_agents not in (2, 4):
-        raise ValueError(f"num_agents must be 2 or 4, got {num_agents}")
+        raise ConfigError(f"num_agents must be 2 or 4, got {num_agents}")
     if size < 8:
-        raise ValueError(f"size must be at least 8 to fit the start corners, got {size}")
+        raise ConfigError(f"size must be at least 8 to fit the start corners, got {size}")
     if num_rigid < 0 or num_wood < 0:
-        raise ValueError(f"wall counts must be non-negative, got num_rigid={num_rigid}, num_wood={num_wood}")
+        raise ConfigError(f"wall counts must be non-negative, got num_rigid={num_rigid}, num_wood={num_wood}")
     if num_rigid % 2 or num_wood % 2:
-        raise ValueError(
+        raise ConfigError(
             f"walls are laid in mirrored pairs, so num_rigid and num_wood must be even, "
             f"got num_rigid={num_rigid}, num_wood={num_wood}"
         )
     layout = _layout(size, num_agents)
     n_corridor = len(layout.corridors)
     if num_wood < n_corridor:
-        raise ValueError(
+        raise ConfigError(
             f"num_wood={num_wood} is below the {n_corridor} wood cells of the guaranteed corridors "
             f"between the {num_agents} agents on a {size}x{size} board"
         )
@@ -170,7 +171,7 @@ def make_board(
     n_wood_pairs = (num_wood - n_corridor) // 2
     n_free = len(layout.pair_rows)
     if n_rigid_pairs + n_wood_pairs > n_free:
-        raise ValueError(
+        raise ConfigError(
             f"too many walls: num_rigid={num_rigid} plus {num_wood - n_corridor} non-corridor wood "
             f"need {2 * (n_rigid_pairs + n_wood_pairs)} cells but only {2 * n_free} free "
             f"off-diagonal cells remain on a {size}x{size} board"
@@ -190,7 +191,7 @@ def make_board(
 
 
 @numba.njit(cache=True)
-def _draw_walls(u, template, pair_rows, pair_cols, n_rigid_pairs, sr, sc, max_inaccessible, out):  # type: ignore[no-untyped-def]
+def _draw_walls(u, template, pair_rows, pair_cols, n_rigid_pairs, sr, sc, max_inaccessible, out):
     """One draw: ``u.size`` wall pairs chosen by a partial Fisher-Yates shuffle driven by ``u``
     (the first ``n_rigid_pairs`` rigid, the rest wood) on top of ``template``, written to ``out``.
     Returns whether at most ``max_inaccessible`` passages are unreachable from (sr, sc)."""
@@ -214,7 +215,7 @@ def _draw_walls(u, template, pair_rows, pair_cols, n_rigid_pairs, sr, sc, max_in
 
 
 @numba.njit(cache=True)
-def _draw_items(u, board, num_items, out):  # type: ignore[no-untyped-def]
+def _draw_items(u, board, num_items, out):
     """Hide ``num_items`` power-ups under distinct wood cells: cells by a partial Fisher-Yates
     shuffle of the wood cells (row-major) driven by ``u[:num_items]``, kinds by the rest."""
     n_r, n_c = board.shape
@@ -242,10 +243,10 @@ def make_items(rng: np.random.Generator, board: np.ndarray, num_items: int = C.N
     """
     board = np.asarray(board)
     if num_items < 0:
-        raise ValueError(f"num_items must be non-negative, got {num_items}")
+        raise ConfigError(f"num_items must be non-negative, got {num_items}")
     n_wood = int(np.count_nonzero(board == C.WOOD))
     if num_items > n_wood:
-        raise ValueError(f"num_items={num_items} exceeds the {n_wood} wood cells that can hide them")
+        raise ConfigError(f"num_items={num_items} exceeds the {n_wood} wood cells that can hide them")
     items = np.empty(board.shape, dtype=np.int8)
     _draw_items(rng.random(2 * num_items), board, num_items, items)
     return items

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from palaestra.envs.bomber import constants as C
+from palaestra.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -38,18 +39,18 @@ class BomberConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in C.MODES:
-            raise ValueError(f"mode must be one of {C.MODES}, got {self.mode!r}")
+            raise ConfigError(f"mode must be one of {C.MODES}, got {self.mode!r}")
         if self.observation not in ("dict", "planes"):
-            raise ValueError(f"observation must be 'dict' or 'planes', got {self.observation!r}")
+            raise ConfigError(f"observation must be 'dict' or 'planes', got {self.observation!r}")
         if self.agent_view_size < 1:
-            raise ValueError(f"agent_view_size must be >= 1, got {self.agent_view_size}")
+            raise ConfigError(f"agent_view_size must be >= 1, got {self.agent_view_size}")
         if self.max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+            raise ConfigError(f"max_steps must be >= 1, got {self.max_steps}")
         if self.max_blast_strength is not None and self.max_blast_strength < C.DEFAULT_BLAST_STRENGTH:
-            raise ValueError(f"max_blast_strength must be >= {C.DEFAULT_BLAST_STRENGTH}")
+            raise ConfigError(f"max_blast_strength must be >= {C.DEFAULT_BLAST_STRENGTH}")
         for name in ("num_rigid", "num_wood", "num_items"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     @property
     def team(self) -> bool:
@@ -61,9 +62,17 @@ class BomberConfig:
 
     @property
     def blast_cap(self) -> int:
+        """The blast strength cap this game is played with."""
         if self.max_blast_strength is not None:
             return self.max_blast_strength
-        return C.MAX_BLAST_STRENGTH if self.mode == C.FFA else C.AGENT_VIEW_SIZE
+        return self.default_blast_cap(self.mode)
+
+    @staticmethod
+    def default_blast_cap(mode: str) -> int:
+        """Pommerman's blast strength cap for ``mode``: 10 in FFA, the view size (4) in team modes."""
+        if mode not in C.MODES:
+            raise ConfigError(f"mode must be one of {C.MODES}, got {mode!r}")
+        return C.MAX_BLAST_STRENGTH if mode == C.FFA else C.AGENT_VIEW_SIZE
 
     @property
     def view(self) -> int:

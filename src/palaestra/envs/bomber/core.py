@@ -29,6 +29,7 @@ import numba
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
+from palaestra.errors import ConfigError, InvalidActionError
 
 MAX_BOMBS = C.BOARD_SIZE * C.BOARD_SIZE
 MAX_FLAMES = 4 * C.BOARD_SIZE * C.BOARD_SIZE
@@ -79,7 +80,7 @@ class BomberBatch:
     def set_start(self, i: int, board: np.ndarray, items: np.ndarray) -> None:
         """Board ``i`` becomes a fresh game on ``board`` (agents at their codes) and ``items``."""
         if not _set_start(self.board[i], self.items[i], self.agents[i], self.meta[i], board, items):
-            raise ValueError("a start board must hold each agent (codes 10..13) exactly once")
+            raise ConfigError("a start board must hold each agent (codes 10..13) exactly once")
 
     def step(self, actions: np.ndarray, max_blast_strength: int = C.MAX_BLAST_STRENGTH) -> None:
         """Apply ``actions`` (N, 4) of action codes 0..5 to every board, in place.
@@ -91,13 +92,13 @@ class BomberBatch:
             np.asarray(actions).astype(np.int64)
         )
         if acts.shape != (self.board.shape[0], C.NUM_AGENTS):
-            raise ValueError(f"expected actions of shape {(self.size, C.NUM_AGENTS)}, got {acts.shape}")
+            raise InvalidActionError(f"expected actions of shape {(self.size, C.NUM_AGENTS)}, got {acts.shape}")
         if not step_batch(acts, *self.arrays(), int(max_blast_strength)):
-            raise ValueError(f"actions must lie in 0..{C.NUM_ACTIONS - 1}, got {acts.tolist()}")
+            raise InvalidActionError(f"actions must lie in 0..{C.NUM_ACTIONS - 1}, got {acts.tolist()}")
 
 
 @numba.njit(cache=True)
-def _set_start(board, items, agents, meta, board_in, items_in):  # type: ignore[no-untyped-def]
+def _set_start(board, items, agents, meta, board_in, items_in):
     found = np.zeros(C.NUM_AGENTS, np.int64)
     for r in range(C.BOARD_SIZE):
         for c in range(C.BOARD_SIZE):
@@ -149,7 +150,7 @@ def _border(r0: int, c0: int, r1: int, c1: int) -> int:
 
 
 @numba.njit(cache=True)
-def step_batch(actions, board, items, agents, bombs, flames, meta, max_blast):  # type: ignore[no-untyped-def]
+def step_batch(actions, board, items, agents, bombs, flames, meta, max_blast):
     """Step every board once (see :class:`BomberBatch`); arrays are updated in place.
 
     Returns False, changing nothing, when an action is outside 0..5.
@@ -159,15 +160,48 @@ def step_batch(actions, board, items, agents, bombs, flames, meta, max_blast):  
             if actions[i, a] < 0 or actions[i, a] >= C.NUM_ACTIONS:
                 return False
     for i in range(board.shape[0]):
-        _step_one(actions[i], board[i], items[i], agents[i], bombs[i], flames[i], meta[i], max_blast)
+        step_one(actions[i], board[i], items[i], agents[i], bombs[i], flames[i], meta[i], max_blast)
     return True
 
 
 @numba.njit(cache=True)
-def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  # type: ignore[no-untyped-def]
-    n = C.BOARD_SIZE
-    # 1. Flames: dead ones give way to the hidden item or a passage; the rest tick and are redrawn.
-    nf = meta[N_FLAMES]
+def step_one(actions, board, items, agents, bombs, flames, meta, max_blast):
+    """Step one board (the rows of a :class:`BomberBatch` at one index) in place, phase by phase."""
+    n, na = C.BOARD_SIZE, C.NUM_AGENTS
+    nf = _burn_flames(board, items, flames, meta[N_FLAMES])
+    des_r = np.empty(na, np.int64)  # the cell each agent wants, then the cell it gets
+    des_c = np.empty(na, np.int64)
+    for a in range(na):
+        des_r[a] = agents[a, ROW]
+        des_c[a] = agents[a, COL]
+    nb = _agents_act(actions, board, agents, bombs, meta[N_BOMBS], des_r, des_c)
+    bdes_r = np.empty(nb, np.int64)  # the same for each bomb
+    bdes_c = np.empty(nb, np.int64)
+    _bombs_roll(board, bombs, nb, bdes_r, bdes_c)
+    _revert_crossings(agents, bombs, nb, des_r, des_c, bdes_r, bdes_c)
+    a_occ = np.zeros((n, n), np.int64)  # movers per cell (counts only grow, as in the original)
+    b_occ = np.zeros((n, n), np.int64)
+    _revert_collisions(agents, bombs, nb, des_r, des_c, bdes_r, bdes_c, a_occ, b_occ)
+    kicked_by = np.full(nb, -1, np.int64)  # bomb -> agent
+    kicked = np.full(na, -1, np.int64)  # agent -> bomb
+    if _kick(actions, board, agents, bombs, nb, des_r, des_c, bdes_r, bdes_c, a_occ, b_occ, kicked_by, kicked):
+        _revert_late_collisions(agents, bombs, nb, des_r, des_c, bdes_r, bdes_c, a_occ, b_occ, kicked_by, kicked)
+    _move(actions, board, agents, bombs, nb, des_r, des_c, bdes_r, bdes_c, kicked_by, max_blast)
+    exploded = np.zeros((n, n), np.bool_)
+    nb = _explode(board, agents, bombs, nb, exploded)
+    nf = _lay_flames(board, bombs, nb, flames, nf, exploded)
+    _burn_agents(board, agents)
+    meta[N_BOMBS] = nb
+    meta[N_FLAMES] = nf
+    meta[STEP] += 1
+
+
+@numba.njit(cache=True, inline="always")
+def _burn_flames(board, items, flames, nf):
+    """Phase 1: dead flames give way to the hidden item or a passage; the rest tick and are redrawn.
+
+    Returns the number of flames left.
+    """
     k = 0
     for f in range(nf):
         r, c, life = flames[f, 0], flames[f, 1], flames[f, 2]
@@ -182,19 +216,15 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
             flames[k, 1] = c
             flames[k, 2] = life - 1
             k += 1
-    nf = k
-    for f in range(nf):
+    for f in range(k):
         board[flames[f, 0], flames[f, 1]] = C.FLAMES
+    return k
 
-    # 2. Agents: lay bombs, pick the cell they want.
-    na = C.NUM_AGENTS
-    des_r = np.empty(na, np.int64)
-    des_c = np.empty(na, np.int64)
-    for a in range(na):
-        des_r[a] = agents[a, ROW]
-        des_c[a] = agents[a, COL]
-    nb = meta[N_BOMBS]
-    for a in range(na):
+
+@numba.njit(cache=True, inline="always")
+def _agents_act(actions, board, agents, bombs, nb, des_r, des_c):
+    """Phase 2: living agents lay bombs or pick the cell they want; returns the number of bombs."""
+    for a in range(C.NUM_AGENTS):
         if agents[a, ALIVE] == 0:
             continue
         r, c = agents[a, ROW], agents[a, COL]
@@ -219,10 +249,12 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
             if _on_board(nr, nc) and not _is_wall(board[nr, nc]):
                 des_r[a] = nr
                 des_c[a] = nc
+    return nb
 
-    # 3. Moving bombs pick their next cell.
-    bdes_r = np.empty(nb, np.int64)
-    bdes_c = np.empty(nb, np.int64)
+
+@numba.njit(cache=True, inline="always")
+def _bombs_roll(board, bombs, nb, bdes_r, bdes_c):
+    """Phase 3: moving bombs pick their next cell (the others stay)."""
     for b in range(nb):
         r, c = bombs[b, B_ROW], bombs[b, B_COL]
         bdes_r[b] = r
@@ -235,11 +267,15 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
                 bdes_r[b] = nr
                 bdes_c[b] = nc
 
-    # 4. Swaps through the same edge are reverted (agent-agent both, bomb-bomb both, agent-bomb
-    # only the bomb).
+
+@numba.njit(cache=True, inline="always")
+def _revert_crossings(agents, bombs, nb, des_r, des_c, bdes_r, bdes_c):
+    """Phase 4: swaps through the same edge are reverted (agent-agent both, bomb-bomb both,
+    agent-bomb only the bomb)."""
+    n = C.BOARD_SIZE
     cross_id = np.full(2 * n * n, -1, np.int64)
     cross_agent = np.zeros(2 * n * n, np.bool_)
-    for a in range(na):
+    for a in range(C.NUM_AGENTS):
         if agents[a, ALIVE] == 0:
             continue
         r, c = agents[a, ROW], agents[a, COL]
@@ -265,9 +301,11 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
                 cross_id[e] = b
                 cross_agent[e] = False
 
-    # 5. Two or more movers on one cell all stay (counts only grow, as in the original).
-    a_occ = np.zeros((n, n), np.int64)
-    b_occ = np.zeros((n, n), np.int64)
+
+@numba.njit(cache=True, inline="always")
+def _revert_collisions(agents, bombs, nb, des_r, des_c, bdes_r, bdes_c, a_occ, b_occ):
+    """Phase 5: two or more movers on one cell all stay; fills the occupancy counts."""
+    na = C.NUM_AGENTS
     for a in range(na):
         if agents[a, ALIVE] != 0:
             a_occ[des_r[a], des_c[a]] += 1
@@ -293,9 +331,17 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
                 b_occ[r, c] += 1
                 change = True
 
-    # 6. Kicks: an agent with kick walking into a bomb sends it one cell on, if that cell is free.
-    kicked_by = np.full(nb, -1, np.int64)  # bomb -> agent
-    kicked = np.full(na, -1, np.int64)  # agent -> bomb
+
+@numba.njit(cache=True, inline="always")
+def _kick(
+    actions, board, agents, bombs, nb, des_r, des_c, bdes_r, bdes_c, a_occ, b_occ, kicked_by, kicked
+):
+    """Phase 6: an agent with kick walking into a bomb sends it one cell on, if that cell is free.
+
+    Bombs and agents whose move fails here are sent back after all kicks are decided; returns
+    whether any was (then late collisions must be resolved).
+    """
+    na = C.NUM_AGENTS
     delayed_b = np.empty((nb, 3), np.int64)
     n_delayed_b = 0
     delayed_a = np.empty((nb, 3), np.int64)
@@ -345,17 +391,22 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
         b, r, c = delayed_b[j, 0], delayed_b[j, 1], delayed_b[j, 2]
         bdes_r[b], bdes_c[b] = r, c
         b_occ[r, c] += 1
-        change = True
     for j in range(n_delayed_a):
         a, r, c = delayed_a[j, 0], delayed_a[j, 1], delayed_a[j, 2]
         des_r[a], des_c[a] = r, c
         a_occ[r, c] += 1
-        change = True
+    return n_delayed_b + n_delayed_a > 0
 
-    # 7. Late collisions caused by failed kicks; an undone kick sends its agent back too.
+
+@numba.njit(cache=True, inline="always")
+def _revert_late_collisions(
+    agents, bombs, nb, des_r, des_c, bdes_r, bdes_c, a_occ, b_occ, kicked_by, kicked
+):
+    """Phase 7: late collisions caused by failed kicks; an undone kick sends its agent back too."""
+    change = True
     while change:
         change = False
-        for a in range(na):
+        for a in range(C.NUM_AGENTS):
             if agents[a, ALIVE] == 0:
                 continue
             r, c = agents[a, ROW], agents[a, COL]
@@ -386,14 +437,17 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
                     kicked_by[b] = -1
                 change = True
 
-    # 8. Apply the moves; agents pick up the power-up they step on.
+
+@numba.njit(cache=True, inline="always")
+def _move(actions, board, agents, bombs, nb, des_r, des_c, bdes_r, bdes_c, kicked_by, max_blast):
+    """Phase 8: apply the moves; agents pick up the power-up they step on."""
     for b in range(nb):
         if bdes_r[b] == bombs[b, B_ROW] and bdes_c[b] == bombs[b, B_COL] and kicked_by[b] < 0:
             bombs[b, DIRECTION] = 0
         else:
             bombs[b, B_ROW] = bdes_r[b]
             bombs[b, B_COL] = bdes_c[b]
-    for a in range(na):
+    for a in range(C.NUM_AGENTS):
         if agents[a, ALIVE] == 0:
             continue
         if des_r[a] != agents[a, ROW] or des_c[a] != agents[a, COL]:
@@ -409,8 +463,14 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
             elif v == C.KICK:
                 agents[a, KICK] = 1
 
-    # 9. Bombs tick; bombs at zero or in flames explode, in chains.
-    exploded = np.zeros((n, n), np.bool_)
+
+@numba.njit(cache=True, inline="always")
+def _explode(board, agents, bombs, nb, exploded):
+    """Phase 9: bombs tick; bombs at zero or in flames explode, in chains, marking ``exploded``.
+
+    Exploded bombs leave the list (order kept) and give their owner's ammo back; returns the
+    number of bombs left.
+    """
     new_explosions = False
     for b in range(nb):
         bombs[b, LIFE] -= 1
@@ -444,8 +504,13 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
             if exploded[bombs[b, B_ROW], bombs[b, B_COL]]:
                 bombs[b, LIFE] = 0
                 new_explosions = True
+    return nb
 
-    # 10. Redraw bombs, lay the new flames, kill agents standing in flames.
+
+@numba.njit(cache=True, inline="always")
+def _lay_flames(board, bombs, nb, flames, nf, exploded):
+    """Phase 10: redraw the bombs left, add a flame on every exploded cell; returns the flames."""
+    n = C.BOARD_SIZE
     for b in range(nb):
         board[bombs[b, B_ROW], bombs[b, B_COL]] = C.BOMB
     for r in range(n):
@@ -457,7 +522,13 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
                 nf += 1
     for f in range(nf):
         board[flames[f, 0], flames[f, 1]] = C.FLAMES
-    for a in range(na):
+    return nf
+
+
+@numba.njit(cache=True, inline="always")
+def _burn_agents(board, agents):
+    """Phase 11: agents standing in flames die; the others are drawn on the board."""
+    for a in range(C.NUM_AGENTS):
         if agents[a, ALIVE] == 0:
             continue
         r, c = agents[a, ROW], agents[a, COL]
@@ -465,6 +536,3 @@ def _step_one(actions, board, items, agents, bombs, flames, meta, max_blast):  #
             agents[a, ALIVE] = 0
         else:
             board[r, c] = C.AGENT0 + a
-    meta[N_BOMBS] = nb
-    meta[N_FLAMES] = nf
-    meta[STEP] += 1

@@ -16,6 +16,7 @@ from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.core import ALIVE, AMMO, BLAST, COL, KICK, ROW, STEP, BomberBatch
 from palaestra.envs.bomber.observe import MAPS, NUM_PLANES, agent_boards, agent_maps, outcome, planes
 from palaestra.envs.bomber.pommerman_io import load_state, state_to_json
+from palaestra.errors import ConfigError, InvalidActionError
 
 AGENT_NAMES = tuple(f"player_{k}" for k in range(C.NUM_AGENTS))
 AGENT_INDEX = {name: k for k, name in enumerate(AGENT_NAMES)}
@@ -75,7 +76,7 @@ class BomberParallelEnv(ParallelEnv):
 
     def __init__(self, render_mode: str | None = None, **config: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+            raise ConfigError(f"render_mode must be one of {self.metadata['render_modes']}")
         self.config = BomberConfig(**config)
         self.render_mode = render_mode
         self.possible_agents = list(AGENT_NAMES)
@@ -144,7 +145,7 @@ class BomberParallelEnv(ParallelEnv):
         self.agents = [AGENT_NAMES[k] for k in range(C.NUM_AGENTS) if alive[k] or self.config.team]
         done, _ = outcome(alive, int(self.batch.meta[0, STEP]), self.config.max_steps, self.config.team)
         if done or not self.agents:
-            raise ValueError("the given state is already decided; start from a running game")
+            raise ConfigError("the given state is already decided; start from a running game")
         return self._observations(), {a: {} for a in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
@@ -154,7 +155,7 @@ class BomberParallelEnv(ParallelEnv):
         words = self.messages[0].copy()
         for name in self.agents:
             if name not in actions:
-                raise ValueError(f"no action for {name}; every live agent must act")
+                raise InvalidActionError(f"no action for {name}; every live agent must act")
             k = AGENT_INDEX[name]
             moves[0, k] = self._parse_action(name, actions[name], k, words)
         # Everything is validated: only now does the game change.
@@ -192,10 +193,10 @@ class BomberParallelEnv(ParallelEnv):
         if self._radio:
             a = np.asarray(action).reshape(-1)
             if a.shape != (3,) or a.dtype.kind not in "iu":
-                raise ValueError(f"{name}: a team_radio action is [move, word, word], got {action!r}")
+                raise InvalidActionError(f"{name}: a team_radio action is [move, word, word], got {action!r}")
             move = int(a[0])
             if not (0 <= a[1] < C.RADIO_VOCAB_SIZE and 0 <= a[2] < C.RADIO_VOCAB_SIZE):
-                raise ValueError(f"{name}: radio words must lie in 0..{C.RADIO_VOCAB_SIZE - 1}")
+                raise InvalidActionError(f"{name}: radio words must lie in 0..{C.RADIO_VOCAB_SIZE - 1}")
             if self.batch.agents[0, k, ALIVE]:
                 words[(k + 2) % 4] = a[1:]
         elif type(action) is int or isinstance(action, np.integer):
@@ -203,10 +204,10 @@ class BomberParallelEnv(ParallelEnv):
         else:
             a = np.asarray(action)
             if a.size != 1 or a.dtype.kind not in "iu":
-                raise ValueError(f"{name}: action must be an integer 0..5, got {action!r}")
+                raise InvalidActionError(f"{name}: action must be an integer 0..5, got {action!r}")
             move = int(a.reshape(()))
         if not 0 <= move < C.NUM_ACTIONS:
-            raise ValueError(f"{name}: action must be an integer 0..5, got {action!r}")
+            raise InvalidActionError(f"{name}: action must be an integer 0..5, got {action!r}")
         return move
 
     # -- observations -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.pommerman_io import load_state, state_to_json
+from palaestra.errors import FileFormatError
 
 
 @dataclass(frozen=True)
@@ -93,4 +94,4 @@ def read_trajectories(path: str | Path) -> Iterator[dict[str, Any]]:
                 try:
                     yield json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"{p}:{n}: not a JSON line ({exc})") from None
+                    raise FileFormatError(f"{p}:{n}: not a JSON line ({exc})") from None

@@ -15,7 +15,19 @@ import numpy as np
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.core import (
-    ALIVE, AMMO, B_BLAST, B_COL, B_ROW, BLAST, COL, DIRECTION, KICK, LIFE, N_BOMBS, N_FLAMES, ROW,
+    ALIVE,
+    AMMO,
+    B_BLAST,
+    B_COL,
+    B_ROW,
+    BLAST,
+    COL,
+    DIRECTION,
+    KICK,
+    LIFE,
+    N_BOMBS,
+    N_FLAMES,
+    ROW,
     STEP,
 )
 
@@ -38,7 +50,7 @@ def _visible(ar: int, ac: int, r: int, c: int, view: int) -> bool:
 
 
 @numba.njit(cache=True)
-def agent_boards(board, agents, view):  # type: ignore[no-untyped-def]
+def agent_boards(board, agents, view):
     """(N, 4, 11, 11) int8 boards as each agent sees them (``view`` < 0: fully observable)."""
     nb, n = board.shape[0], board.shape[1]
     out = np.empty((nb, C.NUM_AGENTS, n, n), np.int8)
@@ -52,7 +64,7 @@ def agent_boards(board, agents, view):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def agent_maps(agents, bombs, flames, meta, view):  # type: ignore[no-untyped-def]
+def agent_maps(agents, bombs, flames, meta, view):
     """(N, 4, 4, 11, 11) float32: per agent, the maps named in :data:`MAPS`.
 
     Bomb maps hold the bomb's blast strength, life and moving direction (0 when still); the flame
@@ -78,7 +90,7 @@ def agent_maps(agents, bombs, flames, meta, view):  # type: ignore[no-untyped-de
 
 
 @numba.njit(cache=True)
-def planes(board, agents, bombs, flames, meta, messages, view, team, max_steps):  # type: ignore[no-untyped-def]
+def planes(board, agents, bombs, flames, meta, messages, view, team, max_steps):
     """(N, 4, NUM_PLANES, 11, 11) float32 stacked planes, one stack per agent (see :data:`PLANES`).
 
     ``messages`` (N, 4, 2) holds the radio words each agent received (zeros without radio);

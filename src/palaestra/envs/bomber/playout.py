@@ -11,11 +11,11 @@ import numba
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
-from palaestra.envs.bomber.core import ALIVE, STEP, BomberBatch, _step_one
+from palaestra.envs.bomber.core import ALIVE, STEP, BomberBatch, step_one
 
 
 @numba.njit(cache=True)
-def _decided(agents, team):  # type: ignore[no-untyped-def]
+def _decided(agents, team):
     n_alive = 0
     even = False
     odd = False
@@ -32,14 +32,14 @@ def _decided(agents, team):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def _playout(board, items, agents, bombs, flames, meta, max_steps, team, max_blast, seed):  # type: ignore[no-untyped-def]
+def _playout(board, items, agents, bombs, flames, meta, max_steps, team, max_blast, seed):
     np.random.seed(seed)
     actions = np.zeros(C.NUM_AGENTS, np.int64)
     steps = 0
     while meta[STEP] < max_steps and not _decided(agents, team):
         for a in range(C.NUM_AGENTS):
             actions[a] = np.random.randint(0, C.NUM_ACTIONS)
-        _step_one(actions, board, items, agents, bombs, flames, meta, max_blast)
+        step_one(actions, board, items, agents, bombs, flames, meta, max_blast)
         steps += 1
     return steps
 

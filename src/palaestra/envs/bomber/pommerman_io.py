@@ -21,14 +21,31 @@ import numpy as np
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.core import (
-    ALIVE, AMMO, B_BLAST, B_COL, B_ROW, BLAST, COL, DIRECTION, KICK, LIFE, MAX_BOMBS, MAX_FLAMES,
-    N_BOMBS, N_FLAMES, OWNER, ROW, STEP, BomberBatch,
+    ALIVE,
+    AMMO,
+    B_BLAST,
+    B_COL,
+    B_ROW,
+    BLAST,
+    COL,
+    DIRECTION,
+    KICK,
+    LIFE,
+    MAX_BOMBS,
+    MAX_FLAMES,
+    N_BOMBS,
+    N_FLAMES,
+    OWNER,
+    ROW,
+    STEP,
+    BomberBatch,
 )
+from palaestra.errors import FileFormatError
 
 JSON_FIELDS = ("step_count", "board", "agents", "bombs", "flames", "items")
 
 
-class StateFormatError(ValueError):
+class StateFormatError(FileFormatError):
     """A state is not a well-formed Pommerman/Bomber JSON state."""
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
+from palaestra.errors import ConfigError
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
@@ -257,7 +258,7 @@ def _grid(name: str, arr: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarr
         return None
     arr = np.asarray(arr)
     if arr.shape != shape:
-        raise ValueError(f"{name} has shape {arr.shape}, expected the board's {shape}")
+        raise ConfigError(f"{name} has shape {arr.shape}, expected the board's {shape}")
     return arr
 
 
@@ -283,9 +284,9 @@ def render_rgb_array(
     """
     board = np.asarray(board)
     if board.ndim != 2:
-        raise ValueError(f"board must be 2-D, got shape {board.shape}")
+        raise ConfigError(f"board must be 2-D, got shape {board.shape}")
     if tile < 8:
-        raise ValueError(f"tile must be at least 8 pixels, got {tile}")
+        raise ConfigError(f"tile must be at least 8 pixels, got {tile}")
     rows, cols = board.shape
     bomb_life = _grid("bomb_life", bomb_life, board.shape)
     flame_life = _grid("flame_life", flame_life, board.shape)
@@ -431,7 +432,7 @@ def render_ansi(board: np.ndarray, *, alive: Sequence[bool], step: int) -> str:
     """
     board = np.asarray(board)
     if board.ndim != 2:
-        raise ValueError(f"board must be 2-D, got shape {board.shape}")
+        raise ConfigError(f"board must be 2-D, got shape {board.shape}")
     lines = []
     for row in board:
         chars = []

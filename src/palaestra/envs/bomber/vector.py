@@ -15,6 +15,7 @@ from palaestra.envs.bomber.board import make_board, make_items
 from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.core import ALIVE, STEP, BomberBatch
 from palaestra.envs.bomber.observe import planes
+from palaestra.errors import ConfigError, InvalidActionError
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class BomberVectorEnv:
 
     def __init__(self, num_envs: int, config: BomberConfig | None = None, seed: int | None = None) -> None:
         if num_envs < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+            raise ConfigError(f"num_envs must be >= 1, got {num_envs}")
         self.config = config or BomberConfig(observation="planes")
         self.num_envs = num_envs
         self.batch = BomberBatch.empty(num_envs)
@@ -96,9 +97,9 @@ class BomberVectorEnv:
         acts = np.asarray(actions, dtype=np.int64)
         if self.config.radio:
             if acts.shape != (self.num_envs, C.NUM_AGENTS, 3):
-                raise ValueError(f"team_radio actions must have shape {(self.num_envs, 4, 3)}")
+                raise InvalidActionError(f"team_radio actions must have shape {(self.num_envs, 4, 3)}")
             if acts[..., 1:].min() < 0 or acts[..., 1:].max() >= C.RADIO_VOCAB_SIZE:
-                raise ValueError("radio words must lie in 0..7")
+                raise InvalidActionError("radio words must lie in 0..7")
             self.messages[:] = acts[:, [2, 3, 0, 1], 1:]  # each agent hears its teammate
             acts = acts[..., 0]
         was_alive = self.batch.agents[:, :, ALIVE].astype(bool)

@@ -10,6 +10,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from palaestra.errors import ConfigError, InvalidActionError
+
 STAY, UP, DOWN, LEFT, RIGHT = range(5)
 ACTION_NAMES: tuple[str, ...] = ("stay", "up", "down", "left", "right")
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.int64)
@@ -38,15 +40,15 @@ class GridCountingConfig:
         for name in ("size", "t_min", "t_max", "max_t", "grace_steps"):
             value = getattr(self, name)
             if isinstance(value, bool) or int(value) != value:
-                raise ValueError(f"{name} must be an integer, got {value!r}")
+                raise ConfigError(f"{name} must be an integer, got {value!r}")
         if self.size < 2:
-            raise ValueError(f"size must be at least 2, got {self.size}")
+            raise ConfigError(f"size must be at least 2, got {self.size}")
         if not 1 <= self.t_min <= self.t_max <= self.max_t:
-            raise ValueError(
+            raise ConfigError(
                 f"need 1 <= t_min <= t_max <= max_t, got {self.t_min}, {self.t_max}, {self.max_t}"
             )
         if self.grace_steps < 0:
-            raise ValueError(f"grace_steps must be >= 0, got {self.grace_steps}")
+            raise ConfigError(f"grace_steps must be >= 0, got {self.grace_steps}")
 
 
 def manhattan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -118,7 +120,7 @@ class GridCountingEnv(gym.Env[dict[str, Any], np.int64]):
             raise TypeError("pass either config or keyword overrides, not both")
         self.config = config if config is not None else GridCountingConfig(**overrides)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
+            raise ConfigError(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode
@@ -158,12 +160,12 @@ class GridCountingEnv(gym.Env[dict[str, Any], np.int64]):
         options = dict(options or {})
         unknown = set(options) - {"T", "agent", "target"}
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; known: T, agent, target")
+            raise ConfigError(f"unknown reset options {sorted(unknown)}; known: T, agent, target")
         c = self.config
         if "T" in options:
             t = options["T"]
             if isinstance(t, bool) or int(t) != t or not 1 <= int(t) <= c.max_t:
-                raise ValueError(f"options['T'] must be an integer in 1..{c.max_t}, got {t!r}")
+                raise ConfigError(f"options['T'] must be an integer in 1..{c.max_t}, got {t!r}")
             self._T = int(t)
         else:
             self._T = int(self.np_random.integers(c.t_min, c.t_max + 1))
@@ -180,7 +182,7 @@ class GridCountingEnv(gym.Env[dict[str, Any], np.int64]):
         if len(fixed) == 2:
             d = int(manhattan(fixed["agent"], fixed["target"]))
             if not 1 <= d <= self._T:
-                raise ValueError(f"agent and target must be 1..T={self._T} apart, got {d}")
+                raise ConfigError(f"agent and target must be 1..T={self._T} apart, got {d}")
             return fixed["agent"], fixed["target"]
         while True:  # rejection: uniform over the allowed (distinct, reachable) pairs
             agent = fixed.get("agent", self.np_random.integers(0, n, size=2))
@@ -191,7 +193,7 @@ class GridCountingEnv(gym.Env[dict[str, Any], np.int64]):
     def _position(self, value: Any, name: str) -> np.ndarray:
         p = np.asarray(value)
         if p.shape != (2,) or not np.all((p >= 0) & (p < self.config.size)) or np.any(p != p.astype(int)):
-            raise ValueError(f"options[{name!r}] must be a (row, column) inside the grid, got {value!r}")
+            raise ConfigError(f"options[{name!r}] must be a (row, column) inside the grid, got {value!r}")
         return p.astype(np.int64)
 
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
@@ -200,7 +202,7 @@ class GridCountingEnv(gym.Env[dict[str, Any], np.int64]):
         if self._outcome is not None:
             raise RuntimeError("the episode is over: call reset()")
         if not self.action_space.contains(action):
-            raise ValueError(f"invalid action {action!r}: expected an integer in 0..4")
+            raise InvalidActionError(f"invalid action {action!r}: expected an integer in 0..4")
         self._agent = move(self._agent, int(action), self.config.size)
         self._steps += 1
         reward = 0.0

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from palaestra.envs.hide_and_seek.constants import MAX_PER_TEAM
+from palaestra.errors import ConfigError
 
 MIN_GRID_SIZE = 8
 MAX_GRID_SIZE = 64
@@ -47,33 +48,33 @@ class HideAndSeekConfig:
 
     def __post_init__(self) -> None:
         if not MIN_GRID_SIZE <= self.grid_size <= MAX_GRID_SIZE:
-            raise ValueError(f"grid_size must lie in {MIN_GRID_SIZE}..{MAX_GRID_SIZE}, got {self.grid_size}")
+            raise ConfigError(f"grid_size must lie in {MIN_GRID_SIZE}..{MAX_GRID_SIZE}, got {self.grid_size}")
         for name in ("n_hiders", "n_seekers"):
             value = getattr(self, name)
             if not 1 <= value <= MAX_PER_TEAM:
-                raise ValueError(f"{name} must lie in 1..{MAX_PER_TEAM}, got {value}")
+                raise ConfigError(f"{name} must lie in 1..{MAX_PER_TEAM}, got {value}")
         for name in ("n_boxes", "n_ramps"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         inner = (self.grid_size - 2) ** 2
         placed = self.n_hiders + self.n_seekers + self.n_boxes + self.n_ramps
         if placed > inner // 3:
-            raise ValueError(f"{placed} agents, boxes and ramps do not fit a {self.grid_size} grid "
+            raise ConfigError(f"{placed} agents, boxes and ramps do not fit a {self.grid_size} grid "
                              f"(at most {inner // 3})")
         if self.max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+            raise ConfigError(f"max_steps must be >= 1, got {self.max_steps}")
         if not 0.0 <= self.prep_fraction < 1.0:
-            raise ValueError(f"prep_fraction must lie in [0, 1), got {self.prep_fraction}")
+            raise ConfigError(f"prep_fraction must lie in [0, 1), got {self.prep_fraction}")
         if not (math.isfinite(self.vision_range) and self.vision_range > 0):
-            raise ValueError(f"vision_range must be > 0, got {self.vision_range}")
+            raise ConfigError(f"vision_range must be > 0, got {self.vision_range}")
         if not 0.0 < self.cone_half_angle <= 180.0:
-            raise ValueError(f"cone_half_angle must lie in (0, 180], got {self.cone_half_angle}")
+            raise ConfigError(f"cone_half_angle must lie in (0, 180], got {self.cone_half_angle}")
         if self.max_rooms < 2:
-            raise ValueError(f"max_rooms must be >= 2, got {self.max_rooms}")
+            raise ConfigError(f"max_rooms must be >= 2, got {self.max_rooms}")
         if self.min_room_size < 2:
-            raise ValueError(f"min_room_size must be >= 2, got {self.min_room_size}")
+            raise ConfigError(f"min_room_size must be >= 2, got {self.min_room_size}")
         if self.grid_radius is not None and self.grid_radius < 1:
-            raise ValueError(f"grid_radius must be None or >= 1, got {self.grid_radius}")
+            raise ConfigError(f"grid_radius must be None or >= 1, got {self.grid_radius}")
 
     @property
     def prep_steps(self) -> int:

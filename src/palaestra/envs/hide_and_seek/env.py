@@ -17,6 +17,7 @@ from palaestra.envs.hide_and_seek.state import GameState
 from palaestra.envs.hide_and_seek.stats import PhaseStats
 from palaestra.envs.hide_and_seek.vision import fields_of_view
 from palaestra.envs.hide_and_seek.world import generate
+from palaestra.errors import ConfigError, InvalidActionError
 
 
 def agent_names(config: HideAndSeekConfig) -> list[str]:
@@ -94,7 +95,7 @@ class HideAndSeekParallelEnv(ParallelEnv):
 
     def __init__(self, render_mode: str | None = None, **config: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+            raise ConfigError(f"render_mode must be one of {self.metadata['render_modes']}")
         self.config = HideAndSeekConfig(**config)
         self.render_mode = render_mode
         self.possible_agents = agent_names(self.config)
@@ -161,7 +162,7 @@ class HideAndSeekParallelEnv(ParallelEnv):
         parsed = []
         for name in self.agents:
             if name not in actions:
-                raise ValueError(f"no action for {name}; every agent must act")
+                raise InvalidActionError(f"no action for {name}; every agent must act")
             parsed.append(self._parse_action(name, actions[name]))
         game = self.game
         phase = self.phase
@@ -193,10 +194,10 @@ class HideAndSeekParallelEnv(ParallelEnv):
     def _parse_action(self, name: str, action: Any) -> tuple[int, int, int]:
         a = np.asarray(action)
         if a.shape != (3,) or a.dtype.kind not in "iu":
-            raise ValueError(f"{name}: an action is 3 integers [move, face, interact], got {action!r}")
+            raise InvalidActionError(f"{name}: an action is 3 integers [move, face, interact], got {action!r}")
         move, face, interact = (int(v) for v in a)
         if not (0 <= move < K.NUM_MOVES and 0 <= face < K.NUM_FACES and 0 <= interact < K.NUM_INTERACTS):
-            raise ValueError(f"{name}: action {action!r} outside MultiDiscrete([5, 5, 3])")
+            raise InvalidActionError(f"{name}: action {action!r} outside MultiDiscrete([5, 5, 3])")
         return move, face, interact
 
     def _check_state(self, state: Any) -> GameState:
@@ -204,14 +205,14 @@ class HideAndSeekParallelEnv(ParallelEnv):
         if not isinstance(state, GameState):
             raise TypeError(f"options['state'] must be a GameState, got {type(state).__name__}")
         if state.walls.shape != (c.grid_size, c.grid_size):
-            raise ValueError(f"state grid is {state.walls.shape}, config wants {c.grid_size}")
+            raise ConfigError(f"state grid is {state.walls.shape}, config wants {c.grid_size}")
         if (len(state.boxes), len(state.ramps)) != (c.n_boxes, c.n_ramps):
-            raise ValueError("state boxes/ramps do not match n_boxes/n_ramps")
+            raise ConfigError("state boxes/ramps do not match n_boxes/n_ramps")
         teams = [K.HIDERS] * c.n_hiders + [K.SEEKERS] * c.n_seekers
         if list(state.agent_team) != teams:
-            raise ValueError(f"state agent teams {list(state.agent_team)} do not match {teams}")
+            raise ConfigError(f"state agent teams {list(state.agent_team)} do not match {teams}")
         if not 0 <= state.step < c.max_steps:
-            raise ValueError(f"state step {state.step} outside 0..{c.max_steps - 1}")
+            raise ConfigError(f"state step {state.step} outside 0..{c.max_steps - 1}")
         return state
 
     # -- vision and observations --------------------------------------------------------------

@@ -19,6 +19,7 @@ from palaestra.envs.hide_and_seek import constants as K
 from palaestra.envs.hide_and_seek.config import HideAndSeekConfig
 from palaestra.envs.hide_and_seek.state import GameState
 from palaestra.envs.hide_and_seek.world import door_mask, room_labels
+from palaestra.errors import ConfigError
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
@@ -245,7 +246,7 @@ def render_rgb_array(game: GameState, fov: np.ndarray, config: HideAndSeekConfig
     grid and a status bar (step, phase, whether the hiders are hidden) below it. ``fov`` holds the
     cells each agent sees (as :func:`~palaestra.envs.hide_and_seek.vision.fields_of_view`)."""
     if tile < 12:
-        raise ValueError(f"tile must be at least 12 pixels, got {tile}")
+        raise ConfigError(f"tile must be at least 12 pixels, got {tile}")
     t = int(tile)
     h, w = game.shape
     title_h, status_h = round(0.7 * t), round(0.8 * t)

@@ -54,7 +54,7 @@ class GameState:
     # -- queries ------------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int]:
-        return self.walls.shape  # type: ignore[return-value]
+        return self.walls.shape
 
     def inside(self, r: int, c: int) -> bool:
         return 0 <= r < self.walls.shape[0] and 0 <= c < self.walls.shape[1]

@@ -54,7 +54,7 @@ def line_of_sight(opaque: np.ndarray, r0: int, c0: int, r1: int, c1: int) -> boo
 
 
 @numba.njit(cache=True)
-def _field_of_view(opaque, r, c, face, vision_range, cos_half, out):  # type: ignore[no-untyped-def]
+def _field_of_view(opaque, r, c, face, vision_range, cos_half, out):
     h, w = opaque.shape
     fr, fc = _DR[face], _DC[face]
     reach = int(math.floor(vision_range))
@@ -75,7 +75,7 @@ def _field_of_view(opaque, r, c, face, vision_range, cos_half, out):  # type: ig
 
 
 @numba.njit(cache=True)
-def fields_of_view(opaque, rows, cols, faces, vision_range, cos_half):  # type: ignore[no-untyped-def]
+def fields_of_view(opaque, rows, cols, faces, vision_range, cos_half):
     """(n, H, W) bool: the cells each of n agents sees (positions ``rows``/``cols``, facings)."""
     n = rows.shape[0]
     out = np.zeros((n, opaque.shape[0], opaque.shape[1]), np.bool_)
@@ -85,7 +85,7 @@ def fields_of_view(opaque, rows, cols, faces, vision_range, cos_half):  # type: 
 
 
 @numba.njit(cache=True)
-def seen_from_anywhere(opaque, rows, cols, vision_range):  # type: ignore[no-untyped-def]
+def seen_from_anywhere(opaque, rows, cols, vision_range):
     """(H, W) bool: cells some of the given viewers could see by turning (no cone)."""
     out = np.zeros(opaque.shape, np.bool_)
     for k in range(rows.shape[0]):

@@ -24,6 +24,7 @@ import numpy as np
 from palaestra.envs.hide_and_seek.config import HideAndSeekConfig
 from palaestra.envs.hide_and_seek.constants import DIRECTIONS, HIDERS, SEEKERS, UNLOCKED
 from palaestra.envs.hide_and_seek.state import GameState
+from palaestra.errors import ConfigError
 
 Region = tuple[int, int, int, int]
 """Inclusive floor bounds (r0, r1, c0, c1) of a room being divided."""
@@ -162,7 +163,7 @@ def _pick(rng: np.random.Generator, preferred: np.ndarray, fallback: np.ndarray,
         rest_mask[chosen[:, 0], chosen[:, 1]] = False
         rest = np.argwhere(rest_mask)
         if len(rest) < n - take:
-            raise ValueError("not enough free cells to place everything")
+            raise ConfigError("not enough free cells to place everything")
         chosen = np.concatenate([chosen, rest[rng.choice(len(rest), size=n - take, replace=False)]])
     return chosen.astype(np.int64).reshape(n, 2)
 

@@ -16,12 +16,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from palaestra.errors import ConfigError, InvalidActionError
+
 
 def dollars_to_cents(amount: float, what: str) -> int:
     """Convert a dollar amount to whole cents, refusing fractions of a cent."""
     cents = round(amount * 100)
     if abs(cents - amount * 100) > 1e-6:
-        raise ValueError(f"{what} must be a whole number of cents, got {amount!r}")
+        raise ConfigError(f"{what} must be a whole number of cents, got {amount!r}")
     return int(cents)
 
 
@@ -62,13 +64,13 @@ class KellyGames:
 
     def __init__(self, draws: list[KellyDraw], initial_cents: int) -> None:
         if not draws:
-            raise ValueError("KellyGames needs at least one game")
+            raise ConfigError("KellyGames needs at least one game")
         n = len(draws)
         self.edge = np.array([d.edge for d in draws], dtype=np.float64)
         self.cap_cents = np.array([d.cap_cents for d in draws], dtype=np.int64)
         self.rounds = np.array([d.rounds for d in draws], dtype=np.int64)
         if np.any(self.cap_cents <= initial_cents):
-            raise ValueError("every game's cap must exceed the initial wealth")
+            raise ConfigError("every game's cap must exceed the initial wealth")
         width = int(self.rounds.max())
         self.uniforms = np.ones((n, width), dtype=np.float64)
         for i, d in enumerate(draws):
@@ -95,7 +97,7 @@ class KellyGames:
         """
         bets = np.asarray(bets_cents)
         if bets.shape != (self.size,):
-            raise ValueError(f"expected {self.size} bets, got shape {bets.shape}")
+            raise InvalidActionError(f"expected {self.size} bets, got shape {bets.shape}")
         if not np.issubdtype(bets.dtype, np.integer):
             raise TypeError(f"bets must be integer cents, got dtype {bets.dtype}")
         live = ~self.done

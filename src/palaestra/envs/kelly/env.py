@@ -17,6 +17,7 @@ from palaestra.envs.kelly.core import (
     draw_fixed,
     draw_generalized,
 )
+from palaestra.errors import ConfigError, InvalidActionError
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,14 @@ class KellyConfig:
         initial = dollars_to_cents(self.initial_wealth, "initial_wealth")
         cap = dollars_to_cents(self.max_wealth, "max_wealth")
         if not 0 < initial < cap:
-            raise ValueError(
+            raise ConfigError(
                 f"need 0 < initial_wealth < max_wealth, got {self.initial_wealth} and "
                 f"{self.max_wealth}"
             )
         if not 0.0 < self.edge < 1.0:
-            raise ValueError(f"edge must lie in (0, 1), got {self.edge}")
+            raise ConfigError(f"edge must lie in (0, 1), got {self.edge}")
         if int(self.max_rounds) != self.max_rounds or self.max_rounds < 1:
-            raise ValueError(f"max_rounds must be a positive integer, got {self.max_rounds}")
+            raise ConfigError(f"max_rounds must be a positive integer, got {self.max_rounds}")
 
     @property
     def initial_cents(self) -> int:
@@ -80,20 +81,20 @@ class KellyGeneralizedConfig:
     def __post_init__(self) -> None:
         initial = dollars_to_cents(self.initial_wealth, "initial_wealth")
         if initial <= 0:
-            raise ValueError(f"initial_wealth must be positive, got {self.initial_wealth}")
+            raise ConfigError(f"initial_wealth must be positive, got {self.initial_wealth}")
         if self.edge_prior_alpha <= 0 or self.edge_prior_beta <= 0:
-            raise ValueError("edge prior parameters must be positive")
+            raise ConfigError("edge prior parameters must be positive")
         if self.max_wealth_alpha <= 0:
-            raise ValueError(f"max_wealth_alpha must be positive, got {self.max_wealth_alpha}")
+            raise ConfigError(f"max_wealth_alpha must be positive, got {self.max_wealth_alpha}")
         if not self.initial_wealth < self.max_wealth_m < self.max_wealth_bound:
-            raise ValueError(
+            raise ConfigError(
                 "need initial_wealth < max_wealth_m < max_wealth_bound, got "
                 f"{self.initial_wealth}, {self.max_wealth_m}, {self.max_wealth_bound}"
             )
         if self.max_rounds_sd < 0:
-            raise ValueError(f"max_rounds_sd must be >= 0, got {self.max_rounds_sd}")
+            raise ConfigError(f"max_rounds_sd must be >= 0, got {self.max_rounds_sd}")
         if not 1 <= self.max_rounds_mean <= self.max_rounds_bound:
-            raise ValueError("need 1 <= max_rounds_mean <= max_rounds_bound")
+            raise ConfigError("need 1 <= max_rounds_mean <= max_rounds_bound")
 
     @property
     def initial_cents(self) -> int:
@@ -110,7 +111,7 @@ class _KellyBase(gym.Env[dict[str, Any], np.int64], abc.ABC):
     def __init__(self, initial_cents: int, render_mode: str | None) -> None:
         self.initial_cents = initial_cents
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
+            raise ConfigError(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode
@@ -151,7 +152,7 @@ class _KellyBase(gym.Env[dict[str, Any], np.int64], abc.ABC):
         if g.done[0]:
             raise RuntimeError("the game is over: call reset()")
         if not self.action_space.contains(action):
-            raise ValueError(f"invalid action {action!r}: expected a bet in cents in {self.action_space}")
+            raise InvalidActionError(f"invalid action {action!r}: expected a bet in cents in {self.action_space}")
         result = g.step(np.array([int(action)], dtype=np.int64))
         info = self._info()
         info["won"] = bool(result.won[0])

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from palaestra.errors import ConfigError
+
 _CONCAVITY_TOL = 1e-12
 
 
@@ -113,7 +115,7 @@ class KellySolution:
         w = np.asarray(wealth_cents, dtype=np.int64)
         n = np.asarray(rounds_left, dtype=np.int64)
         if np.any((w < 0) | (w > self.cap_cents)) or np.any((n < 0) | (n > self.rounds)):
-            raise ValueError(
+            raise ConfigError(
                 f"state out of the solved range: wealth 0..{self.cap_cents} cents, "
                 f"rounds 0..{self.rounds}"
             )
@@ -121,7 +123,7 @@ class KellySolution:
 
     def _check(self, wealth_cents: int, rounds_left: int) -> None:
         if not 0 <= wealth_cents <= self.cap_cents or not 0 <= rounds_left <= self.rounds:
-            raise ValueError(
+            raise ConfigError(
                 f"state (wealth {wealth_cents} cents, {rounds_left} rounds) is outside the solved "
                 f"range: wealth 0..{self.cap_cents} cents, rounds 0..{self.rounds}"
             )
@@ -139,11 +141,11 @@ def solve_kelly(edge: float = 0.6, cap_cents: int = 25_000, rounds: int = 300) -
         A :class:`KellySolution`; ``solve_kelly().value(2500, 300)`` is 246.6062931797...
     """
     if not 0.0 < edge < 1.0:
-        raise ValueError(f"edge must lie in (0, 1), got {edge}")
+        raise ConfigError(f"edge must lie in (0, 1), got {edge}")
     if cap_cents < 2:
-        raise ValueError(f"cap_cents must be at least 2, got {cap_cents}")
+        raise ConfigError(f"cap_cents must be at least 2, got {cap_cents}")
     if rounds < 0:
-        raise ValueError(f"rounds must be >= 0, got {rounds}")
+        raise ConfigError(f"rounds must be >= 0, got {rounds}")
     values = np.empty((rounds + 1, cap_cents + 1), dtype=np.float64)
     bets = np.zeros((max(rounds, 1), cap_cents + 1), dtype=np.int32)
     fallbacks = _solve(cap_cents, float(edge), rounds, bets, values)
