@@ -77,3 +77,11 @@ def test_misbehaving_agent_is_reported():
 
     with pytest.raises(ValueError, match="integer cents"):
         evaluate_kelly(KellyCoinflipEnv(), Floaty(), "kelly", 10)
+
+
+def test_no_games_is_a_config_error() -> None:
+    from palaestra.errors import ConfigError
+    from palaestra.evaluation.kelly import episode_seeds
+
+    with pytest.raises(ConfigError, match="episodes must be >= 1, got 0"):
+        episode_seeds(0, 0)

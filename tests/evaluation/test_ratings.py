@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from palaestra.errors import ConfigError, RunStateError
 from palaestra.evaluation.plots import plot_rating_history, plot_win_matrix
 from palaestra.evaluation.ratings import (
     Elo,
@@ -28,7 +29,7 @@ def test_elo_config_is_validated() -> None:
     assert EloConfig() == EloConfig(initial=1500.0, k=32.0, scale=400.0)
     for bad in ({"k": 0.0}, {"k": -1.0}, {"scale": 0.0}, {"initial": math.nan},
                 {"k": math.inf}):
-        with pytest.raises(ValueError):
+        with pytest.raises(ConfigError):
             EloConfig(**bad)
 
 
@@ -109,15 +110,15 @@ def test_elo_team_update_uses_team_means_and_every_member_gets_the_team_delta() 
 
 def test_elo_rejects_malformed_games() -> None:
     elo = Elo()
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(ConfigError, match="at least 2"):
         elo.update({"alone": 0})
-    with pytest.raises(ValueError, match="more than once"):
+    with pytest.raises(ConfigError, match="more than once"):
         elo.update_teams([["a", "b"], ["b"]], [0, 1])
-    with pytest.raises(ValueError, match="ranks"):
+    with pytest.raises(ConfigError, match="ranks"):
         elo.update_teams([["a"], ["b"]], [0])
-    with pytest.raises(ValueError, match="integers"):
+    with pytest.raises(ConfigError, match="integers"):
         elo.update_teams([["a"], ["b"]], [0, 0.5])  # type: ignore[list-item]
-    with pytest.raises(ValueError, match="at least one player"):
+    with pytest.raises(ConfigError, match="at least one player"):
         elo.update_teams([["a"], []], [0, 1])
     assert elo.ratings == {}
 
@@ -194,9 +195,9 @@ def test_rated_game_is_validated_and_copies_its_lists() -> None:
     teams[0].append("c")
     ranks[0] = 5
     assert game.teams == [["a"], ["b"]] and game.ranks == [0, 1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         RatedGame("bad", [["a"]], [0])
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         RatedGame("bad", [["a"], ["a"]], [0, 1])
 
 
@@ -265,7 +266,7 @@ def test_leaderboard_rows_sort_and_serialize() -> None:
     assert json.loads(json.dumps(rows)) == rows
     assert set(rows[0]) >= {"player", "ordinal", "mu", "sigma", "elo", "games", "wins", "draws",
                             "losses", "win_rate"}
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         leaderboard_rows(table, sort="name")
 
 
@@ -301,10 +302,10 @@ def test_plots_write_pngs(tmp_path: Path) -> None:
 
 
 def test_plots_reject_empty_tables_and_unknown_systems(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(RunStateError, match="empty"):
         plot_rating_history(RatingTable(), tmp_path / "h.png")
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(RunStateError, match="empty"):
         plot_win_matrix(rate_games([]), tmp_path / "w.png")
-    with pytest.raises(ValueError, match="system"):
+    with pytest.raises(ConfigError, match="system"):
         plot_rating_history(rate_games(_games()), tmp_path / "h.png", system="glicko")
     assert not any(tmp_path.iterdir())

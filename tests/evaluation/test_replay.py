@@ -369,3 +369,17 @@ def test_format_constants(bomber_replay: Replay) -> None:
     assert data["version"] == REPLAY_VERSION == 1
     assert data["meta"] == {"match_id": "m1"}
     assert issubclass(ReplayError, ValueError)
+
+
+def test_replayable_envs_and_errors_come_from_the_registry_and_errors_module() -> None:
+    from palaestra.envs import env_id, family_specs
+    from palaestra.errors import FileFormatError
+    from palaestra.evaluation import replay
+
+    assert (replay.BOMBER_ENV_ID, replay.KELLY_ENV_ID, replay.KELLY_GENERALIZED_ENV_ID) == (
+        env_id("bomber"), env_id("kelly"), env_id("kelly-generalized"))
+    for spec in family_specs("bomber", "kelly"):
+        assert replay.resolve_env_id(spec.short_name, allow_short_name=True) == spec.env_id
+    with pytest.raises(ReplayError, match="unknown env id 'palaestra/HideAndSeek-v0'"):
+        replay.resolve_env_id(env_id("hide-and-seek"))
+    assert issubclass(ReplayError, FileFormatError) and issubclass(replay.ReplayStepError, ReplayError)

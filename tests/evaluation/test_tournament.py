@@ -13,10 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from palaestra.errors import ConfigError, UnknownNameError
 from palaestra.evaluation.replay import load_replay, replay_from_dict, save_replay, verify_replay
 from palaestra.evaluation.store import StoreError, TournamentStore
 from palaestra.evaluation.tournament import (
-    TournamentConfig, local_runner, matchmaking_round, round_robin, run_tournament,
+    TournamentConfig,
+    local_runner,
+    matchmaking_round,
+    round_robin,
+    run_tournament,
     tournament_table,
 )
 
@@ -41,12 +46,14 @@ def test_round_robin_rotates_every_group_through_every_seat() -> None:
 
 
 def test_config_is_validated() -> None:
-    with pytest.raises(ValueError, match="at least that many"):
+    with pytest.raises(ConfigError, match="at least that many"):
         TournamentConfig("t", "bomber", ("a", "b", "c"))
-    with pytest.raises(ValueError, match="once"):
+    with pytest.raises(ConfigError, match="once"):
         TournamentConfig("t", "kelly", ("a", "a"))
-    with pytest.raises(ValueError, match="env must be"):
-        TournamentConfig("t", "chess", ("a", "b"))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"env must be one of \('bomber', 'kelly', 'kelly-generalized'\)"):
+        TournamentConfig("t", "chess", ("a", "b"))
+    with pytest.raises(ConfigError, match="Bomber matches always have 4 players"):
+        TournamentConfig("t", "bomber", ("a", "b", "c", "d"), players=2)
 
 
 def test_bomber_tournament_with_a_submission_stores_results_and_verified_replays(tmp_path: Path) -> None:
@@ -149,11 +156,12 @@ def test_a_changed_config_does_not_silently_resume(tmp_path: Path) -> None:
 
 def test_unknown_agent_is_named() -> None:
     store = TournamentStore(":memory:")
-    with pytest.raises(ValueError, match="unknown agent 'nobody'.*simple"):
+    with pytest.raises(UnknownNameError, match="unknown agent 'nobody'.*simple"):
         run_tournament(store, TournamentConfig("x", "bomber", ("nobody", "simple", "random", "static")))
 
 
-SLOW_BOT = "import time\ndef agent(obs, config):\n    time.sleep(0.004)\n    return int(obs['wealth'][0] * 100) // 10\n"
+SLOW_BOT = ("import time\ndef agent(obs, config):\n    time.sleep(0.004)\n"
+            "    return int(obs['wealth'][0] * 100) // 10\n")
 
 
 def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -209,10 +217,10 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_matches_run_on_a_ray_cluster_with_the_same_results(tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="ray is not installed")
-    import ray
     from ray.cluster_utils import Cluster
 
-    from palaestra.evaluation.tournament import ray_runner
+    import ray
+    from palaestra.league.ray_runner import ray_runner
 
     agents = ("optimal", "kelly", "random", "fraction:0.1")
     local = TournamentStore(tmp_path / "local.sqlite")
@@ -246,8 +254,8 @@ for line in sys.stdin:
 
 def test_kelly_tournament_with_a_checkpoint_and_a_program(tmp_path: Path) -> None:
     from palaestra.agents.sandbox.submission import validate_submission
-    from palaestra.league.training.run import train
     from palaestra.league.training.config import TrainConfig
+    from palaestra.league.training.run import train
 
     train(TrainConfig(timesteps=512, n_envs=2, n_steps=256, batch_size=128, n_epochs=1,
                       eval_episodes=10, tensorboard=False), tmp_path / "ppo")
@@ -272,7 +280,7 @@ def test_team_modes_rank_teams(tmp_path: Path, mode: str) -> None:
     store = TournamentStore(tmp_path / "t.sqlite")
     config = TournamentConfig("tm", "bomber", ("simple", "random", "static", "random2"),
                               env_config={"mode": mode})
-    with pytest.raises(ValueError, match="unknown agent 'random2'"):
+    with pytest.raises(UnknownNameError, match="unknown agent 'random2'"):
         run_tournament(store, config, local_runner(1))
     bot = _write(tmp_path / "bot.py", "def agent(obs, config):\n    return 0\n")
     store.add_submission("idle", "bomber", "python", f"python:{bot}", "0" * 64, {})

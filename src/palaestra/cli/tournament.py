@@ -123,7 +123,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from palaestra.evaluation.ratings import print_leaderboard
     from palaestra.evaluation.store import TournamentStore
     from palaestra.evaluation.tournament import (
-        TournamentConfig, local_runner, ray_runner, run_tournament, tournament_table,
+        TournamentConfig, local_runner, run_tournament, tournament_table,
     )
 
     if args.workers < 1:
@@ -136,7 +136,12 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
               "on_timeout": args.on_timeout}
     config = TournamentConfig(args.name, args.env, tuple(args.agent), args.schedule, args.rounds,
                               args.players, args.seed, env_config, limits)
-    runner = ray_runner(args.ray_address) if args.ray_address else local_runner(args.workers)
+    if args.ray_address:
+        from palaestra.league.ray_runner import ray_runner
+
+        runner = ray_runner(args.ray_address)
+    else:
+        runner = local_runner(args.workers)
     faults = 0
     with TournamentStore(args.db) as store, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

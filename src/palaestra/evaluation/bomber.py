@@ -11,6 +11,7 @@ import numpy as np
 from palaestra.agents.base import Agent
 from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
+from palaestra.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,11 @@ def play_bomber_game(
     ``seed`` fixes the board and every agent's generator, so a game replays exactly.
 
     Raises:
-        ValueError: if there are not 4 agents, or an agent returns an invalid action (naming it).
+        ConfigError: if there are not 4 agents.
+        ValueError: if an agent returns an invalid action (the env names it).
     """
     if len(agents) != len(AGENT_NAMES):
-        raise ValueError(f"Bomber needs {len(AGENT_NAMES)} agents, got {len(agents)}")
+        raise ConfigError(f"Bomber needs {len(AGENT_NAMES)} agents, got {len(agents)}")
     env = env if env is not None else BomberParallelEnv(**asdict(config))
     seeds = np.random.SeedSequence(seed).spawn(len(agents) + 1)
     obs, _ = env.reset(seed=int(np.random.default_rng(seeds[0]).integers(2**31)))
@@ -65,7 +67,7 @@ def play_bomber_game(
         steps += 1
         for name, r in rewards.items():
             totals[AGENT_NAMES.index(name)] += r
-        for name, i in infos.items():
+        for i in infos.values():
             if "result" in i:
                 info = i
         if on_step is not None:

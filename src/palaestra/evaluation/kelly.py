@@ -18,6 +18,7 @@ from palaestra.agents.base import BatchAgent
 from palaestra.envs.kelly.core import KellyGames
 from palaestra.envs.kelly.env import KellyCoinflipEnv, KellyCoinflipGeneralizedEnv
 from palaestra.envs.kelly.solver import solve_kelly
+from palaestra.errors import ConfigError
 
 KellyEnv = KellyCoinflipEnv | KellyCoinflipGeneralizedEnv
 
@@ -55,7 +56,7 @@ class KellyEvaluation:
 def episode_seeds(seed: int, episodes: int) -> np.ndarray:
     """The reset seed of each evaluation game (a pure function of ``seed``)."""
     if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
+        raise ConfigError(f"episodes must be >= 1, got {episodes}")
     return np.random.default_rng(seed).integers(0, 2**31 - 1, size=episodes, dtype=np.int64)
 
 

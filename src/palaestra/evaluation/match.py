@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from palaestra.envs.registration import get_spec
+
 BUILTIN_PREFIX = "builtin:"
+
+TOURNAMENT_FAMILIES: tuple[str, ...] = ("bomber", "kelly")
+"""The env families a match can be played in: Bomber (one four-player game) and Kelly (every
+seat plays its own copy of the same game)."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class MatchSpec:
 
     match_id: str
     env: str
-    """``bomber``, ``kelly`` or ``kelly-generalized``."""
+    """Short name of an env of :data:`TOURNAMENT_FAMILIES` (``bomber``, ``kelly`` ...)."""
     env_config: dict[str, Any]
     seats: list[str]
     """Agent name per seat."""
@@ -69,7 +75,7 @@ def match_id(tournament: str, round_: int, ordinal: int, seats: list[str], seed:
 def _launch(spec: str, env: str, config: dict[str, Any], seat: int, limits: dict[str, Any]) -> Any:
     if spec.startswith(BUILTIN_PREFIX):
         name = spec[len(BUILTIN_PREFIX):]
-        if env == "bomber":
+        if get_spec(env).family == "bomber":
             from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 
             return make_scripted_bomber_agent(name)
@@ -110,7 +116,7 @@ def run_match(spec: MatchSpec) -> MatchResult:
             except AgentFault as exc:
                 agents[k] = None
                 faults[str(k)] = f"{exc.reason}: {exc}"
-        if spec.env == "bomber":
+        if get_spec(spec.env).family == "bomber":
             return _play_bomber(spec, agents, faults)
         return _play_kelly(spec, agents, faults)
     finally:
@@ -136,7 +142,7 @@ def _play_bomber(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> 
     idle: Any = [0, 0, 0] if radio else 0
     actions_log: list[dict[str, Any]] = []
     totals = [0.0] * 4
-    death_step = [None] * 4
+    death_step: list[int | None] = [None] * 4
     steps = 0
     while env.agents:
         actions = {}
@@ -170,8 +176,8 @@ def _play_bomber(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> 
         _record_faults(agent, k, faults)
     forfeit = [agents[k] is None for k in range(4)]
     # Survivors beat the dead; the later death beats the earlier; a forfeit is last.
-    survival = [(-1.0 if forfeit[k] else (steps + 1.0 if death_step[k] is None else float(death_step[k])))
-                for k in range(4)]
+    survival = [(-1.0 if forfeit[k] else (steps + 1.0 if died is None else float(died)))
+                for k, died in enumerate(death_step)]
     if env.config.team:
         teams = [[0, 2], [1, 3]]
         team_scores = [max(survival[0], survival[2]) if not (forfeit[0] and forfeit[2]) else -1.0,
@@ -180,7 +186,7 @@ def _play_bomber(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> 
     else:
         teams = [[k] for k in range(4)]
         ranks = _ranks_by(survival)
-    replay = make_replay("palaestra/Bomber-v0", spec.env_config, spec.seed, spec.seats, actions_log,
+    replay = make_replay(get_spec(spec.env).env_id, spec.env_config, spec.seed, spec.seats, actions_log,
                          meta={"match_id": spec.match_id, "faults": faults})
     return MatchResult(spec.match_id, spec.seats, teams, ranks, totals, steps, faults,
                        _replay_dict(replay))
@@ -191,7 +197,6 @@ def _play_kelly(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> M
 
     import palaestra.envs  # noqa: F401  (registers the envs)
     from palaestra.agents.sandbox.host import AgentFault
-    from palaestra.envs import get_spec
     from palaestra.evaluation.replay import make_replay
 
     env_id = get_spec(spec.env).env_id

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 
+from palaestra.errors import ConfigError, RunStateError
 from palaestra.evaluation.ratings import RatingTable, leaderboard_rows
 
 __all__ = ["plot_rating_history", "plot_win_matrix"]
@@ -25,7 +26,7 @@ _SYSTEMS = {"elo": "Elo rating", "ordinal": "OpenSkill ordinal (μ − 3σ)"}
 
 def _check(table: RatingTable) -> None:
     if not table.players or table.n_games == 0:
-        raise ValueError("the rating table is empty: no games have been rated")
+        raise RunStateError("the rating table is empty: no games have been rated")
 
 
 def _colors(n: int) -> list[tuple[float, float, float, float]]:
@@ -55,14 +56,13 @@ def plot_rating_history(table: RatingTable, path: str | os.PathLike[str],
     """
     _check(table)
     if system not in _SYSTEMS:
-        raise ValueError(f"system must be one of {tuple(_SYSTEMS)}, got {system!r}")
-    col = 2 if system == "elo" else 3
+        raise ConfigError(f"system must be one of {tuple(_SYSTEMS)}, got {system!r}")
     start = table.initial_elo if system == "elo" else table.initial_ordinal
     series: dict[str, tuple[list[int], list[float]]] = {p: ([0], [start]) for p in table.players}
-    for entry in table.history:
-        xs, ys = series[entry[1]]
-        xs.append(entry[0] + 1)
-        ys.append(entry[col])
+    for game, player, elo, ordinal in table.history:
+        xs, ys = series[player]
+        xs.append(game + 1)
+        ys.append(elo if system == "elo" else ordinal)
     order = sorted(series, key=lambda p: (-series[p][1][-1], p))
 
     n = len(order)

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from palaestra.errors import ConfigError
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -38,28 +40,28 @@ __all__ = [
 
 
 def _validate_ranking(teams: Sequence[Sequence[str]], ranks: Sequence[int]) -> None:
-    """Raise ValueError unless ``teams``/``ranks`` describe one game between 2+ disjoint teams."""
+    """Raise ConfigError unless ``teams``/``ranks`` describe one game between 2+ disjoint teams."""
     if isinstance(teams, (str, bytes)):
-        raise ValueError("teams must be a sequence of sequences of player names")
+        raise ConfigError("teams must be a sequence of sequences of player names")
     if len(teams) < 2:
-        raise ValueError(f"a game needs at least 2 teams, got {len(teams)}")
+        raise ConfigError(f"a game needs at least 2 teams, got {len(teams)}")
     if len(ranks) != len(teams):
-        raise ValueError(f"got {len(ranks)} ranks for {len(teams)} teams")
+        raise ConfigError(f"got {len(ranks)} ranks for {len(teams)} teams")
     seen: set[str] = set()
     for team in teams:
         if isinstance(team, (str, bytes)):
-            raise ValueError(f"a team must be a sequence of player names, got the string {team!r}")
+            raise ConfigError(f"a team must be a sequence of player names, got the string {team!r}")
         if len(team) == 0:
-            raise ValueError("a team must have at least one player")
+            raise ConfigError("a team must have at least one player")
         for player in team:
             if not isinstance(player, str):
-                raise ValueError(f"player names must be strings, got {player!r}")
+                raise ConfigError(f"player names must be strings, got {player!r}")
             if player in seen:
-                raise ValueError(f"player {player!r} appears more than once in one game")
+                raise ConfigError(f"player {player!r} appears more than once in one game")
             seen.add(player)
     for rank in ranks:
         if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
-            raise ValueError(f"ranks must be integers, got {rank!r}")
+            raise ConfigError(f"ranks must be integers, got {rank!r}")
 
 
 def _score(rank_a: int, rank_b: int) -> float:
@@ -87,11 +89,11 @@ class EloConfig:
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.initial):
-            raise ValueError(f"initial must be finite, got {self.initial}")
+            raise ConfigError(f"initial must be finite, got {self.initial}")
         if not (math.isfinite(self.k) and self.k > 0):
-            raise ValueError(f"k must be positive and finite, got {self.k}")
+            raise ConfigError(f"k must be positive and finite, got {self.k}")
         if not (math.isfinite(self.scale) and self.scale > 0):
-            raise ValueError(f"scale must be positive and finite, got {self.scale}")
+            raise ConfigError(f"scale must be positive and finite, got {self.scale}")
 
 
 class Elo:
@@ -358,7 +360,7 @@ SORT_KEYS = ("ordinal", "elo", "mu", "win_rate")
 def leaderboard_rows(table: RatingTable, sort: str = "ordinal") -> list[dict[str, Any]]:
     """One JSON-ready dict per player, best first by ``sort`` (ties by name); ``rank`` from 1."""
     if sort not in SORT_KEYS:
-        raise ValueError(f"sort must be one of {SORT_KEYS}, got {sort!r}")
+        raise ConfigError(f"sort must be one of {SORT_KEYS}, got {sort!r}")
     ordered = sorted(table.players.values(), key=lambda s: (-getattr(s, sort), s.name))
     return [
         {"rank": i, "player": s.name, "ordinal": s.ordinal, "mu": s.mu, "sigma": s.sigma,

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from palaestra.errors import RunStateError
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -38,7 +40,7 @@ CREATE INDEX IF NOT EXISTS matches_by_tournament ON matches (tournament, round, 
 """
 
 
-class StoreError(ValueError):
+class StoreError(RunStateError):
     """The database is not a palaestra tournament store, or a request contradicts what it holds."""
 
 
@@ -68,7 +70,7 @@ class TournamentStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "TournamentStore":
+    def __enter__(self) -> TournamentStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -91,7 +93,8 @@ class TournamentStore:
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM submissions WHERE name=?", (name,)).fetchone():
                 if not replace:
-                    raise StoreError(f"a submission named {name!r} exists; pass --replace or pick another name")
+                    raise StoreError(
+                        f"a submission named {name!r} exists; pass --replace or pick another name")
                 db.execute("DELETE FROM submissions WHERE name=?", (name,))
             db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (name, env, kind, spec, sha256, json.dumps(info, sort_keys=True), time.time()))

@@ -8,18 +8,28 @@ matches, skips the recorded ones and plays only what is missing.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-import multiprocessing
 import numpy as np
 
-from palaestra.evaluation.match import BUILTIN_PREFIX, MatchResult, MatchSpec, match_id, run_match
+from palaestra.envs.registration import get_spec, short_names
+from palaestra.errors import ConfigError, UnknownNameError
+from palaestra.evaluation.match import (
+    BUILTIN_PREFIX,
+    TOURNAMENT_FAMILIES,
+    MatchResult,
+    MatchSpec,
+    match_id,
+    run_match,
+)
 from palaestra.evaluation.store import TournamentStore
 
-ENVS = ("bomber", "kelly", "kelly-generalized")
+ENVS: tuple[str, ...] = tuple(sorted(short_names(*TOURNAMENT_FAMILIES)))
+"""Short names of the envs a tournament can be played in (those of :data:`TOURNAMENT_FAMILIES`)."""
 
 
 @dataclass(frozen=True)
@@ -28,8 +38,8 @@ class TournamentConfig:
 
     name: str
     """Identifies the tournament in the store; rerunning the same name resumes it."""
-    env: Literal["bomber", "kelly", "kelly-generalized"]
-    """The game."""
+    env: str
+    """The game: a short name from :data:`ENVS` (``bomber``, ``kelly`` ...)."""
     agents: tuple[str, ...]
     """Built-in agent names (``simple``, ``kelly`` ...) or names of registered submissions."""
     schedule: Literal["round-robin", "matchmaking"] = "round-robin"
@@ -48,26 +58,36 @@ class TournamentConfig:
 
     def __post_init__(self) -> None:
         if self.env not in ENVS:
-            raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
+            raise ConfigError(f"env must be one of {ENVS}, got {self.env!r}")
         if self.schedule not in ("round-robin", "matchmaking"):
-            raise ValueError(f"schedule must be 'round-robin' or 'matchmaking', got {self.schedule!r}")
+            raise ConfigError(f"schedule must be 'round-robin' or 'matchmaking', got {self.schedule!r}")
         if len(set(self.agents)) != len(self.agents):
-            raise ValueError("each agent may enter a tournament once")
+            raise ConfigError("each agent may enter a tournament once")
         if self.rounds < 1:
-            raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+            raise ConfigError(f"rounds must be >= 1, got {self.rounds}")
         if self.seats_per_match > len(self.agents):
-            raise ValueError(
+            raise ConfigError(
                 f"{self.env} matches seat {self.seats_per_match} agents; give at least that many "
                 f"(got {len(self.agents)}: {', '.join(self.agents) or 'none'})"
             )
-        if self.env == "bomber" and self.players not in (None, 4):
-            raise ValueError("Bomber matches always have 4 players")
+        if self.one_game and self.players not in (None, self.seats_per_match):
+            raise ConfigError(f"Bomber matches always have {self.seats_per_match} players")
         if self.players is not None and self.players < 2:
-            raise ValueError(f"players must be >= 2, got {self.players}")
+            raise ConfigError(f"players must be >= 2, got {self.players}")
+
+    @property
+    def family(self) -> str:
+        """The env's family (``bomber`` or ``kelly``)."""
+        return get_spec(self.env).family
+
+    @property
+    def one_game(self) -> bool:
+        """Whether a match is one multi-agent game (Bomber) rather than one game per seat (Kelly)."""
+        return self.family == "bomber"
 
     @property
     def seats_per_match(self) -> int:
-        return 4 if self.env == "bomber" else (self.players or 2)
+        return get_spec(self.env).seats[1] if self.one_game else (self.players or 2)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -98,7 +118,7 @@ def round_robin(config: TournamentConfig) -> list[dict[str, Any]]:
     for r in range(config.rounds):
         for g, group in enumerate(itertools.combinations(config.agents, n)):
             seed = _seed(config.seed, r, g)
-            rotations = range(n) if config.env == "bomber" else range(1)
+            rotations = range(n) if config.one_game else range(1)
             for rot in rotations:
                 seats = list(group[rot:] + group[:rot])
                 ordinal = len(out)
@@ -124,7 +144,7 @@ def matchmaking_round(config: TournamentConfig, r: int, done: list[dict[str, Any
     mu = {a: table.players[a].mu if a in table.players else 25.0 for a in config.agents}
     rng = np.random.default_rng(_seed(config.seed, r, 1_000_003))
     free = list(config.agents)
-    out = []
+    out: list[dict[str, Any]] = []
     while len(free) >= n:
         anchor = min(free, key=lambda a: (games[a], -mu[a], a))
         others = sorted((a for a in free if a != anchor), key=lambda a: (abs(mu[a] - mu[anchor]), a))
@@ -152,7 +172,7 @@ def _rated_games(matches: Iterable[dict[str, Any]]) -> list[Any]:
 
 def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str, str]:
     """Agent name -> launch spec; unknown names are an error listing what exists."""
-    if config.env == "bomber":
+    if config.family == "bomber":
         from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS as builtin
     else:
         from palaestra.agents.scripted.kelly import SCRIPTED_KELLY_AGENTS as builtin
@@ -161,13 +181,13 @@ def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str,
         sub = store.submission(name)
         if sub is not None:
             if sub["env"] != config.env:
-                raise ValueError(f"submission {name!r} was submitted for {sub['env']}, not {config.env}")
+                raise ConfigError(f"submission {name!r} was submitted for {sub['env']}, not {config.env}")
             specs[name] = sub["spec"]
-        elif name in builtin or (config.env != "bomber" and name.startswith("fraction:")):
+        elif name in builtin or (config.family == "kelly" and name.startswith("fraction:")):
             specs[name] = BUILTIN_PREFIX + name
         else:
             known = sorted(builtin) + [s["name"] for s in store.submissions(config.env)]
-            raise ValueError(f"unknown agent {name!r} for {config.env}; known: {', '.join(known)}")
+            raise UnknownNameError(f"unknown agent {name!r} for {config.env}; known: {', '.join(known)}")
     return specs
 
 
@@ -180,8 +200,9 @@ def local_runner(workers: int) -> Runner:
     def run(specs: list[MatchSpec], done: Callable[[MatchSpec, MatchResult | BaseException], None]) -> None:
         if workers <= 1:
             for spec in specs:
+                outcome: MatchResult | BaseException
                 try:
-                    outcome: MatchResult | BaseException = run_match(spec)
+                    outcome = run_match(spec)
                 except Exception as exc:  # the harness failed, not an agent: report, go on
                     outcome = exc
                 done(spec, outcome)
@@ -193,31 +214,8 @@ def local_runner(workers: int) -> Runner:
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     spec = futures.pop(fut)
-                    exc = fut.exception()
-                    done(spec, exc if exc is not None else fut.result())
-
-    return run
-
-
-def ray_runner(address: str) -> Runner:
-    """Run matches as Ray tasks on the cluster at ``address`` (``auto`` or ``host:port``)."""
-
-    def run(specs: list[MatchSpec], done: Callable[[MatchSpec, MatchResult | BaseException], None]) -> None:
-        import ray
-
-        if not ray.is_initialized():
-            ray.init(address=address, log_to_driver=False)
-        remote = ray.remote(run_match)
-        pending = {remote.remote(s): s for s in specs}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                spec = pending.pop(ref)
-                try:
-                    outcome: MatchResult | BaseException = ray.get(ref)
-                except Exception as exc:
-                    outcome = exc
-                done(spec, outcome)
+                    error = fut.exception()
+                    done(spec, error if error is not None else fut.result())
 
     return run
 
@@ -260,13 +258,13 @@ def run_tournament(
 
         runner(specs, done)
 
-    rounds = [round_robin(config)] if config.schedule == "round-robin" else range(config.rounds)
-    for item in rounds:
+    rounds = 1 if config.schedule == "round-robin" else config.rounds
+    for r in range(rounds):
         if config.schedule == "round-robin":
-            batch = item
+            batch = round_robin(config)
         else:
             done_matches = store.matches(config.name, status="done")
-            batch = matchmaking_round(config, int(item), [m for m in done_matches if m["round"] < item])
+            batch = matchmaking_round(config, r, [m for m in done_matches if m["round"] < r])
         store.schedule(config.name, batch)
         scheduled += len(batch)
         ids = {m["match_id"] for m in batch}

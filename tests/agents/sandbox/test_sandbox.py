@@ -1,4 +1,4 @@
-"""The agent sandbox: protocol coding, good agents of every kind, every way an agent can fail."""
+"""The agent sandbox: good agents of every kind, every way an agent can fail, submissions."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 import palaestra.envs  # noqa: F401  (registers the envs)
-from palaestra.agents.sandbox import protocol as P
-from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 from palaestra.agents.learned.checkpoints import FORMAT, FORMAT_VERSION, META_FILE
+from palaestra.agents.sandbox import protocol as P
 from palaestra.agents.sandbox.host import AgentFault, SandboxedAgent, SandboxLimits, launch
 from palaestra.agents.sandbox.submission import SubmissionError, validate_submission
+from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 from palaestra.envs.bomber import parallel_env
+from palaestra.errors import ConfigError
 
 LIMITS = SandboxLimits(init_time_s=5.0, step_time_s=0.2, overage_bank_s=0.3)
 FORFEIT = SandboxLimits(init_time_s=5.0, step_time_s=0.2, overage_bank_s=0.3, on_timeout="forfeit")
@@ -48,7 +49,7 @@ def _group_members(pgid: int) -> list[int]:
 
 
 def _assert_group_gone(pgid: int) -> None:
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + 10.0  # SIGKILL is at once; a loaded machine may reap late
     while _group_members(pgid) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _group_members(pgid) == []
@@ -64,94 +65,6 @@ def bomber_obs() -> dict[str, Any]:
 def kelly_obs() -> dict[str, Any]:
     obs, _ = gym.make("palaestra/KellyCoinflip-v0").reset(seed=0)
     return obs
-
-
-# -- protocol ---------------------------------------------------------------------------------
-
-
-def _assert_same(a: Any, b: Any) -> None:
-    assert type(a) is type(b)
-    if isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for key in a:
-            _assert_same(a[key], b[key])
-    elif isinstance(a, np.ndarray):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(a, b)
-    else:
-        assert a == b
-
-
-@pytest.mark.parametrize(
-    "env, config",
-    [
-        ("bomber", {}),
-        ("bomber", {"mode": "team_radio", "partially_observable": True}),
-        ("bomber", {"observation": "planes"}),
-        ("kelly", {}),
-        ("kelly-generalized", {}),
-    ],
-)
-def test_observations_round_trip_with_exact_dtypes(env: str, config: dict[str, Any]) -> None:
-    if env == "bomber":
-        game = parallel_env(**config)
-        game.reset(seed=3)
-        dicts = parallel_env(mode=config.get("mode", "ffa"))  # the same game, dict observations
-        seen, _ = dicts.reset(seed=3)
-        players = {n: make_scripted_bomber_agent("simple") for n in game.agents}
-        for k, player in enumerate(players.values()):
-            player.reset(np.random.default_rng(k))
-        for _ in range(15):  # some bombs and flames on the board
-            moves = {n: players[n].act(seen[n]) for n in dicts.agents}
-            if "mode" in config:
-                moves = {n: [a, 1, 2] for n, a in moves.items()}
-            obs, *_ = game.step(moves)
-            seen, *_ = dicts.step(moves)
-        obs = obs["player_0"]
-        if isinstance(obs, dict):
-            assert obs["bomb_life"].any()
-    else:
-        obs, _ = gym.make(P.ENV_IDS[env], **config).reset(seed=0)
-    line = P.dumps(P.act_message(obs))
-    message = P.loads(line)
-    _assert_same(P.decode_observation(env, message["obs"]), obs)
-    json.loads(line)  # plain JSON
-
-
-def test_malformed_lines_are_protocol_errors() -> None:
-    for line in (b"hello", b"[1, 2]", b'{"type": "dance"}', b'{"no": "type"}'):
-        with pytest.raises(P.ProtocolError):
-            P.loads(line)
-    assert P.env_name("palaestra/Bomber-v0") == "bomber"
-    with pytest.raises(ValueError, match="unknown env"):
-        P.env_name("chess")
-
-
-def test_action_rules() -> None:
-    ffa, radio = P.action_rule("bomber"), P.action_rule("bomber", {"mode": "team_radio"})
-    assert ffa.check(np.int64(5)) == 5 and ffa.check([3]) == 3
-    for bad in (6, -1, True, 2.0, "1", [1, 0, 0], None):
-        with pytest.raises(P.InvalidAction):
-            ffa.check(bad)
-    assert radio.check([5, 7, 0]) == [5, 7, 0]
-    assert radio.check(3) == [3, 0, 0]  # a bare move is silent, as in Pommerman
-    for bad in (6, [1, 8, 0], [1, 0], [6, 0, 0]):
-        with pytest.raises(P.InvalidAction):
-            radio.check(bad)
-    assert radio.default(2) == [2, 0, 0] and ffa.default(2) == 2
-    kelly = P.action_rule("kelly")
-    assert kelly.check(25000) == 25000 and kelly.max_bet == 25000
-    for bad in (-1, 25001, 1.5, False):
-        with pytest.raises(P.InvalidAction):
-            kelly.check(bad)
-
-
-def test_limits_are_validated() -> None:
-    for bad in ({"step_time_s": 0}, {"init_time_s": -1.0}, {"overage_bank_s": -0.1},
-                {"memory_mb": 1.5}, {"on_timeout": "sulk"}, {"default_action": -1},
-                {"step_time_s": float("nan")}):
-        with pytest.raises(ValueError):
-            SandboxLimits(**bad)
 
 
 # -- good agents ------------------------------------------------------------------------------
@@ -287,12 +200,13 @@ def test_hang_plays_the_default_action(tmp_path: Path, bomber_obs: dict[str, Any
         assert agent.act(bomber_obs) == 1
         start = time.monotonic()
         assert agent.act(bomber_obs) == 4
-        assert 0.45 < time.monotonic() - start < 2.0
+        # it waited step_time_s + the whole bank (0.5 s), then gave up (kill and report included)
+        assert 0.45 < time.monotonic() - start < 2.5
         assert [f.reason for f in agent.faults] == ["timeout"]
         assert "overage bank" in str(agent.faults[0]) and not agent.alive
         _assert_group_gone(agent.pid)
-        start = time.monotonic()
-        assert agent.act(bomber_obs) == 4 and time.monotonic() - start < 0.05
+        start = time.monotonic()  # from now on the default action, without asking the agent
+        assert agent.act(bomber_obs) == 4 and time.monotonic() - start < limits.step_time_s
     finally:
         agent.close()
 
@@ -334,7 +248,7 @@ def test_slow_init_is_an_init_timeout(tmp_path: Path) -> None:
     with pytest.raises(AgentFault) as caught:
         launch(f"python:{path}", "kelly", {}, 0, limits)
     assert caught.value.reason == "init_timeout"
-    assert time.monotonic() - start < 3.0
+    assert time.monotonic() - start < 5 * limits.init_time_s
 
 
 def test_crash_reports_the_exception(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
@@ -421,17 +335,18 @@ def test_the_overage_bank_is_spent_across_steps(tmp_path: Path, kelly_obs: dict[
         import time
 
         def agent(obs, config):
-            time.sleep(0.3)
+            time.sleep(0.4)
             return 0
     """)
-    # Each step is 0.2 s over: 0.5 s of bank covers two (0.1 s spare), not three (0.1 s short).
-    limits = SandboxLimits(init_time_s=5.0, step_time_s=0.1, overage_bank_s=0.5,
+    # Each step is at least 0.3 s over: 0.85 s of bank covers two (0.25 s spare, less the
+    # exchange's own time), never three (0.05 s short even on the fastest machine).
+    limits = SandboxLimits(init_time_s=5.0, step_time_s=0.1, overage_bank_s=0.85,
                            on_timeout="forfeit")
     with launch(f"python:{path}", "kelly", {}, 0, limits) as agent:
         agent.act(kelly_obs)
-        assert 0.2 < agent.bank_left < 0.3
+        assert 0.35 < agent.bank_left < 0.55
         agent.act(kelly_obs)
-        assert 0.0 < agent.bank_left < 0.1
+        assert 0.0 < agent.bank_left < 0.25
         with pytest.raises(AgentFault) as caught:
             agent.act(kelly_obs)
     assert caught.value.reason == "timeout"
@@ -441,7 +356,7 @@ def test_unstartable_command_is_a_fault(tmp_path: Path) -> None:
     with pytest.raises(AgentFault) as caught:
         launch(f"cmd:{tmp_path / 'nowhere'}", "kelly", {}, 0, LIMITS)
     assert caught.value.reason == "crash"
-    with pytest.raises(ValueError, match="bad agent spec"):
+    with pytest.raises(ConfigError, match="bad agent spec"):
         launch("java:Bot.class", "kelly", {}, 0, LIMITS)
 
 

@@ -13,7 +13,9 @@ and ``RLIMIT_CPU`` set) answers over :mod:`palaestra.agents.sandbox.protocol`. L
 * a crash, output that is not a protocol message, or an action the env would refuse raise
   :class:`AgentFault` with the reason and the tail of the agent's stderr.
 
-All reads wait with ``select`` against a deadline; nothing here blocks on the agent.
+The limits themselves and the time accounting are :mod:`palaestra.agents.sandbox.limits`; the
+line exchange (all reads wait with ``select`` against a deadline, nothing blocks on the agent) is
+:mod:`palaestra.agents.sandbox.pipes`.
 
 Specs (:func:`launch`): ``python:FILE``, ``checkpoint:DIR``, ``builtin:NAME`` (all served by
 :mod:`palaestra.agents.sandbox.worker`) and ``cmd:COMMAND`` (any program speaking the protocol,
@@ -22,88 +24,35 @@ split into words like a shell would, run without a shell).
 
 from __future__ import annotations
 
-import math
 import os
-import resource
-import selectors
 import shlex
 import signal
 import subprocess
 import sys
 import time
 import weakref
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from palaestra.agents.sandbox import protocol as P
+from palaestra.agents.sandbox.limits import CPU_LIMIT_S, OverageBank, SandboxLimits, apply_limits
+from palaestra.agents.sandbox.pipes import DeadlineExpired, Pipes, StdoutClosed
+from palaestra.errors import ConfigError
 
 FAULT_REASONS: tuple[str, ...] = (
     "init_timeout", "timeout", "crash", "protocol", "invalid_action", "memory",
 )
 """The kinds of :class:`AgentFault`."""
 
-CPU_LIMIT_S = 3600
-"""RLIMIT_CPU of a sandboxed process (generous: wall-clock limits do the real work)."""
-
-STDERR_KEEP_BYTES = 64 * 1024
-"""How much of the agent's stderr is kept (the latest bytes)."""
-
-STDERR_REPORT_LINES = 20
-STDERR_REPORT_CHARS = 2000
 EXIT_GRACE_S = 0.5
 """How long a closing or crashing agent gets to exit (and flush stderr) before it is killed."""
 
 _MEMORY_HINTS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory")
 _SRC_DIR = str(Path(P.__file__).resolve().parents[2])
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """Resource limits of one sandboxed agent."""
-
-    init_time_s: float = 10.0
-    """Seconds from process start to the ``ready`` answer."""
-    step_time_s: float = 0.1
-    """Seconds per ``act`` (and ``reset``) before the overage bank is drawn on."""
-    overage_bank_s: float = 5.0
-    """Extra seconds, shared by all steps of the process's life."""
-    memory_mb: int = 1024
-    """Address-space limit (RLIMIT_AS) in MiB."""
-    on_timeout: Literal["default", "forfeit"] = "default"
-    """Out of time: play ``default_action`` from then on, or raise :class:`AgentFault`."""
-    default_action: int = 0
-    """Bomber: 0 = STOP (``[0, 0, 0]`` with radio); Kelly: bet 0 cents."""
-
-    def __post_init__(self) -> None:
-        for name in ("init_time_s", "step_time_s"):
-            value = getattr(self, name)
-            if not _is_real(value) or not 0 < value < math.inf:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-        if not _is_real(self.overage_bank_s) or not 0 <= self.overage_bank_s < math.inf:
-            raise ValueError(f"overage_bank_s must be >= 0 seconds, got {self.overage_bank_s!r}")
-        if not _is_int(self.memory_mb) or self.memory_mb < 32:
-            raise ValueError(f"memory_mb must be an int >= 32, got {self.memory_mb!r}")
-        if self.on_timeout not in ("default", "forfeit"):
-            raise ValueError(f"on_timeout must be 'default' or 'forfeit', got {self.on_timeout!r}")
-        if not _is_int(self.default_action) or self.default_action < 0:
-            raise ValueError(f"default_action must be an int >= 0, got {self.default_action!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The limits as plain data (what ``init`` sends to the agent)."""
-        return asdict(self)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
 
 
 class AgentFault(Exception):
@@ -123,165 +72,6 @@ class AgentFault(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:  # picklable, for worker processes and Ray
         return (AgentFault, (self.reason, self.message, self.stderr, self.step))
-
-
-class _Deadline(Exception):
-    """No complete line before the deadline."""
-
-
-class _Closed(Exception):
-    """The agent closed its stdout (it exited, most likely)."""
-
-
-class _Pipes:
-    """Non-blocking line exchange with a child's stdin/stdout, keeping the tail of its stderr."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdin and proc.stdout and proc.stderr
-        self._in, self._out, self._err = (
-            proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno()
-        )
-        for fd in (self._in, self._out, self._err):
-            os.set_blocking(fd, False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._out, selectors.EVENT_READ)
-        self._selector.register(self._err, selectors.EVENT_READ)
-        self._buffer = bytearray()
-        self._stderr = bytearray()
-        self._stderr_open = True
-        self._stdout_open = True
-
-    def exchange(self, payload: bytes, deadline: float) -> bytes:
-        """Write ``payload``, then return the next line the child writes (without newline).
-
-        Raises:
-            _Deadline: no complete line by ``deadline`` (``time.monotonic()``).
-            _Closed: the child closed stdout first.
-            P.ProtocolError: output was waiting before the request, or a line is too long.
-        """
-        self._poll(0.0)
-        if self._buffer:
-            raise P.ProtocolError(
-                f"unexpected output on stdout before the request: {bytes(self._buffer[:200])!r}"
-            )
-        pending = memoryview(payload)
-        if pending:
-            self._selector.register(self._in, selectors.EVENT_WRITE)
-        try:
-            while True:
-                line = self._take_line()
-                if line is not None:
-                    return line
-                if not self._stdout_open:
-                    raise _Closed()
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _Deadline()
-                pending = self._poll(remaining, pending)
-        finally:
-            if self._in in self._selector.get_map():
-                self._selector.unregister(self._in)
-
-    def send_nowait(self, payload: bytes) -> None:
-        """Write what fits into the pipe now; ignore a full or broken pipe."""
-        try:
-            os.write(self._in, payload)
-        except OSError:
-            pass
-
-    def _take_line(self) -> bytes | None:
-        end = self._buffer.find(b"\n")
-        if end < 0:
-            if len(self._buffer) > P.MAX_LINE_BYTES:
-                raise P.ProtocolError(f"a line longer than {P.MAX_LINE_BYTES} bytes on stdout")
-            return None
-        line = bytes(self._buffer[:end])
-        del self._buffer[: end + 1]
-        if not line.strip():  # tolerate blank lines
-            return self._take_line()
-        return line
-
-    def _poll(self, timeout: float, pending: memoryview | None = None) -> memoryview | None:
-        """Wait up to ``timeout`` for events; write what can be written, read what is there."""
-        for key, _ in self._selector.select(timeout):
-            fd = key.fd
-            if fd == self._in and pending is not None:
-                pending = self._write(pending)
-            elif fd == self._out:
-                data = self._read(fd)
-                if data is None:
-                    continue
-                if not data:
-                    self._stdout_open = False
-                    self._selector.unregister(fd)
-                self._buffer += data
-            elif fd == self._err:
-                data = self._read(fd)
-                if data is None:
-                    continue
-                if not data:
-                    self._stderr_open = False
-                    self._selector.unregister(fd)
-                self._keep_stderr(data)
-        return pending
-
-    def _write(self, pending: memoryview) -> memoryview:
-        try:
-            written = os.write(self._in, pending)
-        except BlockingIOError:
-            return pending
-        except (BrokenPipeError, OSError):  # the child is gone; its stdout will close
-            written = len(pending)
-        pending = pending[written:]
-        if not pending:
-            self._selector.unregister(self._in)
-        return pending
-
-    @staticmethod
-    def _read(fd: int) -> bytes | None:
-        try:
-            return os.read(fd, 65536)
-        except BlockingIOError:
-            return None
-        except OSError:
-            return b""
-
-    def _keep_stderr(self, data: bytes) -> None:
-        self._stderr += data
-        if len(self._stderr) > STDERR_KEEP_BYTES:
-            del self._stderr[: len(self._stderr) - STDERR_KEEP_BYTES]
-
-    def drain_stderr(self, deadline: float) -> None:
-        """Read stderr until it closes or ``deadline`` passes (for the error report)."""
-        while (self._stderr_open or self._stdout_open) and time.monotonic() < deadline:
-            self._poll(max(0.0, deadline - time.monotonic()))
-
-    def stderr_tail(self) -> str:
-        """The last lines the child wrote to stderr."""
-        text = self._stderr.decode("utf-8", errors="replace").rstrip()
-        lines = text.splitlines()[-STDERR_REPORT_LINES:]
-        tail = "\n".join(lines)
-        return tail[-STDERR_REPORT_CHARS:]
-
-    def close(self) -> None:
-        self._selector.close()
-
-
-def _apply_limits(memory_bytes: int, cpu_s: int) -> Callable[[], None]:
-    """A ``preexec_fn`` setting the child's resource limits (never raising above the hard limit)."""
-
-    def lower(kind: int, value: int) -> None:
-        _, hard = resource.getrlimit(kind)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(kind, (value, value if hard == resource.RLIM_INFINITY else hard))
-
-    def apply() -> None:
-        lower(resource.RLIMIT_AS, memory_bytes)
-        lower(resource.RLIMIT_CPU, cpu_s)
-        lower(resource.RLIMIT_CORE, 0)
-
-    return apply
 
 
 def _child_environment() -> dict[str, str]:
@@ -378,7 +168,7 @@ class SandboxedAgent:
         self.faults: list[AgentFault] = []
         self.steps = 0
         self._rule = P.action_rule(self.env, self.config)
-        self._bank = float(self.limits.overage_bank_s)
+        self._bank = OverageBank(self.limits.step_time_s, self.limits.overage_bank_s)
         self._failed: AgentFault | None = None
         self._closed = False
         started = time.monotonic()
@@ -386,12 +176,12 @@ class SandboxedAgent:
             self._proc: subprocess.Popen[bytes] = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 cwd=cwd, env=_child_environment(), start_new_session=True, close_fds=True,
-                preexec_fn=_apply_limits(self.limits.memory_mb * 1024 * 1024, CPU_LIMIT_S),
+                preexec_fn=apply_limits(self.limits.memory_mb * 1024 * 1024, CPU_LIMIT_S),
             )
         except (OSError, subprocess.SubprocessError) as exc:
             raise AgentFault("crash", f"cannot start {argv[0]!r}: {exc}") from None
         self._finalizer = weakref.finalize(self, _dispose, self._proc)
-        self._pipes = _Pipes(self._proc)
+        self._pipes = Pipes(self._proc)
         self._handshake(started)
 
     # -- the Agent protocol --------------------------------------------------------------------
@@ -456,7 +246,7 @@ class SandboxedAgent:
     @property
     def bank_left(self) -> float:
         """Seconds left in the overage bank."""
-        return self._bank
+        return self._bank.left
 
     @property
     def alive(self) -> bool:
@@ -491,11 +281,10 @@ class SandboxedAgent:
     def _request(self, message: dict[str, Any], expected: str, what: str) -> dict[str, Any]:
         """One timed request: step time plus the bank; the overrun is drawn from the bank."""
         start = time.monotonic()
-        allowance = self.limits.step_time_s + self._bank
+        allowance = self._bank.allowance()
         reply = self._exchange(message, expected, what, start + allowance, timeout_reason="timeout",
                                allowance=allowance)
-        elapsed = time.monotonic() - start
-        self._bank = max(0.0, self._bank - max(0.0, elapsed - self.limits.step_time_s))
+        self._bank.charge(time.monotonic() - start)
         return reply
 
     def _exchange(
@@ -511,15 +300,15 @@ class SandboxedAgent:
             raise AgentFault("crash", "the sandboxed agent was closed")
         try:
             line = self._pipes.exchange(P.dumps(message), deadline)
-        except _Deadline:
+        except DeadlineExpired:
             if timeout_reason == "init_timeout":
                 text = f"no ready answer within init_time_s={self.limits.init_time_s:g} s"
             else:
                 text = (f"{what} took longer than {allowance:.3f} s (step_time_s="
-                        f"{self.limits.step_time_s:g} s + {self._bank:.3f} s left in the overage "
+                        f"{self.limits.step_time_s:g} s + {self._bank.left:.3f} s left in the overage "
                         f"bank)")
             raise self._fail(timeout_reason, text + "; process group killed") from None
-        except _Closed:
+        except StdoutClosed:
             raise self._crashed(what) from None
         except P.ProtocolError as exc:
             raise self._fail("protocol", f"{what}: {exc}") from None
@@ -587,16 +376,16 @@ def parse_spec(spec: str) -> tuple[str, str]:
     """Split ``kind:value``.
 
     Raises:
-        ValueError: for an unknown kind or an empty value.
+        ConfigError: for an unknown kind or an empty value.
     """
     kind, sep, value = spec.partition(":")
     if not sep or kind not in SPEC_KINDS:
-        raise ValueError(
+        raise ConfigError(
             f"bad agent spec {spec!r}: expected python:FILE, checkpoint:DIR, cmd:COMMAND or "
             "builtin:NAME"
         )
     if not value.strip():
-        raise ValueError(f"bad agent spec {spec!r}: nothing after {kind}:")
+        raise ConfigError(f"bad agent spec {spec!r}: nothing after {kind}:")
     return kind, value
 
 
@@ -607,9 +396,9 @@ def command_for(spec: str) -> list[str]:
         try:
             argv = shlex.split(value)
         except ValueError as exc:
-            raise ValueError(f"bad command in {spec!r}: {exc}") from None
+            raise ConfigError(f"bad command in {spec!r}: {exc}") from None
         if not argv:
-            raise ValueError(f"bad agent spec {spec!r}: empty command")
+            raise ConfigError(f"bad agent spec {spec!r}: empty command")
         return argv
     worker = [sys.executable, "-m", "palaestra.agents.sandbox.worker"]
     return worker + [f"--{kind}", value]
@@ -625,7 +414,7 @@ def launch(
     """Start the agent described by ``spec`` in the sandbox and do the ``init`` handshake.
 
     Raises:
-        ValueError: for a malformed spec.
+        ConfigError: for a malformed spec.
         AgentFault: if the agent does not start (``init_timeout``, ``crash``, ...).
     """
     kind, value = parse_spec(spec)
@@ -633,3 +422,15 @@ def launch(
     label = Path(value).stem if kind in ("python", "checkpoint") else (
         value if kind == "builtin" else Path(argv[0]).name)
     return SandboxedAgent(argv, env, config, seat, limits, label=label)
+
+
+__all__ = [
+    "FAULT_REASONS",
+    "SPEC_KINDS",
+    "AgentFault",
+    "SandboxLimits",
+    "SandboxedAgent",
+    "command_for",
+    "launch",
+    "parse_spec",
+]

@@ -19,8 +19,10 @@ description, with the observation and action JSON of every env, is ``docs/protoc
 
 Observations travel as plain JSON (numpy arrays as nested lists); :func:`decode_observation`
 restores the exact numpy dtypes and shapes the env produces, so a Python agent behind the
-protocol sees what it would see in-process. This module imports only numpy and the standard
-library: it runs inside every sandboxed worker.
+protocol sees what it would see in-process. The protocol names an env by its registry short name
+(``bomber``, ``kelly``, ``kelly-generalized``: those :data:`OBSERVATION_FIELDS` describes); the
+registry, which imports Gymnasium, is consulted only to turn a name into a full env id or back,
+so this module costs a sandboxed worker no more than numpy and the standard library.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
+
+from palaestra.errors import UnknownNameError
 
 PROTOCOL_VERSION = 1
 """Bumped on any incompatible change; sent in ``init``."""
@@ -40,13 +45,6 @@ MAX_LINE_BYTES = 1 << 20
 
 MAX_SEED = 2**53
 """Seeds sent in ``reset`` lie in ``[0, MAX_SEED)`` (exact in every JSON implementation)."""
-
-ENV_IDS: dict[str, str] = {
-    "bomber": "palaestra/Bomber-v0",
-    "kelly": "palaestra/KellyCoinflip-v0",
-    "kelly-generalized": "palaestra/KellyCoinflipGeneralized-v0",
-}
-"""Protocol env names and the registered env each stands for."""
 
 BOMBER_NUM_ACTIONS = 6
 BOMBER_RADIO_WORDS = 8
@@ -63,18 +61,32 @@ class InvalidAction(ValueError):
     """An action the env would refuse."""
 
 
+def env_ids() -> dict[str, str]:
+    """Protocol env names and the registered env (full id) each stands for."""
+    return dict(_registered_ids())
+
+
+@cache
+def _registered_ids() -> dict[str, str]:
+    from palaestra.envs.registration import env_id
+
+    return {name: env_id(name) for name in OBSERVATION_FIELDS}
+
+
 def env_name(env: str) -> str:
     """The protocol name (``bomber``, ``kelly``, ``kelly-generalized``) of an env name or id.
 
     Raises:
-        ValueError: for an env the protocol does not cover, listing the known ones.
+        UnknownNameError: for an env the protocol does not cover, listing the known ones.
     """
-    if env in ENV_IDS:
+    if env in OBSERVATION_FIELDS:
         return env
-    for name, env_id in ENV_IDS.items():
-        if env == env_id:
+    for name, full_id in _registered_ids().items():
+        if env == full_id:
             return name
-    raise ValueError(f"unknown env {env!r} for the agent protocol; known: {', '.join(ENV_IDS)}")
+    raise UnknownNameError(
+        f"unknown env {env!r} for the agent protocol; known: {', '.join(OBSERVATION_FIELDS)}"
+    )
 
 
 # -- messages -----------------------------------------------------------------------------------
@@ -208,7 +220,8 @@ OBSERVATION_FIELDS: dict[str, dict[str, Field]] = {
         "losses": Field("int64", "numpy_scalar"),
     },
 }
-"""Per env, the dtype and kind of every observation entry (what the env itself returns)."""
+"""Per env (by protocol name), the dtype and kind of every observation entry (what the env itself
+returns); its keys are the envs the protocol covers."""
 
 BOMBER_PLANES_DTYPE = "float32"
 """Bomber with ``observation="planes"`` sends one (22, 11, 11) array instead of a dict."""
@@ -340,5 +353,5 @@ def action_rule(env: str, config: Mapping[str, Any] | None = None) -> ActionRule
         return ActionRule(name, radio=config.get("mode") == "team_radio")
     from palaestra.envs.registration import get_spec
 
-    space = get_spec(ENV_IDS[name]).load()(**config).action_space
+    space = get_spec(name).load()(**config).action_space
     return ActionRule(name, max_bet=int(space.n) - 1)

@@ -21,6 +21,7 @@ import numpy as np
 
 from palaestra.agents.sandbox import protocol as P
 from palaestra.agents.sandbox.host import AgentFault, SandboxedAgent, SandboxLimits, launch, parse_spec
+from palaestra.errors import ConfigError, UnknownNameError
 
 SubmissionKind = Literal["python", "checkpoint", "program", "builtin"]
 PROBE_STEPS = 5
@@ -31,7 +32,7 @@ _KIND_OF_SPEC: dict[str, SubmissionKind] = {
 }
 
 
-class SubmissionError(ValueError):
+class SubmissionError(ConfigError):
     """A submission that cannot be registered; the message names the problem."""
 
 
@@ -68,7 +69,7 @@ def normalise_spec(spec: str) -> str:
             spec = f"python:{spec}"
     try:
         kind, value = parse_spec(spec)
-    except ValueError as exc:
+    except ConfigError as exc:
         raise SubmissionError(str(exc)) from None
     if kind in ("python", "checkpoint"):
         return f"{kind}:{Path(value).expanduser().resolve()}"
@@ -114,10 +115,11 @@ def _check_checkpoint(path: Path, env: str) -> None:
         meta = CheckpointMeta.read(path)
     except CheckpointError as exc:
         raise SubmissionError(str(exc)) from None
-    if meta.env_id != P.ENV_IDS[env]:
+    ids = P.env_ids()
+    if meta.env_id != ids[env]:
         raise SubmissionError(
-            f"{path} was trained on {meta.env_id}, not {P.ENV_IDS[env]}; submit it for "
-            f"{P.env_name(meta.env_id) if meta.env_id in P.ENV_IDS.values() else meta.env_id}"
+            f"{path} was trained on {meta.env_id}, not {ids[env]}; submit it for "
+            f"{P.env_name(meta.env_id) if meta.env_id in ids.values() else meta.env_id}"
         )
 
 
@@ -190,7 +192,7 @@ def play_probe(agent: SandboxedAgent, env: str, config: Mapping[str, Any], steps
 
     import palaestra.envs  # noqa: F401  (registers the envs)
 
-    kelly = gym.make(P.ENV_IDS[env], **config)
+    kelly = gym.make(P.env_ids()[env], **config)
     obs, _ = kelly.reset(seed=0)
     for played in range(1, steps + 1):
         obs, _, terminated, truncated, _ = kelly.step(np.int64(agent.act(obs)))
@@ -224,7 +226,7 @@ def validate_submission(
     """
     try:
         env = P.env_name(env)
-    except ValueError as exc:
+    except UnknownNameError as exc:
         raise SubmissionError(str(exc)) from None
     spec = normalise_spec(spec)
     kind, value = parse_spec(spec)
@@ -247,8 +249,8 @@ def validate_submission(
     except AgentFault as fault:
         raise SubmissionError(f"{what} failed validation ({fault.reason}): {fault}") from None
     if faults:
-        fault = faults[0]
-        raise SubmissionError(f"{what} failed validation ({fault.reason}): {fault}")
+        first = faults[0]
+        raise SubmissionError(f"{what} failed validation ({first.reason}): {first}")
     return SubmissionInfo(
         name=name or _default_name(kind, value),
         kind=_KIND_OF_SPEC[kind],

@@ -114,8 +114,9 @@ def load_python_agent(path: Path, config: dict[str, Any]) -> Any:
     if inspect.isclass(cls):
         if not callable(getattr(cls, "act", None)):
             raise LoadError(f"{path}: class Agent has no act(obs) method")
+        make: Callable[..., Any] = cls
         try:
-            obj = cls(config) if _positional_arity(cls) != 0 else cls()
+            obj = make(config) if _positional_arity(cls) != 0 else make()
         except MemoryError:
             raise
         except Exception as exc:
@@ -156,7 +157,7 @@ def load_checkpoint_agent(directory: Path, env: str) -> Any:
             from palaestra.agents.learned.bomber import load_bomber_checkpoint
 
             return load_bomber_checkpoint(directory)
-        return load_kelly_checkpoint(directory, env_id=P.ENV_IDS[env])
+        return load_kelly_checkpoint(directory, env_id=P.env_ids()[env])
     except CheckpointError as exc:
         raise LoadError(str(exc)) from None
 
