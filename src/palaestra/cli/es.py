@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+
+from palaestra.errors import ConfigError, require_extra
 
 EPILOG = """examples:
   palaestra es train --env kelly --algo openai --generations 200 --workers 2 --out runs/es-kelly
@@ -23,16 +26,15 @@ league, so the ES agent enters the league's rating table as an external member.
 """
 
 
-def add_es(sub: argparse._SubParsersAction) -> None:
+def build_es(p: argparse.ArgumentParser) -> None:
     from palaestra.league.es.es_run import ESRunConfig
     from palaestra.league.es.workers import ES_ENVS
 
     d = ESRunConfig()
-    p = sub.add_parser("es", help="evolution strategies (OpenAI-ES, canonical ES) on Ray",
-                       description="Evolution-strategy baselines: perturbations from a shared "
-                       "noise table evaluated by Ray actors (only seeds and scalars travel); a "
-                       "lost worker costs only its share of a generation.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.description = ("Evolution-strategy baselines: perturbations from a shared noise table "
+                     "evaluated by Ray actors (only seeds and scalars travel); a lost worker costs "
+                     "only its share of a generation.")
+    p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter
     esub = p.add_subparsers(dest="es_command", metavar="ACTION", required=True)
     t = esub.add_parser("train", help="train (or resume) an ES run", epilog=EPILOG,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,13 +70,14 @@ def add_es(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_train(args: argparse.Namespace, console: Console) -> int:
+    require_extra("rllib", "palaestra es train", "ray")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from palaestra.league.es.es_run import ESRun, ESRunConfig
     from palaestra.league.rllib.session import ray_session
 
     if args.eval_episodes < 0:
-        raise ValueError(f"--eval-episodes must be >= 0, got {args.eval_episodes}")
+        raise ConfigError(f"--eval-episodes must be >= 0, got {args.eval_episodes}")
     config = ESRunConfig(env=args.env, algo=args.algo, generations=args.generations,
                          population=args.population, sigma=args.sigma, lr=args.lr,
                          episodes=args.episodes, hidden=tuple(args.hidden), memory=args.memory,
@@ -89,7 +92,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
             task = bar.add_task("es", total=config.generations, completed=run.es.generation,
                                 stats="")
 
-            def report(row: dict) -> None:  # type: ignore[type-arg]
+            def report(row: dict[str, Any]) -> None:
                 rated = (f", rated {row['rated_score']:.3f}" if row.get("rated_score") is not None
                          else "")
                 bar.update(task, completed=row["generation"],

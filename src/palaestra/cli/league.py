@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+
+from palaestra.errors import ConfigError, require_extra
+
+if TYPE_CHECKING:
+    from palaestra.league.population.config import LeagueConfig
+    from palaestra.league.population.state import LeagueState
 
 EPILOG = """examples:
   palaestra league train --env bomber --population 4 --iterations 200 --out runs/league
@@ -19,16 +26,15 @@ EPILOG = """examples:
 """
 
 
-def add_league(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "league", help="train a population with PFSP, snapshots, PBT and ratings (RLlib)",
-        description="Population-based training on RLlib: learners play each other, their frozen "
+def build_league(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Population-based training on RLlib: learners play each other, their frozen "
         "snapshots and scripted bots, opponents chosen by prioritised fictitious self-play; every "
         "game is rated (OpenSkill, Elo); PBT copies the best into the worst and perturbs their "
-        "hyperparameters. Everything lives in the --out directory and survives kill -9.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "hyperparameters. Everything lives in the --out directory and survives kill -9.")
+    p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter
     lsub = p.add_subparsers(dest="league_command", metavar="ACTION", required=True)
-    from palaestra.league.population.config import LeagueConfig
+    from palaestra.league.population.config import LEAGUE_ENVS, LeagueConfig
 
     d = LeagueConfig()
     t = lsub.add_parser("train", help="train (or resume) a league",
@@ -36,7 +42,7 @@ def add_league(sub: argparse._SubParsersAction) -> None:
                         "stored there from its last checkpoint (its config is kept; --iterations "
                         "and the Ray placement options may change).",
                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("--env", default=d.env, choices=["bomber", "kelly", "counting"],
+    t.add_argument("--env", default=d.env, choices=list(LEAGUE_ENVS),
                    help="bomber (rated FFA games), or a single-agent env trained by the same "
                    "loop: kelly, counting (PBT on mean return)")
     t.add_argument("--out", type=Path, required=True, help="run directory")
@@ -102,7 +108,7 @@ def add_league(sub: argparse._SubParsersAction) -> None:
     x.set_defaults(func=_cmd_export)
 
 
-def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _config(args: argparse.Namespace) -> LeagueConfig:
     from palaestra.league.population.config import LeagueConfig
     from palaestra.league.population.pbt import PBTConfig
 
@@ -121,6 +127,7 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _cmd_train(args: argparse.Namespace, console: Console) -> int:
+    require_extra("rllib", "palaestra league train", "ray", "torch")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from palaestra.league.population.plots import plot_league, print_league
@@ -128,7 +135,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
     from palaestra.league.rllib.session import ray_session
 
     if args.max_minutes is not None and not args.max_minutes > 0:
-        raise ValueError(f"--max-minutes must be positive, got {args.max_minutes}")
+        raise ConfigError(f"--max-minutes must be positive, got {args.max_minutes}")
     config, state = prepare_run(_config(args), args.out, args.resume, args.force)
     if state.iteration >= config.iterations:
         console.print(f"the league in {args.out} is at iteration {state.iteration} already")
@@ -141,7 +148,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
                             stats="starting Ray and the learners")
         run = LeagueRun(config, state, args.out)
 
-        def report(st, stats):  # type: ignore[no-untyped-def]
+        def report(st: LeagueState, stats: dict[str, Any]) -> None:
             wins = stats.get("eval_win_rate")
             text = f"{stats['train_games']} games, {stats['train_seconds']:.1f}s"
             if wins:
@@ -171,8 +178,8 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_table(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.population.layout import STATE_FILE
     from palaestra.league.population.plots import plot_league, print_league
-    from palaestra.league.population.run import STATE_FILE
     from palaestra.league.population.state import LeagueState
 
     state = LeagueState.load(args.out / STATE_FILE)
@@ -184,6 +191,7 @@ def _cmd_table(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
+    require_extra("rllib", "palaestra league eval", "ray", "torch")
     from palaestra.league.population.eval import evaluate_baseline, evaluate_checkpoint
 
     rows = evaluate_checkpoint(args.out, args.member, args.games, args.seed)
@@ -199,6 +207,7 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, console: Console) -> int:
+    require_extra("rllib", "palaestra league export", "ray", "torch")
     from palaestra.league.population.eval import export_member
 
     out = export_member(args.out, args.member, args.to, args.force)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+
+from palaestra.errors import RunStateError, require_extra
+
+if TYPE_CHECKING:
+    from palaestra.league.prefs.segments import Segment
 
 EPILOG = """examples:
   palaestra prefs train --env kelly --labels synthetic --budget 1000 --out runs/prefs-kelly
@@ -25,16 +31,15 @@ label in the store and trains PPO on the learned reward. Labels are kept in --la
 """
 
 
-def add_prefs(sub: argparse._SubParsersAction) -> None:
+def build_prefs(p: argparse.ArgumentParser) -> None:
     from palaestra.league.prefs.prefs_run import PREFS_ENVS, PrefsConfig
     from palaestra.league.prefs.reward_model import RewardModelConfig
 
     d, m = PrefsConfig(), RewardModelConfig()
-    p = sub.add_parser("prefs", help="learn a reward from pairwise preferences, train on it",
-                       description="Preference-based reward learning (Christiano et al. 2017): "
-                       "an ensemble of reward models fitted to labelled segment pairs, active "
-                       "queries by ensemble disagreement, PPO on the learned reward.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.description = ("Preference-based reward learning (Christiano et al. 2017): an ensemble of "
+                     "reward models fitted to labelled segment pairs, active queries by ensemble "
+                     "disagreement, PPO on the learned reward.")
+    p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter
     psub = p.add_subparsers(dest="prefs_command", metavar="ACTION", required=True)
     t = psub.add_parser("train", help="run the label / fit / train loop", epilog=EPILOG,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,6 +114,7 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
 def _cmd_fit(args: argparse.Namespace, console: Console) -> int:
     import numpy as np
 
+    require_extra("sb3", "palaestra prefs fit", "torch")
     from palaestra.league.prefs.labels import LabelStore
     from palaestra.league.prefs.reward_model import MODEL_FILE, RewardEnsemble, RewardModelConfig
 
@@ -119,7 +125,7 @@ def _cmd_fit(args: argparse.Namespace, console: Console) -> int:
     with LabelStore(args.labels_db) as store:
         comps = store.comparisons(args.env)
     if not comps:
-        raise ValueError(f"{args.labels_db} has no labels for {args.env!r}")
+        raise RunStateError(f"{args.labels_db} has no labels for {args.env!r}")
     first = comps[0].left
     model = RewardEnsemble(first.obs.shape[1], first.actions.shape[1], RewardModelConfig(
         ensemble=args.ensemble, epochs=args.epochs, label_noise=args.label_noise, seed=args.seed))
@@ -132,7 +138,7 @@ def _cmd_fit(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _human_labeller(pairs: list) -> list[float | None]:  # type: ignore[type-arg]
+def _human_labeller(pairs: list[tuple[Segment, Segment]]) -> list[float | None]:
     """The pygame window: labels for the pairs shown (fewer when the user stops)."""
     from palaestra.viewer.prefs_labeller import LabellerConfig, label_pairs
 
@@ -142,6 +148,9 @@ def _human_labeller(pairs: list) -> list[float | None]:  # type: ignore[type-arg
 
 
 def _cmd_train(args: argparse.Namespace, console: Console) -> int:
+    require_extra("sb3", "palaestra prefs train", "stable_baselines3", "torch")
+    if args.labels == "human":
+        require_extra("viewer", "palaestra prefs train --labels human", "pygame")
     import shutil
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -163,12 +172,9 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
         shutil.rmtree(args.out)
     labeller = None
     if args.labels == "human":
-        from palaestra.viewer.prefs_labeller import LabellerError, check_display
+        from palaestra.viewer.prefs_labeller import check_display
 
-        try:
-            check_display()
-        except LabellerError as exc:
-            raise ValueError(str(exc)) from None
+        check_display()
         labeller = _human_labeller
     run = PrefsRun(config, args.out, labeller=labeller, labels_db=args.labels_db)
     with Progress(TextColumn("[bold]prefs[/]"), BarColumn(), MofNCompleteColumn(),
@@ -176,7 +182,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
                   console=console) as bar:
         task = bar.add_task("prefs", total=config.rounds + 1, stats="labelling")
 
-        def report(row: dict) -> None:  # type: ignore[type-arg]
+        def report(row: dict[str, Any]) -> None:
             wealth = row.get("final_wealth")
             stats = (f"{row['labels']} labels, fit acc {row['fit_accuracy']:.2f}, "
                      f"{row['ppo_steps']:,} PPO steps"

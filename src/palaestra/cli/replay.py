@@ -7,19 +7,19 @@ from pathlib import Path
 
 from rich.console import Console
 
+from palaestra.errors import FileFormatError, require_extra
 
-def add_replay(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "replay", help="watch a replay in a window or export it as GIF/MP4",
-        description="Replays are re-simulated when loaded; a file that does not re-simulate "
-        "exactly is refused.",
-        epilog="examples:\n  palaestra replay view match.json.gz --db tournament.sqlite\n"
+
+def build_replay(p: argparse.ArgumentParser) -> None:
+    p.description = ("Replays are re-simulated when loaded; a file that does not re-simulate "
+                     "exactly is refused.")
+    p.epilog = (
+        "examples:\n  palaestra replay view match.json.gz --db tournament.sqlite\n"
         "  palaestra replay export match.json.gz --gif match.gif\n"
         "keys in the viewer: space play/pause, left/right step, home/end, up/down speed,\n"
         "  0 full view, 1-4 the view of player_0..player_3 (fog of war), b bombs in the log,\n"
-        "  click the bar to seek, q quit",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        "  click the bar to seek, q quit")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     rsub = p.add_subparsers(dest="replay_command", metavar="ACTION", required=True)
     view = rsub.add_parser("view", help="open the replay viewer (needs a display)")
     view.add_argument("file", type=Path, help="replay file (.json or .json.gz)")
@@ -39,18 +39,18 @@ def add_replay(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(func=_cmd_export)
 
 
-def add_play(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "play", help="play Bomber yourself against agents (keyboard), recording a replay",
-        description="You take a seat and play with the keyboard: arrows or WASD move, space lays "
-        "a bomb, p pauses, q quits (the game so far is still saved).",
-        epilog="example:\n  palaestra play bomber --vs simple simple random --turn-based",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("env", choices=["bomber"], help="the game")
+def build_play(p: argparse.ArgumentParser) -> None:
+    p.description = ("You take a seat and play with the keyboard: arrows or WASD move, space lays "
+                     "a bomb, p pauses, q quits (the game so far is still saved).")
+    p.epilog = "example:\n  palaestra play bomber --vs simple simple random --turn-based"
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    from palaestra.envs import short_names
+    from palaestra.envs.bomber.constants import MODES
+
+    p.add_argument("env", choices=short_names("bomber"), help="the game")
     p.add_argument("--vs", nargs=3, required=True, metavar="AGENT",
                    help="three opponents: built-in names, submission names (--db) or .py files")
-    p.add_argument("--mode", choices=["ffa", "team", "team_radio"], default="ffa")
+    p.add_argument("--mode", choices=list(MODES), default="ffa")
     p.add_argument("--seat", type=int, default=0, choices=range(4), help="your seat (0)")
     p.add_argument("--seed", type=int, default=0, help="board and agents' seed (0)")
     p.add_argument("--turn-based", action="store_true", help="the game waits for your key")
@@ -73,19 +73,18 @@ def _ratings(db: Path | None, replay_meta: dict) -> dict[str, str] | None:
     with TournamentStore(db) as store:
         name = store.tournament_of(str(replay_meta.get("match_id", "")))
         if name is None:
-            raise ValueError(f"the replay's match is not in {db}; drop --db or pick the right file")
+            raise FileFormatError(f"the replay's match is not in {db}; drop --db or pick the right "
+                                  "file")
         table = tournament_table(store, name)
     return {p: f"{s.ordinal:.1f} (Elo {s.elo:.0f})" for p, s in table.players.items()}
 
 
 def _cmd_view(args: argparse.Namespace, console: Console) -> int:
+    require_extra("viewer", "palaestra replay view", "pygame")
     from palaestra.evaluation.replay import load_replay
-    from palaestra.viewer.app import ViewerError, check_display, view_replay
+    from palaestra.viewer.app import check_display, view_replay
 
-    try:
-        check_display()
-    except ViewerError as exc:
-        raise ValueError(str(exc)) from None
+    check_display()
     ratings = _ratings(args.db, load_replay(args.file, verify=False).meta) if args.db else None
     view_replay(args.file, ratings=ratings, verify=not args.no_verify, view=args.view)
     return 0
@@ -94,34 +93,29 @@ def _cmd_view(args: argparse.Namespace, console: Console) -> int:
 def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     import os
 
+    require_extra("viewer", "palaestra replay export", "pygame", "PIL" if args.gif else "imageio_ffmpeg")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    from palaestra.viewer.app import ViewerError
     from palaestra.viewer.export import export_gif, export_mp4
     from palaestra.viewer.timeline import load_timeline
 
     timeline = load_timeline(args.file)
     ratings = _ratings(args.db, timeline.replay.meta) if args.db else None
     target, write = (args.gif, export_gif) if args.gif else (args.mp4, export_mp4)
-    try:
-        path = write(timeline, target, fps=args.fps, view=args.view, ratings=ratings)
-    except ViewerError as exc:
-        raise ValueError(str(exc)) from None
+    path = write(timeline, target, fps=args.fps, view=args.view, ratings=ratings)
     console.print(f"{timeline.last_step + 1} frames written to {path}")
     return 0
 
 
 def _cmd_play(args: argparse.Namespace, console: Console) -> int:
-    from palaestra.viewer.human import HumanGameConfig, HumanPlayError, play_human_game
+    require_extra("viewer", "palaestra play", "pygame")
+    from palaestra.viewer.human import HumanGameConfig, play_human_game
 
     config = HumanGameConfig(
         opponents=tuple(args.vs), mode=args.mode, seat=args.seat, seed=args.seed,
         turn_based=args.turn_based, fps=args.fps, partially_observable=args.partial,
         **({"out": args.out} if args.out else {}),
     )
-    try:
-        result = play_human_game(config, db=args.db)
-    except HumanPlayError as exc:
-        raise ValueError(str(exc)) from None
+    result = play_human_game(config, db=args.db)
     console.print(f"game over after {result.steps} steps: {result.outcome}")
     console.print(f"replay saved to {result.replay_path} (palaestra replay view {result.replay_path})")
     return 0

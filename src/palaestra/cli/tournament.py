@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+
+from palaestra.errors import ConfigError, require_extra
 
 DEFAULT_DB = Path("tournament.sqlite")
 
@@ -20,13 +23,14 @@ EPILOG = """examples:
 """
 
 
-def add_tournament(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "tournament", help="submit agents, run sandboxed tournaments, rate and rank",
-        description="A local tournament: submissions run sandboxed, results and replays go to a "
-        "SQLite file (--db), ratings are Elo and OpenSkill.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def build_tournament(p: argparse.ArgumentParser) -> None:
+    from palaestra.envs import short_names
+    from palaestra.envs.bomber.constants import MODES
+
+    envs = sorted(short_names("bomber", "kelly"))
+    p.description = ("A local tournament: submissions run sandboxed, results and replays go to a "
+                     "SQLite file (--db), ratings are Elo and OpenSkill.")
+    p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"tournament database ({DEFAULT_DB})")
     tsub = p.add_subparsers(dest="tournament_command", metavar="ACTION", required=True)
 
@@ -39,7 +43,7 @@ def add_tournament(sub: argparse._SubParsersAction) -> None:
     s.add_argument("path", nargs="?", help="Python file or checkpoint directory")
     s.add_argument("--cmd", help="command line of a JSON-lines program (instead of a path)")
     s.add_argument("--name", required=True, help="name in the tournament")
-    s.add_argument("--env", required=True, choices=["bomber", "kelly", "kelly-generalized"])
+    s.add_argument("--env", required=True, choices=envs)
     s.add_argument("--replace", action="store_true", help="replace a submission of that name")
     s.set_defaults(func=_cmd_submit)
 
@@ -47,13 +51,13 @@ def add_tournament(sub: argparse._SubParsersAction) -> None:
                         description="Schedule and play a tournament; rerunning the same --name "
                         "with the same options resumes it, playing only what is missing.")
     r.add_argument("--name", required=True, help="tournament name (resume key)")
-    r.add_argument("--env", required=True, choices=["bomber", "kelly", "kelly-generalized"])
+    r.add_argument("--env", required=True, choices=envs)
     r.add_argument("--agent", action="append", required=True,
                    help="built-in agent or submission name (repeat; Bomber needs 4 or more)")
     r.add_argument("--schedule", choices=["round-robin", "matchmaking"], default="round-robin")
     r.add_argument("--rounds", type=int, default=1, help="round-robin passes or matchmaking rounds")
     r.add_argument("--players", type=int, help="Kelly: agents per match (default 2)")
-    r.add_argument("--mode", choices=["ffa", "team", "team_radio"], help="Bomber mode (ffa)")
+    r.add_argument("--mode", choices=list(MODES), help="Bomber mode (ffa)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--workers", type=int, default=2, help="parallel worker processes (2)")
     r.add_argument("--ray-address", help="run matches on this Ray cluster instead")
@@ -84,7 +88,7 @@ def _cmd_submit(args: argparse.Namespace, console: Console) -> int:
     from palaestra.evaluation.store import TournamentStore
 
     if bool(args.path) == bool(args.cmd):
-        raise ValueError("give either a path (Python file or checkpoint directory) or --cmd")
+        raise ConfigError("give either a path (Python file or checkpoint directory) or --cmd")
     if args.cmd:
         spec = f"cmd:{args.cmd}"
     else:
@@ -104,33 +108,41 @@ def _cmd_submit(args: argparse.Namespace, console: Console) -> int:
 def _check_name(name: str, env: str) -> None:
     from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
     from palaestra.agents.scripted.kelly import SCRIPTED_KELLY_AGENTS
+    from palaestra.envs import get_spec
 
-    builtin = SCRIPTED_BOMBER_AGENTS if env == "bomber" else SCRIPTED_KELLY_AGENTS
+    builtin = SCRIPTED_BOMBER_AGENTS if get_spec(env).family == "bomber" else SCRIPTED_KELLY_AGENTS
     if name in builtin or not name or any(c in name for c in " /:"):
-        raise ValueError(f"{name!r} cannot name a submission (built-in name, empty, or has ' /:')")
+        raise ConfigError(f"{name!r} cannot name a submission (built-in name, empty, or has ' /:')")
 
 
-def _plain(info: object) -> dict:
+def _plain(info: object) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
-    d = asdict(info) if is_dataclass(info) else dict(vars(info))
-    return json.loads(json.dumps(d, default=str))
+    d = asdict(info) if is_dataclass(info) and not isinstance(info, type) else dict(vars(info))
+    plain: dict[str, Any] = json.loads(json.dumps(d, default=str))
+    return plain
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    if args.ray_address:
+        require_extra("rllib", "palaestra tournament run --ray-address", "ray")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from palaestra.envs import get_spec
     from palaestra.evaluation.ratings import print_leaderboard
     from palaestra.evaluation.store import TournamentStore
     from palaestra.evaluation.tournament import (
-        TournamentConfig, local_runner, run_tournament, tournament_table,
+        TournamentConfig,
+        local_runner,
+        run_tournament,
+        tournament_table,
     )
 
     if args.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     env_config = {"mode": args.mode} if args.mode else {}
-    if args.mode and args.env != "bomber":
-        raise ValueError("--mode is a Bomber option")
+    if args.mode and get_spec(args.env).family != "bomber":
+        raise ConfigError("--mode is a Bomber option")
     limits = {"step_time_s": args.step_time, "overage_bank_s": args.overage,
               "init_time_s": args.init_time, "memory_mb": args.memory_mb,
               "on_timeout": args.on_timeout}
