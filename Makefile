@@ -1,23 +1,27 @@
 # Two commands work on a fresh machine with nothing but Python 3.10+:
 #   make demo   sets everything up and runs the main job end to end
 #   make test   sets everything up and runs the test suite
+# `make setup` installs every extra (`.[all,dev]`); `make check-core` proves that a plain
+# `pip install .` (no extras) runs the core commands; `make lint` runs ruff and mypy.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_CPU ?= 2.13.0
 RUNS ?= runs
+# a fresh venv for the core-only check, under the git-ignored build/
+CORE_VENV ?= build/core-venv
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo test test-slow lint check-core bench clean
 
 setup: $(VENV)/.installed
 
 # torch first: the exact CPU wheel where it is available, so that the plain `torch` requirement
-# of the package is already met and pip never resolves a multi-GB CUDA build.
+# of the extras is already met and pip never resolves a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "torch==$(TORCH_CPU)" || $(PY) -m pip install --quiet "torch>=2.3"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[all,dev]"
 	touch $@
 
 demo: setup
@@ -43,6 +47,18 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -q -m slow
 
+lint: setup
+	$(PY) -m ruff check src tests scripts
+	$(PY) -m mypy
+
+# A core-only install from scratch: no torch, Ray, SB3 or pygame. build/lib is removed first so
+# that the wheel holds only what src/ holds now.
+check-core:
+	rm -rf $(CORE_VENV) build/lib build/bdist.*
+	$(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install --quiet .
+	$(CORE_VENV)/bin/python scripts/check_core.py
+
 # PLAYGROUND=path/to/playground PLAYGROUND_PYTHON=python-with-old-gym adds the original Pommerman's
 # figures side by side (see scripts/bench/playground_bench.py for setting that interpreter up).
 PLAYGROUND ?=
@@ -55,4 +71,4 @@ bench: setup
 	$(PY) scripts/bench/bomber.py $(if $(PLAYGROUND),--playground $(PLAYGROUND) --playground-python $(PLAYGROUND_PYTHON))
 
 clean:
-	rm -rf $(VENV) $(RUNS) .pytest_cache
+	rm -rf $(VENV) $(RUNS) .pytest_cache build

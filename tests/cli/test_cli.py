@@ -191,11 +191,12 @@ def test_tournament_commands_end_to_end(capsys: pytest.CaptureFixture[str], tmp_
 
 
 def _bomber_replay(tmp_path: Path) -> Path:
+    from palaestra.envs import env_id
     from palaestra.evaluation.replay import make_replay, save_replay
 
     actions = [{f"player_{k}": (k + t) % 6 for k in range(4)} for t in range(6)]
     path = tmp_path / "r.json.gz"
-    save_replay(make_replay("palaestra/Bomber-v0", {}, 3, ["a", "b", "c", "d"], actions), path)
+    save_replay(make_replay(env_id("bomber"), {}, 3, ["a", "b", "c", "d"], actions), path)
     return path
 
 
@@ -206,7 +207,8 @@ def test_replay_export_and_view_errors(capsys: pytest.CaptureFixture[str], tmp_p
     replay = _bomber_replay(tmp_path)
     code, out = run(capsys, "replay", "export", str(replay), "--gif", str(tmp_path / "r.gif"))
     assert code == 0 and "7 frames written" in out
-    assert Image.open(tmp_path / "r.gif").n_frames == 7
+    with Image.open(tmp_path / "r.gif") as gif:
+        assert gif.n_frames == 7
     code, out = run(capsys, "replay", "export", str(replay), "--mp4", str(tmp_path / "r.mp4"))
     assert code == 0 and b"ftyp" in (tmp_path / "r.mp4").read_bytes()[:64]
     bad = tmp_path / "bad.json"
