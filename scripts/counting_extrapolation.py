@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--updates", type=int, default=defaults.updates,
                    help=f"policy-gradient updates per run (default {defaults.updates})")
     p.add_argument("--batch-episodes", type=int, default=defaults.batch_episodes)
-    p.add_argument("--hidden", type=int, default=defaults.hidden, help="recurrent state size (default: 32 for lstm, 8 for nac/nalu)")
+    p.add_argument("--hidden", type=int, default=defaults.hidden,
+                   help="recurrent state size (default: 32 for lstm, 8 for nac/nalu)")
     p.add_argument("--eval-t-max", type=int, default=defaults.eval_t_max)
     p.add_argument("--eval-episodes", type=int, default=defaults.eval_episodes,
                    help="evaluation episodes per T")

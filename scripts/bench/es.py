@@ -91,8 +91,8 @@ def play(env_name: str, act: Callable[[Any, bool], Any], episodes: int) -> np.nd
 def ppo_kelly(budget: int, seed: int, episodes: int, tmp: Path) -> tuple[np.ndarray, int, float]:
     from stable_baselines3 import PPO
 
-    from palaestra.league.training.sb3 import SB3_MODEL, train_sb3
     from palaestra.league.training.config import TrainConfig
+    from palaestra.league.training.sb3 import SB3_MODEL, train_sb3
 
     out = tmp / f"ppo-kelly-{seed}"
     out.mkdir()

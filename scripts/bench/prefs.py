@@ -36,8 +36,8 @@ import numpy as np
 from palaestra.agents.learned.checkpoints import load_kelly_checkpoint
 from palaestra.evaluation.kelly import evaluate_kelly
 from palaestra.league.prefs.prefs_run import PrefsConfig, PrefsRun
-from palaestra.league.training.sb3 import train_sb3
 from palaestra.league.training.config import TrainConfig
+from palaestra.league.training.sb3 import train_sb3
 
 EVAL_SEED = 4_242_424
 

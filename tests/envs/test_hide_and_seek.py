@@ -282,7 +282,7 @@ def test_preparation_freezes_and_blinds_seekers_and_pays_nothing():
     rows = put(OPEN_8, A=(1, 1), X=(5, 5))
     env, obs = env_from(rows, step=0, faces={"X": K.LEFT}, max_steps=10, prep_fraction=0.4)
     assert env.config.prep_steps == 4
-    for t in range(4):
+    for _ in range(4):
         assert obs["seeker_0"]["self"][K.SELF_INDEX["frozen"]] == 1
         assert not obs["seeker_0"]["entity_mask"].any()
         obs, rew, term, trunc, infos = step_one(env, hider_0=move(K.DOWN), seeker_0=move(K.UP, K.UP + 1))

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import palaestra.envs
 from palaestra.envs import ENVS, get_spec
 
 GYM_SPECS = [s for s in ENVS if s.kind == "gymnasium"]

@@ -217,9 +217,9 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_matches_run_on_a_ray_cluster_with_the_same_results(tmp_path: Path) -> None:
     pytest.importorskip("ray", reason="ray is not installed")
+    import ray
     from ray.cluster_utils import Cluster
 
-    import ray
     from palaestra.league.ray_runner import ray_runner
 
     agents = ("optimal", "kelly", "random", "fraction:0.1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -34,3 +35,19 @@ class BatchAgent(Agent, Protocol):
 
     def act_batch(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         """Return one action per row of the batch."""
+
+
+class SeededAgent(abc.ABC):
+    """Base of the scripted agents: holds the episode's generator (an unseeded one until ``reset``)."""
+
+    name: str = "agent"
+
+    def __init__(self) -> None:
+        self._rng = np.random.default_rng()
+
+    def reset(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+
+    @abc.abstractmethod
+    def act(self, observation: Any) -> Any:
+        """Return the action for one observation."""

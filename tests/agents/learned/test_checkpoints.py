@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from palaestra.agents.learned.checkpoints import (
-    FORMAT, FORMAT_VERSION, META_FILE, CheckpointError, load_kelly_checkpoint,
+    FORMAT,
+    FORMAT_VERSION,
+    META_FILE,
+    CheckpointError,
+    load_kelly_checkpoint,
 )
 
 GOOD = {

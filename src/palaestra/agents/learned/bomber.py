@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.envs.bomber import constants as C
 from palaestra.envs import env_id
+from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.observe import planes_from_observation
 
 BOMBER_ENV_ID = env_id("bomber")

@@ -50,7 +50,7 @@ class CheckpointMeta:
         tmp.replace(directory / META_FILE)
 
     @classmethod
-    def read(cls, directory: Path) -> "CheckpointMeta":
+    def read(cls, directory: Path) -> CheckpointMeta:
         path = Path(directory)
         if not path.is_dir():
             raise CheckpointError(f"{path}: not a checkpoint directory (it does not exist)")

@@ -49,7 +49,7 @@ class KellyFeatures:
             raise ConfigError("wealth_scale and rounds_scale must be positive")
 
     @classmethod
-    def for_env(cls, env: gym.Env) -> "KellyFeatures":
+    def for_env(cls, env: gym.Env) -> KellyFeatures:
         base = env.unwrapped
         if isinstance(base, KellyCoinflipEnv):
             c = base.config

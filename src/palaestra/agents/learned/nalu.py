@@ -150,6 +150,7 @@ class CountingPolicy(nn.Module):
         self.n_actions = n_actions
         n_in = len(FEATURE_NAMES)
         self.core: nn.Module
+        self.head: nn.Module
         if kind == "lstm":
             self.core = nn.LSTMCell(n_in, hidden)
             self.head = nn.Sequential(nn.Linear(n_in + hidden, 64), nn.Tanh())
@@ -164,8 +165,9 @@ class CountingPolicy(nn.Module):
             # accumulator would otherwise pile up large sums that saturate the logits within a few
             # steps, and a policy that stops exploring mid-episode never finds the reward.
             nn.init.constant_(core_nac.M_hat, core_gate_init)
-            self.head = NAC(n_in + hidden, n_actions)
-            nn.init.uniform_(self.head.W_hat, -head_init, head_init)
+            head = NAC(n_in + hidden, n_actions)
+            nn.init.uniform_(head.W_hat, -head_init, head_init)
+            self.head = head
             self.gain = float(gain)
             self.bias = nn.Parameter(torch.zeros(n_actions))
             self.value = nn.Sequential(nn.Linear(n_in + hidden, 64), nn.Tanh(), nn.Linear(64, 1))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.agents.base import Agent
+from palaestra.agents.base import Agent, SeededAgent
 from palaestra.agents.scripted import simple as sb
 from palaestra.envs.bomber.constants import (
     DOWN,
@@ -83,16 +83,8 @@ def normalise_observation(observation: Mapping[str, Any]) -> BomberView:
     )
 
 
-class _SeededAgent:
-    """Holds the episode's generator (an unseeded one until ``reset`` is called)."""
-
+class _SeededAgent(SeededAgent):
     name = "bomber-agent"
-
-    def __init__(self) -> None:
-        self._rng = np.random.default_rng()
-
-    def reset(self, rng: np.random.Generator) -> None:
-        self._rng = rng
 
     def _choice(self, options: list[int]) -> int:
         return int(options[int(self._rng.integers(len(options)))])

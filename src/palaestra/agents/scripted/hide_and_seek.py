@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.agents.base import Agent
+from palaestra.agents.base import Agent, SeededAgent
 from palaestra.agents.scripted.hide_and_seek_memory import (
     Memory,
     blocked_cells,
@@ -67,16 +67,8 @@ def action(move: int | None = None, face: int | None = None, interact: int = K.N
     return np.array([0 if move is None else move + 1, 0 if face is None else face + 1, interact], np.int64)
 
 
-class _SeededAgent:
-    """Holds the episode's generator (an unseeded one until ``reset`` is called)."""
-
+class _SeededAgent(SeededAgent):
     name = "hide-and-seek-agent"
-
-    def __init__(self) -> None:
-        self._rng = np.random.default_rng()
-
-    def reset(self, rng: np.random.Generator) -> None:
-        self._rng = rng
 
 
 class RandomHnsAgent(_SeededAgent):

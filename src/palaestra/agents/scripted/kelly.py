@@ -33,7 +33,7 @@ class KellyAgentBase(abc.ABC):
 
     name: str = "kelly-agent"
 
-    def reset(self, rng: np.random.Generator) -> None:
+    def reset(self, rng: np.random.Generator) -> None:  # noqa: B027 (a no-op unless overridden)
         """Deterministic agents ignore the generator."""
 
     def act(self, observation: dict[str, Any]) -> np.int64:

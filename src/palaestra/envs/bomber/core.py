@@ -56,7 +56,7 @@ class BomberBatch:
     meta: np.ndarray
 
     @classmethod
-    def empty(cls, n: int) -> "BomberBatch":
+    def empty(cls, n: int) -> BomberBatch:
         size = C.BOARD_SIZE
         return cls(
             board=np.zeros((n, size, size), dtype=np.int8),
@@ -71,7 +71,7 @@ class BomberBatch:
     def size(self) -> int:
         return int(self.board.shape[0])
 
-    def copy(self) -> "BomberBatch":
+    def copy(self) -> BomberBatch:
         return BomberBatch(*(a.copy() for a in self.arrays()))
 
     def arrays(self) -> tuple[np.ndarray, ...]:
@@ -93,7 +93,7 @@ class BomberBatch:
         )
         if acts.shape != (self.board.shape[0], C.NUM_AGENTS):
             raise InvalidActionError(f"expected actions of shape {(self.size, C.NUM_AGENTS)}, got {acts.shape}")
-        if not step_batch(acts, *self.arrays(), int(max_blast_strength)):
+        if not step_batch(acts, *self.arrays(), int(max_blast_strength)):  # type: ignore[call-arg]
             raise InvalidActionError(f"actions must lie in 0..{C.NUM_ACTIONS - 1}, got {acts.tolist()}")
 
 

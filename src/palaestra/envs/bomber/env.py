@@ -67,7 +67,7 @@ class BomberParallelEnv(ParallelEnv):
     * v0: initial version.
     """
 
-    metadata = {
+    metadata: dict[str, Any] = {
         "name": "bomber_v0",
         "render_modes": ["human", "rgb_array", "ansi"],
         "render_fps": 8,

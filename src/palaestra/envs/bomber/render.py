@@ -226,10 +226,10 @@ def _draw_powerup(surf: pygame.Surface, rect: pygame.Rect, t: int, code: int) ->
         pygame.draw.line(surf, dark, (foot.x + 1, foot.bottom - 1), (foot.right, foot.bottom - 1),
                          max(1, t // 32))
         w = max(1, t // 32)
-        for k, dy in enumerate((-0.1, 0.0, 0.1)):
+        for k, lift in enumerate((-0.1, 0.0, 0.1)):
             sx = foot.right + 0.09 * t + (0.03 * t if k == 1 else 0)
-            sy = foot.centery + dy * t
-            pygame.draw.line(surf, white, (sx, sy), (sx + 0.07 * t, sy + dy * 0.4 * t), w)
+            sy = foot.centery + lift * t
+            pygame.draw.line(surf, white, (sx, sy), (sx + 0.07 * t, sy + lift * 0.4 * t), w)
     # corner letter so the kind reads at a glance (and in small frames)
     _text(surf, letter, (rect.right - 0.16 * t, rect.y + 0.17 * t), round(0.3 * t), _shade(color, 0.5))
 

@@ -227,7 +227,7 @@ class GridCountingEnv(gym.Env[dict[str, Any], np.int64]):
 
     # ------------------------------------------------------------------------------ rendering
 
-    def render(self) -> np.ndarray | str | None:
+    def render(self) -> np.ndarray | str | None:  # type: ignore[override]  # frames or ansi text
         if self.render_mode is None:
             return None
         if not self._started:

@@ -86,7 +86,7 @@ class HideAndSeekParallelEnv(ParallelEnv):
     * v0: initial version.
     """
 
-    metadata = {
+    metadata: dict[str, Any] = {
         "name": "hide_and_seek_v0",
         "render_modes": ["human", "rgb_array", "ansi"],
         "render_fps": 8,

@@ -165,7 +165,7 @@ class _KellyBase(gym.Env[dict[str, Any], np.int64], abc.ABC):
             info,
         )
 
-    def render(self) -> str | None:
+    def render(self) -> str | None:  # type: ignore[override]  # ansi only: text, never frames
         if self.render_mode != "ansi":
             return None
         g = self._require_games()
@@ -290,7 +290,7 @@ class KellyCoinflipGeneralizedEnv(_KellyBase):
         self.config = config if config is not None else KellyGeneralizedConfig(**overrides)
         super().__init__(self.config.initial_cents, render_mode)
         c = self.config
-        count = spaces.Discrete(c.max_rounds_bound + 1)
+        count: spaces.Space[Any] = spaces.Discrete(c.max_rounds_bound + 1)
         self.action_space = spaces.Discrete(c.bound_cents + 1)
         self.observation_space = spaces.Dict(
             {

@@ -8,9 +8,10 @@ With ``n`` rounds left and wealth ``w`` cents (cap ``C``), the value is
 (Bets above ``C - w`` only add downside, so they are never better.) If ``V_{n-1}`` is concave in
 ``w``, the bracket is concave in ``b``: its forward difference
 ``p dV(w + b) - (1 - p) dV(w - b - 1)`` is non-increasing, so the smallest maximiser is the first
-``b`` where it stops being positive, found by walking from the previous wealth's maximiser. The solver checks that concavity
-for every round; where it fails (it does not for the classic game, but may for other parameters)
-that round falls back to the exhaustive search, so the answer is exact either way.
+``b`` where it stops being positive, found by walking from the previous wealth's maximiser. The
+solver checks that concavity for every round; where it fails (it does not for the classic game,
+but may for other parameters) that round falls back to the exhaustive search, so the answer is
+exact either way.
 """
 
 from __future__ import annotations
