@@ -425,3 +425,13 @@ def test_validate_refuses_a_kelly_checkpoint_for_bomber(tmp_path: Path) -> None:
         validate_submission(str(tmp_path), "kelly-generalized", "ppo", LIMITS)
     with pytest.raises(SubmissionError, match="command not found"):
         validate_submission("cmd:no-such-program-xyz --fast", "kelly", "x", LIMITS)
+
+
+def test_unknown_builtin_fails_start_up_with_the_known_names() -> None:
+    # a load failure, reported by the worker (not a traceback from an uncaught KeyError)
+    with pytest.raises(AgentFault) as info:
+        with launch("builtin:nosuch", "bomber", {}, 0, LIMITS):
+            pass
+    assert info.value.reason == "crash"
+    assert "unknown Bomber agent 'nosuch'; known: random, static, simple" in info.value.message
+    assert "agent load failed" in info.value.stderr and "Traceback" not in info.value.stderr

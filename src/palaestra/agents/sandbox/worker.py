@@ -31,6 +31,7 @@ from typing import IO, Any
 import numpy as np
 
 from palaestra.agents.sandbox import protocol as P
+from palaestra.errors import PalaestraError
 
 
 class LoadError(Exception):
@@ -144,7 +145,7 @@ def load_builtin_agent(name: str, env: str, config: dict[str, Any]) -> Any:
 
         kelly_config = KellyConfig(**config) if env == "kelly" else KellyConfig()
         return make_scripted_kelly_agent(name, kelly_config)
-    except ValueError as exc:
+    except (PalaestraError, ValueError) as exc:  # an unknown name is an UnknownNameError (a KeyError)
         raise LoadError(str(exc)) from None
 
 
