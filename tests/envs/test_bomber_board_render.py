@@ -283,3 +283,21 @@ def test_render_ansi():
             elif b[r, c] == C.WOOD:
                 assert grid[r][c] == "+"
     assert "12" in lines[-1] and "alive: 0 2 3" in lines[-1]
+
+
+@pytest.mark.parametrize("env_module", ["palaestra.envs.bomber", "palaestra.envs.hide_and_seek"])
+def test_rendering_without_pygame_names_the_viewer_extra(env_module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import sys
+
+    from palaestra.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "pygame", None)  # as if pygame were not installed
+    monkeypatch.setitem(sys.modules, "pygame.gfxdraw", None)
+    package = importlib.import_module(env_module)
+    monkeypatch.delitem(sys.modules, f"{env_module}.render", raising=False)
+    monkeypatch.delattr(package, "render", raising=False)  # so the next import runs the module again
+    env = package.parallel_env(render_mode="rgb_array")
+    env.reset(seed=0)
+    with pytest.raises(MissingExtraError, match=r"pip install 'palaestra\[viewer\]'"):
+        env.render()

@@ -15,11 +15,14 @@ from functools import lru_cache
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
-from palaestra.errors import ConfigError
+from palaestra.errors import ConfigError, MissingExtraError
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame  # noqa: E402
-import pygame.gfxdraw  # noqa: E402
+try:
+    import pygame
+    import pygame.gfxdraw
+except ImportError as exc:  # pygame comes with the [viewer] extra
+    raise MissingExtraError("viewer", "drawing Bomber frames", "pygame") from exc
 
 RGB = tuple[int, int, int]
 

@@ -19,11 +19,14 @@ from palaestra.envs.hide_and_seek import constants as K
 from palaestra.envs.hide_and_seek.config import HideAndSeekConfig
 from palaestra.envs.hide_and_seek.state import GameState
 from palaestra.envs.hide_and_seek.world import door_mask, room_labels
-from palaestra.errors import ConfigError
+from palaestra.errors import ConfigError, MissingExtraError
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame  # noqa: E402
-import pygame.gfxdraw  # noqa: E402
+try:
+    import pygame
+    import pygame.gfxdraw
+except ImportError as exc:  # pygame comes with the [viewer] extra
+    raise MissingExtraError("viewer", "drawing hide-and-seek frames", "pygame") from exc
 
 RGB = tuple[int, int, int]
 
