@@ -136,9 +136,9 @@ def test_bad_resume_and_bad_options(tmp_path):
 @pytest.mark.slow
 def test_league_on_a_two_node_cluster_survives_losing_a_node(tmp_path):
     """Env runners live on a worker node; the node dies mid-run; the league still finishes."""
+    import ray
     from ray.cluster_utils import Cluster
 
-    import ray
     from palaestra.league.population.config import LeagueConfig
     from palaestra.league.population.run import LeagueRun, prepare_run
     from palaestra.league.rllib.session import ray_session

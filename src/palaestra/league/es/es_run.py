@@ -229,9 +229,8 @@ class ESRun:
 
         Only a lost actor (dead, unreachable, or late) costs its share: an exception raised by
         the worker's own code is a bug, re-raised here with the worker's traceback."""
-        from ray.exceptions import ActorUnavailableError, RayActorError
-
         import ray
+        from ray.exceptions import ActorUnavailableError, RayActorError
 
         ready, late = ray.wait(list(calls), num_returns=len(calls), timeout=self.config.timeout_s)
         results, lost = [], 0
@@ -251,6 +250,7 @@ class ESRun:
     def _rate(self, league: str, lineup: Any) -> dict[str, Any]:
         """Play the rated matches of the parent and record them in the league."""
         import ray
+
         from palaestra.league.es.league_fitness import record_matches
 
         es = self.es
