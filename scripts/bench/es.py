@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.league.es.es_run import ESRun, ESRunConfig
 from palaestra.league.es.obs_norm import RunningStat
+from palaestra.league.es.run import ESRun, ESRunConfig
 from palaestra.league.es.workers import evaluate_parameters, make_es_env
 from palaestra.league.rllib.session import ray_session
 

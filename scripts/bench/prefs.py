@@ -35,7 +35,7 @@ import numpy as np
 
 from palaestra.agents.learned.checkpoints import load_kelly_checkpoint
 from palaestra.evaluation.kelly import evaluate_kelly
-from palaestra.league.prefs.prefs_run import PrefsConfig, PrefsRun
+from palaestra.league.prefs.run import PrefsConfig, PrefsRun
 from palaestra.league.training.config import TrainConfig
 from palaestra.league.training.sb3 import train_sb3
 

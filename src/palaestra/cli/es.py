@@ -27,7 +27,7 @@ league, so the ES agent enters the league's rating table as an external member.
 
 
 def build_es(p: argparse.ArgumentParser) -> None:
-    from palaestra.league.es.es_run import ESRunConfig
+    from palaestra.league.es.run import ESRunConfig
     from palaestra.league.es.workers import ES_ENVS
 
     d = ESRunConfig()
@@ -73,7 +73,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
     require_extra("rllib", "palaestra es train", "ray")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from palaestra.league.es.es_run import ESRun, ESRunConfig
+    from palaestra.league.es.run import ESRun, ESRunConfig
     from palaestra.league.rllib.session import ray_session
 
     if args.eval_episodes < 0:

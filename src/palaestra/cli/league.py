@@ -130,6 +130,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
     require_extra("rllib", "palaestra league train", "ray", "torch")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from palaestra.league.population.layout import RunLayout
     from palaestra.league.population.plots import plot_league, print_league
     from palaestra.league.population.run import LeagueRun, prepare_run
     from palaestra.league.rllib.session import ray_session
@@ -170,19 +171,20 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
                           f"{state.members[learner].hyperparams}", highlight=False)
     else:
         print_league(state, console)
+    layout = RunLayout(args.out)
     if state.matches:
-        paths = plot_league(state, args.out / "plots")
+        paths = plot_league(state, layout.plots)
         console.print(f"plots: {', '.join(str(p) for p in paths.values())}")
-    console.print(f"TensorBoard: tensorboard --logdir {args.out / 'tb'}")
+    console.print(f"TensorBoard: tensorboard --logdir {layout.tb}")
     return 0
 
 
 def _cmd_table(args: argparse.Namespace, console: Console) -> int:
-    from palaestra.league.population.layout import STATE_FILE
+    from palaestra.league.population.layout import RunLayout
     from palaestra.league.population.plots import plot_league, print_league
     from palaestra.league.population.state import LeagueState
 
-    state = LeagueState.load(args.out / STATE_FILE)
+    state = LeagueState.load(RunLayout(args.out).state)
     print_league(state, console)
     if args.plots:
         for p in plot_league(state, args.plots).values():

@@ -32,8 +32,8 @@ label in the store and trains PPO on the learned reward. Labels are kept in --la
 
 
 def build_prefs(p: argparse.ArgumentParser) -> None:
-    from palaestra.league.prefs.prefs_run import PREFS_ENVS, PrefsConfig
     from palaestra.league.prefs.reward_model import RewardModelConfig
+    from palaestra.league.prefs.run import PREFS_ENVS, PrefsConfig
 
     d, m = PrefsConfig(), RewardModelConfig()
     p.description = ("Preference-based reward learning (Christiano et al. 2017): an ensemble of "
@@ -155,8 +155,8 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from palaestra.league.prefs.prefs_run import RESULTS_FILE, PrefsConfig, PrefsRun
     from palaestra.league.prefs.reward_model import RewardModelConfig
+    from palaestra.league.prefs.run import RESULTS_FILE, PrefsConfig, PrefsRun
 
     config = PrefsConfig(env=args.env, labels=args.labels, budget=args.budget, rounds=args.rounds,
                          timesteps=args.timesteps, segment_length=args.segment_length,

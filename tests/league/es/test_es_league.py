@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from palaestra.cli.main import main
-from palaestra.league.es.es_run import ESRun, ESRunConfig
 from palaestra.league.es.league_fitness import es_lineup, join_league, match_score
+from palaestra.league.es.run import ESRun, ESRunConfig
 from palaestra.league.population.config import LeagueConfig
 from palaestra.league.population.layout import STATE_FILE
 from palaestra.league.population.run import active_lineups, env_config, prepare_run

@@ -5,7 +5,7 @@ import pickle
 import pytest
 
 from palaestra.cli.main import main
-from palaestra.league.es.es_run import STATE_FILE, ESRun, ESRunConfig
+from palaestra.league.es.run import STATE_FILE, ESRun, ESRunConfig
 from palaestra.league.rllib.session import ray_session
 
 TINY = dict(population=4, episodes=1, workers=2, noise_size=100_000)
@@ -30,7 +30,7 @@ def test_lost_worker_costs_only_its_share_then_is_replaced(tmp_path):
 
 
 def test_a_worker_exception_is_raised_with_its_traceback_not_counted_as_lost(tmp_path, monkeypatch):
-    from palaestra.league.es import es_run
+    from palaestra.league.es import run as es_run
 
     class BrokenWorker(es_run.ESWorker):  # defined here so that Ray ships it by value
         def evaluate(self, *args, **kwargs):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from palaestra.cli.main import main
-from palaestra.league.es.es_run import ESRun, ESRunConfig
+from palaestra.league.es.run import ESRun, ESRunConfig
 from palaestra.league.population.config import LeagueConfig
 from palaestra.league.population.layout import CONFIG_FILE, STATE_FILE
 from palaestra.league.population.state import LeagueState

@@ -10,8 +10,8 @@ import pytest
 
 from palaestra.cli.main import main
 from palaestra.league.prefs.labels import LabelStore
-from palaestra.league.prefs.prefs_run import PrefsConfig, PrefsRun
 from palaestra.league.prefs.replay_labels import kelly_replay_segment, labels_from_tournament
+from palaestra.league.prefs.run import PrefsConfig, PrefsRun
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Ask/tell cores (:mod:`.algorithms`) over a shared noise table (:mod:`.noise`), with fitness shaping
 (:mod:`.shaping`), optimisers (:mod:`.optim`), observation normalisation (:mod:`.obs_norm`) and a
 flat-vector MLP policy (:mod:`.policy`) and one with memory (:mod:`.recurrent`); episodes and the
-Ray worker (:mod:`.workers`), league matches (:mod:`.league_fitness`) and the run (:mod:`.es_run`).
+Ray worker (:mod:`.workers`), league matches (:mod:`.league_fitness`) and the run (:mod:`.run`).
 """
 
 from palaestra.league.es.algorithms import (

@@ -20,7 +20,10 @@ def ray_session(config: Any) -> Iterator[None]:
         if address:
             ray.init(address=address, log_to_driver=False)
         else:
-            ray.init(num_cpus=config.num_cpus, include_dashboard=False, log_to_driver=False)
+            # address="local": always a new Ray of our own, never one that another process on
+            # this machine happens to run (ray.init would otherwise join the newest cluster)
+            ray.init(address="local", num_cpus=config.num_cpus, include_dashboard=False,
+                     log_to_driver=False)
         started = True
     try:
         yield
