@@ -45,6 +45,8 @@ def palaestra(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
          "optimal"),
         (["bomber", "play", "--agent", "simple", "--agent", "random", "--games", "1"], "4 times"),
         (["bomber", "play", "--agent", "simple", "--games", "1"], "player_3"),
+        (["prefs", "train", "--help"], "--budget"),
+        (["league", "train", "--help"], "--population"),
     ],
 )
 def test_a_core_command_runs_without_the_extras(tmp_path: Path, argv: list[str],
@@ -82,6 +84,8 @@ def test_tournaments_of_scripted_agents_run_without_the_extras(tmp_path: Path) -
         (["es", "train", "--env", "kelly", "--out", "run"], "rllib"),
         (["train", "kelly", "--out", "run"], "sb3"),
         (["replay", "export", "r.json.gz", "--gif", "r.gif"], "viewer"),
+        (["prefs", "train", "--env", "kelly", "--out", "run"], "sb3"),
+        (["prefs", "fit", "--env", "kelly", "--labels-db", "l.sqlite", "--out", "run"], "sb3"),
     ],
 )
 def test_a_command_needing_an_extra_stops_with_the_pip_command(

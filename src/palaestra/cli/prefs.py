@@ -32,7 +32,7 @@ label in the store and trains PPO on the learned reward. Labels are kept in --la
 
 
 def build_prefs(p: argparse.ArgumentParser) -> None:
-    from palaestra.league.prefs.reward_model import RewardModelConfig
+    from palaestra.league.prefs.model_config import RewardModelConfig
     from palaestra.league.prefs.run import PREFS_ENVS, PrefsConfig
 
     d, m = PrefsConfig(), RewardModelConfig()
@@ -155,7 +155,7 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from palaestra.league.prefs.reward_model import RewardModelConfig
+    from palaestra.league.prefs.model_config import RewardModelConfig
     from palaestra.league.prefs.run import RESULTS_FILE, PrefsConfig, PrefsRun
 
     config = PrefsConfig(env=args.env, labels=args.labels, budget=args.budget, rounds=args.rounds,

@@ -112,7 +112,7 @@ class LeagueConfig:
         if self.reward_model is not None:
             if self.solo:
                 raise ConfigError("reward_model applies to Bomber leagues")
-            from palaestra.league.prefs.reward_model import require_model_dir
+            from palaestra.league.prefs.model_config import require_model_dir
 
             require_model_dir(self.reward_model)
 

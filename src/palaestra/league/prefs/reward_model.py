@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,59 +29,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from palaestra.errors import ConfigError, FileFormatError, RunStateError
+from palaestra.errors import FileFormatError, RunStateError
+from palaestra.league.prefs.model_config import CONFIG_FILE, MODEL_FILE, RewardModelConfig, require_model_dir
 from palaestra.league.prefs.segments import Segment
 
 __all__ = ["FitStats", "RewardEnsemble", "RewardModelConfig", "require_model_dir"]
-
-MODEL_FILE = "reward_model.pt"
-CONFIG_FILE = "reward_model.json"
-
-
-@dataclass(frozen=True)
-class RewardModelConfig:
-    """The reward-model ensemble and how it is fitted."""
-
-    ensemble: int = 3
-    """Members (each on its own bootstrap resample of the labels)."""
-    hidden: tuple[int, ...] = (64, 64)
-    """Hidden layers of each member."""
-    lr: float = 1e-3
-    """Adam step size."""
-    epochs: int = 40
-    """Passes over the labels per :meth:`RewardEnsemble.fit` call."""
-    batch_size: int = 64
-    """Comparisons per gradient step."""
-    label_noise: float = 0.1
-    """``eps`` of the Bradley-Terry likelihood (chance a label is a coin flip)."""
-    weight_decay: float = 1e-4
-    """Adam weight decay (L2) on every member."""
-    reward_std: float = 0.1
-    """Standard deviation of the paid reward over the labelled segments' real steps."""
-    seed: int = 0
-    """Initialisation and bootstrap of the members."""
-
-    def __post_init__(self) -> None:
-        for name in ("ensemble", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not all(isinstance(h, int) and h >= 1 for h in self.hidden):
-            raise ConfigError(f"hidden sizes must be positive integers, got {self.hidden!r}")
-        if not 0.0 <= self.label_noise < 1.0:
-            raise ConfigError(f"label_noise must be in [0, 1), got {self.label_noise}")
-        if not (self.lr > 0 and self.reward_std > 0 and self.weight_decay >= 0):
-            raise ConfigError("lr and reward_std must be positive, weight_decay >= 0")
-
-
-def require_model_dir(directory: str | Path) -> Path:
-    """``directory`` as a Path; ValueError unless it holds a saved reward model."""
-    d = Path(directory)
-    if not ((d / MODEL_FILE).is_file() and (d / CONFIG_FILE).is_file()):
-        raise ConfigError(f"{d}: no reward model there ({MODEL_FILE} and {CONFIG_FILE}); write "
-                          "one with `palaestra prefs train` or `palaestra prefs fit`")
-    return d
-
 
 class FitStats(NamedTuple):
     """One :meth:`RewardEnsemble.fit`: mean final loss and how many labels the mean model gets
@@ -120,8 +72,8 @@ def _inputs(obs: np.ndarray, actions: np.ndarray, absorbing: np.ndarray) -> np.n
 class RewardEnsemble:
     """Reward models for one env's observation and action sizes (see the module docstring)."""
 
-    def __init__(self, obs_dim: int, act_dim: int, config: RewardModelConfig = RewardModelConfig()
-                 ) -> None:
+    def __init__(self, obs_dim: int, act_dim: int,
+                 config: RewardModelConfig = RewardModelConfig()) -> None:  # noqa: B008 (frozen)
         self.obs_dim, self.act_dim, self.config = int(obs_dim), int(act_dim), config
         torch.manual_seed(config.seed)
         n_in = self.obs_dim + self.act_dim + 1

@@ -33,7 +33,7 @@ import numpy as np
 from palaestra.envs import short_names
 from palaestra.errors import ConfigError
 from palaestra.league.prefs.labels import LabelStore, SyntheticOracle
-from palaestra.league.prefs.reward_model import RewardEnsemble, RewardModelConfig
+from palaestra.league.prefs.model_config import RewardModelConfig
 from palaestra.league.prefs.segments import Segment, collect_segments
 
 if TYPE_CHECKING:
@@ -145,6 +145,8 @@ class PrefsRun:
         self.collect_env = self.train_config.make_env()  # true (increment) reward: the oracle's
         self.obs_dim = int(np.prod(self.collect_env.observation_space.shape))
         self.act_dim = int(np.prod(self.collect_env.action_space.shape))
+        from palaestra.league.prefs.reward_model import RewardEnsemble
+
         self.model = RewardEnsemble(self.obs_dim, self.act_dim, config.model)
         tc = self.train_config
         self.venv = make_vec_env(lambda: LearnedRewardWrapper(tc.make_env(), self.model),

@@ -95,7 +95,7 @@ class TrainConfig:
         if self.reward not in ("final", "increment"):
             raise ConfigError(f"reward must be 'final' or 'increment', got {self.reward!r}")
         if self.reward_model is not None:
-            from palaestra.league.prefs.reward_model import require_model_dir
+            from palaestra.league.prefs.model_config import require_model_dir
 
             require_model_dir(self.reward_model)
 
