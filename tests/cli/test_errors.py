@@ -142,11 +142,3 @@ def test_every_command_builds_its_help(capsys: pytest.CaptureFixture[str], comma
         main([command, "--help"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.startswith("usage: palaestra " + command)
-
-
-def test_recorded_team_games_replay_with_the_team_blast_cap() -> None:
-    from palaestra.cli.bomber import _blast_cap
-    from palaestra.envs.bomber.config import BomberConfig
-
-    assert _blast_cap("Team") == _blast_cap("TeamRadio") == BomberConfig(mode="team").blast_cap == 4
-    assert _blast_cap("FFA") == _blast_cap(None) == BomberConfig().blast_cap == 10

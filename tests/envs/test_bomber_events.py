@@ -43,7 +43,7 @@ from palaestra.envs.bomber.events import (
     burnt_board,
     step_events,
 )
-from palaestra.envs.bomber.fidelity import read_trajectories
+from palaestra.envs.bomber.fidelity import read_trajectories, recorded_blast_cap
 from palaestra.envs.bomber.pommerman_io import load_state
 
 REFERENCE = Path(
@@ -67,7 +67,7 @@ def games(path: Path) -> list[dict[str, Any]]:
 
 
 def blast_cap(trajectory: dict[str, Any]) -> int:
-    return 4 if trajectory.get("game_type", "FFA") in ("Team", "TeamRadio") else 10
+    return recorded_blast_cap(trajectory)
 
 
 def play(trajectory: dict[str, Any]) -> Iterator[tuple[BomberBatch, BomberBatch, np.ndarray, StepEvents]]:

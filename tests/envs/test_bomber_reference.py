@@ -12,11 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from palaestra.envs.bomber import constants as C
-from palaestra.envs.bomber.config import BomberConfig
-from palaestra.envs.bomber.fidelity import read_trajectories, replay
-
-POMMERMAN_MODES = {"FFA": C.FFA, "Team": C.TEAM, "TeamRadio": C.TEAM_RADIO}  # recorded game_type -> mode
+from palaestra.envs.bomber.fidelity import read_trajectories, recorded_blast_cap, replay
 
 REFERENCE = Path(
     os.environ.get(
@@ -38,8 +34,7 @@ def test_every_recorded_pommerman_game_replays_exactly(path: Path) -> None:
     for trajectory in read_trajectories(path):
         games += 1
         steps += len(trajectory["steps"])
-        blast_cap = BomberConfig.default_blast_cap(POMMERMAN_MODES[trajectory.get("game_type", "FFA")])
-        divergence = replay(trajectory, max_blast_strength=blast_cap)
+        divergence = replay(trajectory, max_blast_strength=recorded_blast_cap(trajectory))
         if divergence is not None:
             failures.append(f"seed {trajectory.get('seed')}: {divergence}")
     assert games > 0, f"{path} holds no trajectories"
@@ -56,3 +51,14 @@ def test_the_harness_reports_the_first_divergence() -> None:
     assert divergence is not None
     assert divergence.step == 2 and divergence.field == "agent 2"
     assert "ammo" in str(divergence)
+
+
+def test_a_recorded_game_is_replayed_with_its_modes_blast_cap() -> None:
+    from palaestra.envs.bomber.config import BomberConfig
+    from palaestra.errors import FileFormatError
+
+    assert recorded_blast_cap({}) == BomberConfig(mode="ffa").blast_cap == 10
+    assert recorded_blast_cap({"game_type": "Team"}) == BomberConfig(mode="team").blast_cap == 4
+    assert recorded_blast_cap({"game_type": "TeamRadio"}) == 4
+    with pytest.raises(FileFormatError, match="unknown game_type 'OneVsOne'"):
+        recorded_blast_cap({"game_type": "OneVsOne"})

@@ -6,16 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Literal
 
 from rich.console import Console
 
 from palaestra.errors import ConfigError, FileFormatError, require_extra
-
-Mode = Literal["ffa", "team", "team_radio"]
-
-# Pommerman's ``game_type`` names in a recorded trajectory, as Bomber modes (anything else: FFA).
-_RECORDED_MODES: dict[str, Mode] = {"Team": "team", "TeamRadio": "team_radio"}
 
 
 def build_bomber(p: argparse.ArgumentParser) -> None:
@@ -100,7 +94,7 @@ def _cmd_play(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from palaestra.envs.bomber.fidelity import read_trajectories, replay
+    from palaestra.envs.bomber.fidelity import read_trajectories, recorded_blast_cap, replay
 
     diverged = 0
     for path in args.files:
@@ -110,9 +104,8 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         for trajectory in read_trajectories(path):
             games += 1
             steps += len(trajectory.get("steps", []))
-            cap = _blast_cap(trajectory.get("game_type"))
             try:
-                divergence = replay(trajectory, max_blast_strength=cap)
+                divergence = replay(trajectory, max_blast_strength=recorded_blast_cap(trajectory))
             except (KeyError, TypeError, ValueError) as exc:
                 raise FileFormatError(f"{path}: game {games} is not a trajectory ({exc})") from None
             if divergence is not None:
@@ -125,11 +118,3 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[{colour}]{path}: {games} games, {steps} steps, {bad} diverged[/]",
                       soft_wrap=True)
     return 1 if diverged else 0
-
-
-def _blast_cap(game_type: object) -> int:
-    """The blast-strength cap Pommerman's competition config of a recorded game type uses."""
-    from palaestra.envs.bomber.config import BomberConfig
-
-    mode: Mode = _RECORDED_MODES.get(game_type, "ffa") if isinstance(game_type, str) else "ffa"
-    return BomberConfig(mode=mode).blast_cap

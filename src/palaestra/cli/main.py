@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (PalaestraError, *FILE_ERRORS) as exc:
         if args.debug:
             raise
-        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, paths whole
         return 2
     except KeyboardInterrupt:
         if args.debug:

@@ -17,8 +17,25 @@ from typing import Any
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.pommerman_io import load_state, state_to_json
 from palaestra.errors import FileFormatError
+
+RECORDED_MODES: dict[str, str] = {"FFA": C.FFA, "Team": C.TEAM, "TeamRadio": C.TEAM_RADIO}
+"""Pommerman's ``game_type`` names in a recorded trajectory, as Bomber modes."""
+
+
+def recorded_mode(trajectory: dict[str, Any]) -> str:
+    """The Bomber mode of a recorded game (a trajectory without ``game_type`` is FFA)."""
+    game_type = trajectory.get("game_type", "FFA")
+    if game_type not in RECORDED_MODES:
+        raise FileFormatError(f"unknown game_type {game_type!r}; known: {', '.join(RECORDED_MODES)}")
+    return RECORDED_MODES[game_type]
+
+
+def recorded_blast_cap(trajectory: dict[str, Any]) -> int:
+    """The blast-strength cap the recorded game was played with (its mode's, from BomberConfig)."""
+    return BomberConfig.default_blast_cap(recorded_mode(trajectory))
 
 
 @dataclass(frozen=True)
