@@ -169,8 +169,8 @@ def step_one(actions, board, items, agents, bombs, flames, meta, max_blast):
     """Step one board (the rows of a :class:`BomberBatch` at one index) in place.
 
     One function on purpose, its phases numbered in comments: split into eleven njit phase
-    functions (``inline="always"``), the kernel measured 7% slower on one board stepped from
-    Python and 12% slower over 256 boards (array reference counting across the calls), so the
+    functions (``inline="always"``), the kernel measured about 10% slower, both on one board
+    stepped from Python and over 256 boards (array reference counting across the calls), so the
     split was not kept.
     """
     n = C.BOARD_SIZE
