@@ -196,7 +196,7 @@ def make_scripted_bomber_agent(name: str) -> Agent:
     """Build a scripted Bomber agent by name (see :data:`SCRIPTED_BOMBER_AGENTS`).
 
     Raises:
-        ValueError: for an unknown name, listing the known ones.
+        UnknownNameError: for an unknown name, listing the known ones.
     """
     factory = _FACTORIES.get(name)
     if factory is None:

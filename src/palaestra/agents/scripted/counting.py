@@ -103,7 +103,7 @@ def make_scripted_counting_agent(name: str) -> Any:
     """A scripted counting agent by name.
 
     Raises:
-        ValueError: for an unknown name, listing the known ones.
+        UnknownNameError: for an unknown name, listing the known ones.
     """
     if name not in _FACTORIES:
         raise UnknownNameError(

@@ -429,7 +429,7 @@ def make_scripted_hns_agent(name: str) -> Agent:
     """Build a scripted hide-and-seek agent by name (see :data:`SCRIPTED_HNS_AGENTS`).
 
     Raises:
-        ValueError: for an unknown name, listing the known ones.
+        UnknownNameError: for an unknown name, listing the known ones.
     """
     factory = _FACTORIES.get(name)
     if factory is None:

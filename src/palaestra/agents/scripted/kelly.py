@@ -146,7 +146,7 @@ def make_scripted_kelly_agent(spec: str, config: KellyConfig | None = None) -> K
     """Build a scripted agent from its CLI name (see :data:`SCRIPTED_KELLY_AGENTS`).
 
     Raises:
-        ValueError: for an unknown name or a malformed ``fraction:F``.
+        UnknownNameError: for an unknown name; ConfigError: for a malformed ``fraction:F``.
     """
     config = config or KellyConfig()
     kelly_fraction = max(2.0 * config.edge - 1.0, 0.0)
