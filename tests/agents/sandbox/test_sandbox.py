@@ -435,3 +435,37 @@ def test_unknown_builtin_fails_start_up_with_the_known_names() -> None:
     assert info.value.reason == "crash"
     assert "unknown Bomber agent 'nosuch'; known: random, static, simple" in info.value.message
     assert "agent load failed" in info.value.stderr and "Traceback" not in info.value.stderr
+
+
+# What a hostile or broken program may write instead of an action: each must be a `protocol`
+# fault of that agent (with the host intact), never an exception that escapes the match.
+HOSTILE_REPLIES = {
+    "deep nesting": b'{"type": "action", "action": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n",
+    "deep nesting, unclosed": b"[" * 500_000 + b"\n",
+    "huge number": b'{"type": "action", "action": ' + b"9" * 100_000 + b"}\n",
+    "huge exponent": b'{"type": "action", "action": 1e999999}\n',
+    "bad utf-8": b'{"type": "action", "action": 0, "\xff\xfe": "\xc3\x28"}\n',
+    "nested action": b'{"type": "action", "action": ' + b"[" * 900 + b"0" + b"]" * 900 + b"}\n",
+    "NaN": b'{"type": "action", "action": NaN}\n',
+    "oversized line": b'{"type": "action", "action": 0, "pad": "' + b"x" * (2 << 20) + b'"}\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_REPLIES))
+def test_hostile_output_is_a_protocol_fault(name: str, tmp_path: Path,
+                                           kelly_obs: dict[str, Any]) -> None:
+    (tmp_path / "reply.bin").write_bytes(HOSTILE_REPLIES[name])
+    script = _write(tmp_path, "hostile.py", f"""
+        import json, sys
+        sys.stdin.readline()
+        print(json.dumps({{"type": "ready", "name": "hostile"}}), flush=True)
+        sys.stdin.readline()
+        sys.stdout.buffer.write(open({str(tmp_path / "reply.bin")!r}, "rb").read())
+        sys.stdout.flush()
+        sys.stdin.readline()
+    """)
+    with launch(f"cmd:{sys.executable} {script}", "kelly", {}, 0, LIMITS) as agent:
+        with pytest.raises(AgentFault) as caught:
+            agent.act(kelly_obs)
+    assert caught.value.reason in ("protocol", "invalid_action"), caught.value
+    assert len(str(caught.value)) < 10_000  # the fault record quotes, it does not copy

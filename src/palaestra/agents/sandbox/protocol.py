@@ -149,13 +149,26 @@ def dumps(message: Mapping[str, Any]) -> bytes:
 def loads(line: bytes | str) -> dict[str, Any]:
     """Parse one line into a message.
 
+    The line comes from an untrusted program: anything that is not a JSON object of a known type
+    is a :class:`ProtocolError`, whatever the parser trips on (bad UTF-8, nesting too deep for
+    the parser, numbers too long to convert).
+
     Raises:
-        ProtocolError: the line is not JSON, not an object, or has no known ``type``.
+        ProtocolError: the line is not UTF-8, not JSON, not an object, or has no known ``type``.
     """
-    text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
+    if isinstance(line, bytes):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"not UTF-8 ({exc.reason} at byte {exc.start}): "
+                                f"{_snippet(line.decode('utf-8', errors='replace'))}") from None
+    else:
+        text = line
     try:
         message = json.loads(text)
-    except ValueError:
+    except RecursionError:
+        raise ProtocolError(f"JSON nested too deeply: {_snippet(text)}") from None
+    except ValueError:  # JSONDecodeError, and ints longer than Python converts
         raise ProtocolError(f"not a JSON line: {_snippet(text)}") from None
     if not isinstance(message, dict):
         raise ProtocolError(f"expected a JSON object, got {_snippet(text)}")
