@@ -11,9 +11,17 @@ RUNS ?= runs
 # a fresh venv for the core-only check, under the git-ignored build/
 CORE_VENV ?= build/core-venv
 
-.PHONY: setup demo test test-slow lint check-core bench clean
+.PHONY: setup sandbox-tools demo test test-slow lint check-core bench clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed sandbox-tools
+
+# bubblewrap isolates untrusted tournament submissions (docs/tournament.md). Installed with apt
+# where we are root on Debian/Ubuntu; elsewhere a note says what is missing (tests then skip).
+sandbox-tools:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1; }; }; } || \
+	  echo "note: bubblewrap (bwrap) is not installed, so submissions cannot be isolated here (apt-get install bubblewrap)"
 
 # torch first: the exact CPU wheel where it is available, so that the plain `torch` requirement
 # of the extras is already met and pip never resolves a multi-GB CUDA build.

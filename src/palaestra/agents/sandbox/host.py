@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from palaestra.agents.sandbox import protocol as P
+from palaestra.agents.sandbox.isolation import Jail, SubmissionChanged, private_copy
 from palaestra.agents.sandbox.limits import CPU_LIMIT_S, OverageBank, SandboxLimits, apply_limits
 from palaestra.agents.sandbox.pipes import DeadlineExpired, Pipes, StdoutClosed
 from palaestra.errors import ConfigError
@@ -101,9 +103,12 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             pass
 
 
-def _dispose(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the process group, reap the child and close its pipes (the finalizer)."""
+def _dispose(proc: subprocess.Popen[bytes], workdir: Path | None = None) -> None:
+    """Kill the process group, reap the child and close its pipes (the finalizer); remove a
+    jail's working directory."""
     _kill_group(proc)
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             try:
@@ -145,6 +150,8 @@ class SandboxedAgent:
         limits: time and memory limits.
         label: a name to use if the agent does not report one.
         cwd: working directory of the process.
+        jail: run ``argv`` inside this jail (:mod:`.isolation`); the jail's working directory is
+            removed when the agent is closed.
 
     Raises:
         AgentFault: ``init_timeout``, ``crash``, ``memory`` or ``protocol`` if it does not start.
@@ -159,6 +166,7 @@ class SandboxedAgent:
         limits: SandboxLimits | None = None,
         label: str | None = None,
         cwd: str | Path | None = None,
+        jail: Jail | None = None,
     ) -> None:
         self.env = P.env_name(env)
         self.limits = limits or SandboxLimits()
@@ -172,15 +180,19 @@ class SandboxedAgent:
         self._failed: AgentFault | None = None
         self._closed = False
         started = time.monotonic()
+        command, environment = (argv, _child_environment()) if jail is None else (jail.argv(argv), {})
         try:
             self._proc: subprocess.Popen[bytes] = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                cwd=cwd, env=_child_environment(), start_new_session=True, close_fds=True,
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=cwd, env=environment, start_new_session=True, close_fds=True,
                 preexec_fn=apply_limits(self.limits.memory_mb * 1024 * 1024, CPU_LIMIT_S),
             )
         except (OSError, subprocess.SubprocessError) as exc:
+            if jail is not None:
+                shutil.rmtree(jail.workdir, ignore_errors=True)
             raise AgentFault("crash", f"cannot start {argv[0]!r}: {exc}") from None
-        self._finalizer = weakref.finalize(self, _dispose, self._proc)
+        self._finalizer = weakref.finalize(self, _dispose, self._proc,
+                                           None if jail is None else jail.workdir)
         self._pipes = Pipes(self._proc)
         self._handshake(started)
 
@@ -410,18 +422,32 @@ def launch(
     config: Mapping[str, Any] | None = None,
     seat: int = 0,
     limits: SandboxLimits | None = None,
+    isolate: bool = False,
+    sha256: str | None = None,
 ) -> SandboxedAgent:
     """Start the agent described by ``spec`` in the sandbox and do the ``init`` handshake.
 
+    With ``isolate``, the agent runs in a :class:`~.isolation.Jail` on a private copy of its
+    files, checked against ``sha256`` (the hash taken at submit) when given.
+
     Raises:
         ConfigError: for a malformed spec.
-        AgentFault: if the agent does not start (``init_timeout``, ``crash``, ...).
+        AgentFault: if the agent does not start (``init_timeout``, ``crash``, ...), or its files
+            changed since they were submitted (``crash``).
     """
     kind, value = parse_spec(spec)
+    jail = None
+    if isolate:
+        try:
+            workdir, value = private_copy(kind, value, sha256)
+        except (OSError, SubmissionChanged) as exc:
+            raise AgentFault("crash", f"cannot start {spec!r}: {exc}") from None
+        jail = Jail(workdir)
+        spec = f"{kind}:{value}"
     argv = command_for(spec)
     label = Path(value).stem if kind in ("python", "checkpoint") else (
         value if kind == "builtin" else Path(argv[0]).name)
-    return SandboxedAgent(argv, env, config, seat, limits, label=label)
+    return SandboxedAgent(argv, env, config, seat, limits, label=label, jail=jail)
 
 
 __all__ = [

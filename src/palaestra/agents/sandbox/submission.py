@@ -21,6 +21,7 @@ import numpy as np
 
 from palaestra.agents.sandbox import protocol as P
 from palaestra.agents.sandbox.host import AgentFault, SandboxedAgent, SandboxLimits, launch, parse_spec
+from palaestra.agents.sandbox.isolation import sha256_of
 from palaestra.errors import ConfigError, UnknownNameError
 
 SubmissionKind = Literal["python", "checkpoint", "program", "builtin"]
@@ -74,18 +75,6 @@ def normalise_spec(spec: str) -> str:
     if kind in ("python", "checkpoint"):
         return f"{kind}:{Path(value).expanduser().resolve()}"
     return f"{kind}:{value.strip()}"
-
-
-def sha256_of(path: Path) -> str:
-    """Digest of a file, or of every file under a directory (relative names and contents)."""
-    digest = hashlib.sha256()
-    if path.is_file():
-        digest.update(path.read_bytes())
-        return digest.hexdigest()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(file.relative_to(path)).encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def _check_python(path: Path) -> None:

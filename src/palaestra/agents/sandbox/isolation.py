@@ -1,0 +1,248 @@
+"""Confine an untrusted agent process with Linux namespaces (bubblewrap).
+
+A :class:`Jail` turns the command that serves an agent into a ``bwrap`` command line:
+
+* new user, PID, network, IPC, UTS and cgroup namespaces; the agent runs as ``nobody`` (uid and
+  gid 65534) of its own user namespace, with no capabilities;
+* its own network namespace, so no network at all: the host's loopback services are out of reach;
+* a PID namespace: it sees and can signal only its own processes, and every one of them (setsid or
+  not) dies when the jail's first process does (the host kills that one at the end of a match);
+  ``--die-with-parent`` covers a host that dies first;
+* a read-only view of the system directories and of the Python that runs palaestra, nothing else
+  of the host's file system: no home directory, no tournament database, no other submission;
+* a private writable working directory (``/sandbox``, a copy of the submission made by the caller)
+  and an empty ``/tmp``; everything else is read-only;
+* an environment of a few fixed variables (``--clearenv``), none of the host's.
+
+Limits on memory, process count and CPU time stay those of :mod:`.limits` (applied to each process
+by the host before ``exec``); where the cgroup file system is writable (as root),
+:class:`TreeLimits` also bounds memory and process count over the whole process tree.
+
+:func:`isolation_problem` says why isolation is impossible on this machine (not Linux, no
+bubblewrap, user namespaces disabled), or ``None``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SANDBOX_DIR = "/sandbox"
+"""Where the private working directory appears inside the jail."""
+NOBODY = 65534
+SYSTEM_DIRS: tuple[str, ...] = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_FILES: tuple[str, ...] = ("/etc/ld.so.cache", "/etc/localtime")
+ENVIRONMENT: dict[str, str] = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": SANDBOX_DIR,
+    "LANG": "C.UTF-8",
+    "PYTHONNOUSERSITE": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+    "PYTHONUNBUFFERED": "1",
+    "MALLOC_ARENA_MAX": "2",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
+"""The whole environment of a jailed agent."""
+
+
+def sha256_of(path: Path) -> str:
+    """Digest of a file, or of every file under a directory (relative names and contents)."""
+    digest = hashlib.sha256()
+    if path.is_file():
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _bwrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+def python_roots() -> tuple[Path, ...]:
+    """Directories the jailed Python needs to read: its installation, the virtual environment
+    and the folder palaestra is imported from (for an editable install)."""
+    import palaestra
+
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+             Path(palaestra.__file__).resolve().parent}
+    for entry in sys.path:  # site-packages of the venv, and a source tree on PYTHONPATH
+        p = Path(entry).resolve() if entry else None
+        if p is not None and p.name in ("site-packages", "dist-packages") and p.is_dir():
+            roots.add(p)
+    return tuple(sorted(roots))
+
+
+@dataclass(frozen=True)
+class Jail:
+    """The namespaces and file-system view of one jailed agent."""
+
+    workdir: Path
+    """Host path of the private working directory; it appears as ``/sandbox`` inside."""
+    readonly: tuple[Path, ...] = ()
+    """Extra host paths to show read-only at the same path (besides the system and Python)."""
+
+    def argv(self, inner: Sequence[str]) -> list[str]:
+        """The ``bwrap`` command line that runs ``inner`` in the jail."""
+        bwrap = _bwrap()
+        if bwrap is None:
+            raise RuntimeError("bubblewrap (bwrap) is not installed")
+        cmd = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+               "--unshare-uts", "--unshare-cgroup-try", "--uid", str(NOBODY), "--gid", str(NOBODY),
+               "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
+               "--clearenv"]
+        for name, value in ENVIRONMENT.items():
+            cmd += ["--setenv", name, value]
+        for d in SYSTEM_DIRS:
+            cmd += ["--ro-bind-try", d, d]
+        for f in SYSTEM_FILES:
+            cmd += ["--ro-bind-try", f, f]
+        for root in (*python_roots(), *self.readonly):
+            cmd += ["--ro-bind", str(root), str(root)]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                "--bind", str(self.workdir), SANDBOX_DIR,
+                "--remount-ro", "/",  # the skeleton bwrap built (mount points) is read-only too
+                "--chdir", SANDBOX_DIR, "--", *inner]
+        return cmd
+
+
+@functools.lru_cache(maxsize=1)
+def isolation_problem() -> str | None:
+    """``None`` when agents can be jailed here; otherwise what is missing, in one sentence."""
+    if not sys.platform.startswith("linux"):
+        return f"isolating submissions needs Linux namespaces; this is {sys.platform}"
+    if _bwrap() is None:
+        return ("isolating submissions needs bubblewrap (`bwrap`), which is not installed "
+                "(Debian/Ubuntu: apt-get install bubblewrap)")
+    probe = Path(os.environ.get("TMPDIR", "/tmp")) / f"palaestra-jail-probe-{uuid.uuid4().hex}"
+    probe.mkdir()
+    try:
+        done = subprocess.run(Jail(probe).argv(["/bin/true"]), capture_output=True, text=True,
+                              timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"bubblewrap could not start a jail: {exc}"
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+        return f"bubblewrap could not create unprivileged user namespaces here ({detail})"
+    return None
+
+
+CGROUP_ROOTS = {"memory": Path("/sys/fs/cgroup/memory"), "pids": Path("/sys/fs/cgroup/pids")}
+"""cgroup v1 hierarchies (as on this project's machines)."""
+
+
+@dataclass
+class TreeLimits:
+    """Memory and process-count limits over a whole process tree, through cgroup v1.
+
+    :meth:`create` returns ``None`` where the hierarchies are not writable (not root); the
+    per-process rlimits of :mod:`.limits` still apply then.
+    """
+
+    groups: dict[str, Path]
+
+    @classmethod
+    def create(cls, memory_bytes: int, max_pids: int) -> TreeLimits | None:
+        name = f"palaestra-{uuid.uuid4().hex[:12]}"
+        groups: dict[str, Path] = {}
+        try:
+            for controller, root in CGROUP_ROOTS.items():
+                if not os.access(root, os.W_OK):
+                    raise PermissionError(root)
+                group = root / name
+                group.mkdir()
+                groups[controller] = group
+            (groups["memory"] / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            (groups["pids"] / "pids.max").write_text(str(max_pids))
+        except OSError:
+            cls(groups).remove()
+            return None
+        return cls(groups)
+
+    def enter(self) -> None:
+        """Move the calling process into the groups (call it in the child, before ``exec``)."""
+        for group in self.groups.values():
+            with open(group / "cgroup.procs", "w") as f:
+                f.write(str(os.getpid()))
+
+    def kill_and_remove(self) -> None:
+        """SIGKILL every process left in the groups, then remove them."""
+        import signal
+        import time
+
+        for _ in range(50):
+            pids = self._pids()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.01)
+        self.remove()
+
+    def _pids(self) -> list[int]:
+        try:
+            text = (self.groups["pids"] / "cgroup.procs").read_text()
+        except (OSError, KeyError):
+            return []
+        return [int(line) for line in text.split()]
+
+    def remove(self) -> None:
+        for group in self.groups.values():
+            try:
+                group.rmdir()
+            except OSError:
+                pass
+
+
+def private_copy(kind: str, value: str, sha256: str | None = None) -> tuple[Path, str]:
+    """A fresh working directory holding a copy of the submission, and the submission's path
+    inside the jail. ``sha256`` (the hash taken at submit) is checked against the copy, so an
+    entry changed on disk since it was submitted never runs.
+
+    Raises:
+        FileNotFoundError: the file or directory is gone.
+        SubmissionChanged: the copy's hash is not ``sha256``.
+    """
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix="palaestra-agent-"))
+    os.chmod(workdir, 0o777)  # nobody inside the jail writes here
+    if kind not in ("python", "checkpoint"):
+        return workdir, value
+    source = Path(value)
+    if not source.exists():
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise FileNotFoundError(f"{value}: no such submission file")
+    target = workdir / source.name
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy2(source, target)
+    if sha256 is not None and sha256_of(target) != sha256:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise SubmissionChanged(f"{value}: changed since it was submitted (hash mismatch)")
+    return workdir, f"{SANDBOX_DIR}/{source.name}"
+
+
+class SubmissionChanged(RuntimeError):
+    """A submission's files no longer match the hash taken when it was submitted."""

@@ -1,0 +1,177 @@
+"""Hostile agents in the jail (agents/sandbox/isolation.py): each attack is a Kelly bot whose bet
+says whether the attack worked (1 cent) or was stopped (0), and the host checks the damage itself.
+
+Skipped, with the reason, where this machine cannot isolate (no bubblewrap, no user namespaces).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import palaestra
+import palaestra.envs  # noqa: F401  (registers the envs)
+from palaestra.agents.sandbox.host import AgentFault, SandboxLimits, launch
+from palaestra.agents.sandbox.isolation import isolation_problem, python_roots, sha256_of
+
+PROBLEM = isolation_problem()
+pytestmark = pytest.mark.skipif(PROBLEM is not None, reason=f"no isolation here: {PROBLEM}")
+LIMITS = SandboxLimits(init_time_s=30.0, step_time_s=10.0)
+
+
+@pytest.fixture(scope="module")
+def kelly_obs() -> dict[str, Any]:
+    obs, _ = gym.make("palaestra/KellyCoinflip-v0").reset(seed=0)
+    return obs
+
+
+def bot(tmp_path: Path, attack: str) -> Path:
+    """A submission whose ``act`` runs ``attack`` (a function body returning True on success)."""
+    path = tmp_path / "submission" / "bot.py"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("import os, socket, subprocess, sys\n\n\ndef attack():\n"
+                    + textwrap.indent(textwrap.dedent(attack), "    ")
+                    + "\n\ndef agent(obs, config):\n    return 1 if attack() else 0\n")
+    return path
+
+
+def play(path: Path, kelly_obs: dict[str, Any], **kwargs: Any) -> int:
+    with launch(f"python:{path}", "kelly", {}, 0, LIMITS, isolate=True, **kwargs) as agent:
+        agent.reset(np.random.default_rng(0))
+        return int(agent.act(kelly_obs))
+
+
+def test_the_agent_runs_as_nobody_without_the_hosts_environment(
+        tmp_path: Path, kelly_obs: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PALAESTRA_SECRET", "s3cret")
+    path = bot(tmp_path, """
+        return os.getuid() == 0 or "PALAESTRA_SECRET" in os.environ or "s3cret" in str(os.environ)
+    """)
+    assert play(path, kelly_obs) == 0
+
+
+def test_no_view_of_the_hosts_files(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    secret = tmp_path / "tournament.sqlite"
+    secret.write_text("results")
+    home = Path.home()
+    roots = python_roots()  # shown read-only, with their parent folders as empty mount points
+    mine = [str(p) for p in sorted(home.iterdir())
+            if not any(r == p or p in r.parents for r in roots)][:20]
+    assert mine, "the test needs something in the home directory to look for"
+    path = bot(tmp_path, f"""
+        return any(os.path.exists(p) for p in [{str(secret)!r}, "/etc/passwd", *{mine!r}])
+    """)
+    assert play(path, kelly_obs) == 0
+
+
+def test_writes_outside_the_private_folder_fail(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    package = Path(palaestra.__file__).parent
+    targets = [tmp_path / "outside.txt", package / "injected.py", Path.home() / "injected.txt"]
+    path = bot(tmp_path, f"""
+        wrote = False
+        for target in {[str(t) for t in targets]!r}:
+            try:
+                with open(target, "w") as f:
+                    f.write("pwned")
+                wrote = True
+            except OSError:
+                pass
+        return wrote
+    """)
+    assert play(path, kelly_obs) == 0
+    assert not any(t.exists() for t in targets)
+
+
+def test_its_own_copy_is_private(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    path = bot(tmp_path, """
+        with open(__file__, "a") as f:
+            f.write("# rewritten by the agent")
+        return True
+    """)
+    before = path.read_text()
+    assert play(path, kelly_obs) == 1  # it may write its own copy...
+    assert path.read_text() == before  # ...never the submitted file
+
+
+def test_a_submission_changed_after_submit_does_not_run(tmp_path: Path,
+                                                        kelly_obs: dict[str, Any]) -> None:
+    path = bot(tmp_path, "return False")
+    submitted = sha256_of(path)
+    assert play(path, kelly_obs, sha256=submitted) == 0
+    path.write_text(path.read_text() + "\n# swapped for something else\n")
+    with pytest.raises(AgentFault, match="changed since it was submitted"):
+        play(path, kelly_obs, sha256=submitted)
+
+
+def test_no_network_not_even_the_hosts_loopback(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    try:
+        path = bot(tmp_path, f"""
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+                return True
+            except OSError:
+                return False
+        """)
+        assert play(path, kelly_obs) == 0
+    finally:
+        server.close()
+
+
+def test_the_host_cannot_be_signalled_or_inspected(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    host = os.getpid()
+    path = bot(tmp_path, f"""
+        hits = 0
+        try:
+            os.kill({host}, 0)
+            hits += 1
+        except OSError:
+            pass
+        try:
+            open("/proc/{host}/mem", "rb").close()
+            hits += 1
+        except OSError:
+            pass
+        others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) > 10]
+        return hits > 0 or len(others) > 0
+    """)
+    assert play(path, kelly_obs) == 0
+    os.kill(host, 0)  # still here
+
+
+def test_setsid_children_die_with_the_agent(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    marker = f"palaestra-orphan-{os.getpid()}-{time.monotonic_ns()}"
+    path = bot(tmp_path, f"""
+        for _ in range(8):
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", {marker!r}],
+                             start_new_session=True, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return False
+    """)
+    assert play(path, kelly_obs) == 0
+
+    def orphans() -> list[str]:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + 10.0
+    while orphans() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert orphans() == []
