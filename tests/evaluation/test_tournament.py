@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from palaestra.agents.sandbox.isolation import sha256_of
 from palaestra.errors import ConfigError, UnknownNameError
 from palaestra.evaluation.replay import load_replay, replay_from_dict, save_replay, verify_replay
 from palaestra.evaluation.store import StoreError, TournamentStore
@@ -93,8 +94,8 @@ BAD_AGENTS = {
 def test_faulty_submissions_never_stop_a_tournament(tmp_path: Path) -> None:
     store = TournamentStore(tmp_path / "t.sqlite")
     for name, code in BAD_AGENTS.items():
-        spec = f"python:{_write(tmp_path / f'{name}.py', code)}"
-        store.add_submission(name, "kelly", "python", spec, "0" * 64, {})
+        path = _write(tmp_path / f'{name}.py', code)
+        store.add_submission(name, "kelly", "python", f"python:{path}", sha256_of(path), {})
     limits = {**FAST, "step_time_s": 0.3, "overage_bank_s": 0.2, "memory_mb": 512,
               "on_timeout": "forfeit"}
     config = TournamentConfig("bad", "kelly", ("kelly", *BAD_AGENTS), players=2, limits=limits)
@@ -168,7 +169,7 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     db = tmp_path / "t.sqlite"
     bot = _write(tmp_path / "slow.py", SLOW_BOT)
     with TournamentStore(db) as store:
-        store.add_submission("slow", "kelly", "python", f"python:{bot}", "0" * 64, {})
+        store.add_submission("slow", "kelly", "python", f"python:{bot}", sha256_of(bot), {})
     argv = [sys.executable, "-m", "palaestra", "tournament", "--db", str(db), "run", "--name", "k9",
             "--env", "kelly", "--agent", "slow", "--agent", "kelly", "--agent", "optimal",
             "--agent", "fraction:0.05", "--rounds", "3", "--workers", "1"]
@@ -203,7 +204,7 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     # and the result is exactly that of an uninterrupted run
     clean = tmp_path / "clean.sqlite"
     with TournamentStore(clean) as store:
-        store.add_submission("slow", "kelly", "python", f"python:{bot}", "0" * 64, {})
+        store.add_submission("slow", "kelly", "python", f"python:{bot}", sha256_of(bot), {})
         config = TournamentConfig("k9", "kelly", ("slow", "kelly", "optimal", "fraction:0.05"),
                                   rounds=3, limits={"step_time_s": 0.1, "overage_bank_s": 5.0,
                                                     "init_time_s": 10.0, "memory_mb": 1024,
@@ -283,7 +284,7 @@ def test_team_modes_rank_teams(tmp_path: Path, mode: str) -> None:
     with pytest.raises(UnknownNameError, match="unknown agent 'random2'"):
         run_tournament(store, config, local_runner(1))
     bot = _write(tmp_path / "bot.py", "def agent(obs, config):\n    return 0\n")
-    store.add_submission("idle", "bomber", "python", f"python:{bot}", "0" * 64, {})
+    store.add_submission("idle", "bomber", "python", f"python:{bot}", sha256_of(bot), {})
     config = TournamentConfig("tm", "bomber", ("simple", "random", "static", "idle"),
                               env_config={"mode": mode})
     summary = run_tournament(store, config, local_runner(1))
@@ -293,3 +294,38 @@ def test_team_modes_rank_teams(tmp_path: Path, mode: str) -> None:
         assert res["teams"] == [[0, 2], [1, 3]] and len(res["ranks"]) == 2
         assert res["faults"] == {}
         verify_replay(replay_from_dict(store.replay(m["match_id"])))
+
+
+def test_untrusted_submissions_are_refused_where_they_cannot_be_isolated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from palaestra.agents.sandbox import isolation
+
+    bot = _write(tmp_path / "slow.py", SLOW_BOT)
+    store = TournamentStore(tmp_path / "t.sqlite")
+    store.add_submission("slow", "kelly", "python", f"python:{bot}", sha256_of(bot), {})
+    monkeypatch.setattr(isolation, "isolation_problem", lambda: "no bubblewrap on this test machine")
+    config = TournamentConfig("t", "kelly", ("slow", "kelly"), limits=FAST)
+    with pytest.raises(ConfigError, match="no bubblewrap on this test machine.*--trust-submissions"):
+        run_tournament(store, config, local_runner(1))
+    assert store.matches("t") == []  # nothing was scheduled
+    summary = run_tournament(store, config, local_runner(1), trust_submissions=True)
+    assert summary.played == 1 and summary.failed == {}
+    # built-ins alone never need isolation
+    run_tournament(store, TournamentConfig("b", "kelly", ("kelly", "optimal")), local_runner(1))
+
+
+def test_a_submission_changed_since_submit_forfeits_its_matches(tmp_path: Path) -> None:
+    from palaestra.agents.sandbox.isolation import isolation_problem
+
+    if isolation_problem() is not None:
+        pytest.skip(f"no isolation here: {isolation_problem()}")
+    bot = _write(tmp_path / "slow.py", SLOW_BOT)
+    store = TournamentStore(tmp_path / "t.sqlite")
+    store.add_submission("slow", "kelly", "python", f"python:{bot}", sha256_of(bot), {})
+    bot.write_text(SLOW_BOT.replace("// 10", "// 2"))  # swapped after submit
+    summary = run_tournament(store, TournamentConfig("t", "kelly", ("slow", "kelly"), limits=FAST),
+                             local_runner(1))
+    assert summary.played == 1 and summary.failed == {}
+    for m in store.matches("t", status="done"):
+        seat = str(m["result"]["seats"].index("slow"))
+        assert "changed since it was submitted" in m["result"]["faults"][seat]

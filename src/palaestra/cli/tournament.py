@@ -61,6 +61,10 @@ def build_tournament(p: argparse.ArgumentParser) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--workers", type=int, default=2, help="parallel worker processes (2)")
     r.add_argument("--ray-address", help="run matches on this Ray cluster instead")
+    r.add_argument("--trust-submissions", action="store_true",
+                   help="run submissions without isolation (only the time and memory limits); "
+                        "without it they run jailed (bubblewrap) and the run stops where that "
+                        "is impossible")
     r.add_argument("--step-time", type=float, default=0.1, help="seconds per step for submissions")
     r.add_argument("--overage", type=float, default=5.0, help="overage bank in seconds")
     r.add_argument("--init-time", type=float, default=10.0, help="seconds to start up")
@@ -175,7 +179,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
                     console.print(f"[yellow]{spec.match_id}: {outcome.seats[int(seat)]} {why}[/]",  # type: ignore[attr-defined]
                                   highlight=False)
 
-        summary = run_tournament(store, config, runner, on_match=finished, on_schedule=scheduled)
+        summary = run_tournament(store, config, runner, on_match=finished, on_schedule=scheduled,
+                                 trust_submissions=args.trust_submissions)
         table = tournament_table(store, args.name)
     word = "resumed" if summary.resumed else "ran"
     console.print(f"{word} {args.name}: {summary.played} played now, {summary.already_done} already "

@@ -40,6 +40,10 @@ class MatchSpec:
     seed: int
     limits: dict[str, Any] = field(default_factory=dict)
     """:class:`~palaestra.agents.sandbox.host.SandboxLimits` fields."""
+    isolate: bool = False
+    """Run the non-built-in seats in a jail (:mod:`palaestra.agents.sandbox.isolation`)."""
+    hashes: list[str | None] = field(default_factory=list)
+    """Per seat, the hash taken at submit that a jailed copy must match (None: no check)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,8 @@ def match_id(tournament: str, round_: int, ordinal: int, seats: list[str], seed:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _launch(spec: str, env: str, config: dict[str, Any], seat: int, limits: dict[str, Any]) -> Any:
+def _launch(spec: str, env: str, config: dict[str, Any], seat: int, limits: dict[str, Any],
+            isolate: bool = False, sha256: str | None = None) -> Any:
     if spec.startswith(BUILTIN_PREFIX):
         name = spec[len(BUILTIN_PREFIX):]
         if get_spec(env).family == "bomber":
@@ -85,7 +90,7 @@ def _launch(spec: str, env: str, config: dict[str, Any], seat: int, limits: dict
         return make_scripted_kelly_agent(name, KellyConfig())
     from palaestra.agents.sandbox.host import SandboxLimits, launch
 
-    return launch(spec, env, config, seat, SandboxLimits(**limits))
+    return launch(spec, env, config, seat, SandboxLimits(**limits), isolate=isolate, sha256=sha256)
 
 
 def _ranks_by(values: list[float]) -> list[int]:
@@ -103,7 +108,8 @@ def run_match(spec: MatchSpec) -> MatchResult:
     try:
         for k, s in enumerate(spec.specs):
             try:
-                agents.append(_launch(s, spec.env, spec.env_config, k, spec.limits))
+                sha = spec.hashes[k] if k < len(spec.hashes) else None
+                agents.append(_launch(s, spec.env, spec.env_config, k, spec.limits, spec.isolate, sha))
             except AgentFault as exc:
                 agents.append(None)
                 faults[str(k)] = f"{exc.reason}: {exc}"

@@ -226,16 +226,30 @@ def run_tournament(
     runner: Runner | None = None,
     on_match: Callable[[MatchSpec, MatchResult | BaseException], None] | None = None,
     on_schedule: Callable[[int, int], None] | None = None,
+    trust_submissions: bool = False,
 ) -> RunSummary:
     """Schedule, play and store the tournament; resumes a stored one with the same config.
 
+    Submissions run jailed (:mod:`palaestra.agents.sandbox.isolation`) on private copies checked
+    against their submit hashes, unless ``trust_submissions``.
+
     Args:
         runner: how matches are run (default: 2 local worker processes).
+        trust_submissions: run submissions in the plain sandbox (limits, no isolation).
         on_match: called after each match is stored (progress bars).
         on_schedule: called with (matches to play, matches already done) per scheduling round.
     """
     runner = runner or local_runner(2)
     specs_by_agent = resolve_specs(store, config)
+    hashes = {name: sub["sha256"] for name in config.agents if (sub := store.submission(name))}
+    isolate = bool(hashes) and not trust_submissions
+    if isolate:
+        from palaestra.agents.sandbox.isolation import isolation_problem
+
+        problem = isolation_problem()
+        if problem is not None:
+            raise ConfigError(f"{problem}; submissions cannot run isolated here (pass "
+                              "--trust-submissions to run them in the plain sandbox anyway)")
     resumed = store.open_tournament(config.name, config.to_dict())
     failed: dict[str, str] = {}
     scheduled = played = already = 0
@@ -243,7 +257,8 @@ def run_tournament(
     def play(batch: list[dict[str, Any]]) -> None:
         nonlocal played
         specs = [MatchSpec(m["match_id"], config.env, dict(config.env_config), m["seats"],
-                           [specs_by_agent[a] for a in m["seats"]], m["seed"], dict(config.limits))
+                           [specs_by_agent[a] for a in m["seats"]], m["seed"], dict(config.limits),
+                           isolate, [hashes.get(a) for a in m["seats"]])
                  for m in batch]
 
         def done(spec: MatchSpec, outcome: MatchResult | BaseException) -> None:

@@ -227,6 +227,17 @@ def private_copy(kind: str, value: str, sha256: str | None = None) -> tuple[Path
 
     workdir = Path(tempfile.mkdtemp(prefix="palaestra-agent-"))
     os.chmod(workdir, 0o777)  # nobody inside the jail writes here
+    if kind == "cmd":  # the program's own files (any argument naming a file) are copied in
+        import shlex
+
+        words = []
+        for word in shlex.split(value):
+            if Path(word).is_file() and not any(Path(word).resolve().is_relative_to(r)
+                                                for r in (*python_roots(), Path("/usr"))):
+                shutil.copy2(word, workdir / Path(word).name)
+                word = f"{SANDBOX_DIR}/{Path(word).name}"
+            words.append(word)
+        return workdir, shlex.join(words)
     if kind not in ("python", "checkpoint"):
         return workdir, value
     source = Path(value)
