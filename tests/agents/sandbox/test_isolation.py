@@ -175,3 +175,54 @@ def test_setsid_children_die_with_the_agent(tmp_path: Path, kelly_obs: dict[str,
     while orphans() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert orphans() == []
+
+
+def _tree_limits_here() -> bool:
+    from palaestra.agents.sandbox.isolation import TreeLimits
+
+    tree = TreeLimits.create(1 << 30, 8)
+    if tree is None:
+        return False
+    tree.remove()
+    return True
+
+
+needs_cgroups = pytest.mark.skipif(not _tree_limits_here(),
+                                   reason="cgroups are not writable here (not root): per-process limits only")
+
+
+@needs_cgroups
+def test_memory_is_limited_over_the_whole_process_tree(tmp_path: Path,
+                                                        kelly_obs: dict[str, Any]) -> None:
+    # three children of 300 MB each against 512 MB for the whole submission: they cannot all live
+    path = bot(tmp_path, """
+        code = "import time; b = bytearray(300 << 20); b[::4096] = b'x' * len(b[::4096]); time.sleep(2)"
+        children = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(3)]
+        return sum(c.wait() == 0 for c in children) == 3
+    """)
+    limits = SandboxLimits(init_time_s=30.0, step_time_s=20.0, memory_mb=512)
+    try:
+        with launch(f"python:{path}", "kelly", {}, 0, limits, isolate=True) as agent:
+            agent.reset(np.random.default_rng(0))
+            assert int(agent.act(kelly_obs)) == 0
+    except AgentFault as fault:  # or the kernel killed the agent itself
+        assert fault.reason == "memory", fault
+
+
+@needs_cgroups
+def test_processes_are_limited_over_the_whole_process_tree(tmp_path: Path,
+                                                           kelly_obs: dict[str, Any]) -> None:
+    from palaestra.agents.sandbox.isolation import MAX_PROCESSES
+
+    path = bot(tmp_path, f"""
+        started = 0
+        try:
+            for _ in range({4 * MAX_PROCESSES}):
+                subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                 start_new_session=True)
+                started += 1
+        except OSError:
+            pass
+        return started >= {MAX_PROCESSES}
+    """)
+    assert play(path, kelly_obs) == 0

@@ -40,7 +40,13 @@ from typing import Any
 import numpy as np
 
 from palaestra.agents.sandbox import protocol as P
-from palaestra.agents.sandbox.isolation import Jail, SubmissionChanged, private_copy
+from palaestra.agents.sandbox.isolation import (
+    MAX_PROCESSES,
+    Jail,
+    SubmissionChanged,
+    TreeLimits,
+    private_copy,
+)
 from palaestra.agents.sandbox.limits import CPU_LIMIT_S, OverageBank, SandboxLimits, apply_limits
 from palaestra.agents.sandbox.pipes import DeadlineExpired, Pipes, StdoutClosed
 from palaestra.errors import ConfigError
@@ -103,12 +109,20 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             pass
 
 
-def _dispose(proc: subprocess.Popen[bytes], workdir: Path | None = None) -> None:
-    """Kill the process group, reap the child and close its pipes (the finalizer); remove a
-    jail's working directory."""
-    _kill_group(proc)
+def _release(workdir: Path | None, tree: TreeLimits | None) -> None:
+    """Kill what is left of a jailed tree and remove its cgroups and working directory."""
+    if tree is not None:
+        tree.kill_and_remove()
     if workdir is not None:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _dispose(proc: subprocess.Popen[bytes], workdir: Path | None = None,
+             tree: TreeLimits | None = None) -> None:
+    """Kill the process group, reap the child and close its pipes (the finalizer); release a
+    jail's cgroups and working directory."""
+    _kill_group(proc)
+    _release(workdir, tree)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             try:
@@ -181,18 +195,29 @@ class SandboxedAgent:
         self._closed = False
         started = time.monotonic()
         command, environment = (argv, _child_environment()) if jail is None else (jail.argv(argv), {})
+        memory = self.limits.memory_mb * 1024 * 1024
+        per_process = apply_limits(memory, CPU_LIMIT_S)
+        # a jailed agent's whole process tree shares one memory and process budget where cgroups
+        # are writable; elsewhere each process keeps the per-process limits alone
+        self._tree = None if jail is None else TreeLimits.create(memory, MAX_PROCESSES)
+        tree = self._tree
+
+        def preexec() -> None:
+            if tree is not None:
+                tree.enter()
+            per_process()
+
         try:
             self._proc: subprocess.Popen[bytes] = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 cwd=cwd, env=environment, start_new_session=True, close_fds=True,
-                preexec_fn=apply_limits(self.limits.memory_mb * 1024 * 1024, CPU_LIMIT_S),
+                preexec_fn=preexec,
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            if jail is not None:
-                shutil.rmtree(jail.workdir, ignore_errors=True)
+            _release(None if jail is None else jail.workdir, tree)
             raise AgentFault("crash", f"cannot start {argv[0]!r}: {exc}") from None
         self._finalizer = weakref.finalize(self, _dispose, self._proc,
-                                           None if jail is None else jail.workdir)
+                                           None if jail is None else jail.workdir, tree)
         self._pipes = Pipes(self._proc)
         self._handshake(started)
 
@@ -351,7 +376,8 @@ class SandboxedAgent:
         reason = "crash"
         if code == -signal.SIGXCPU:
             reason = "timeout"
-        elif any(h in tail for h in _MEMORY_HINTS):
+        elif any(h in tail for h in _MEMORY_HINTS) or (
+                self._tree is not None and self._tree.hit_memory_limit()):
             reason = "memory"
         return self._record(AgentFault(reason, f"{what}: {_describe_exit(code)}", tail, self.steps))
 

@@ -146,6 +146,19 @@ def isolation_problem() -> str | None:
 
 CGROUP_ROOTS = {"memory": Path("/sys/fs/cgroup/memory"), "pids": Path("/sys/fs/cgroup/pids")}
 """cgroup v1 hierarchies (as on this project's machines)."""
+MAX_PROCESSES = 64
+"""Processes (threads included) a jailed agent may have at once, all its descendants counted."""
+
+
+def _own_cgroups() -> dict[str, str]:
+    """Controller -> this process's cgroup path, from /proc/self/cgroup (v1 lines)."""
+    found: dict[str, str] = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            if controller:
+                found[controller] = path
+    return found
 
 
 @dataclass
@@ -160,13 +173,16 @@ class TreeLimits:
 
     @classmethod
     def create(cls, memory_bytes: int, max_pids: int) -> TreeLimits | None:
+        """New groups below this process's own (so the machine's limits still hold)."""
         name = f"palaestra-{uuid.uuid4().hex[:12]}"
         groups: dict[str, Path] = {}
         try:
+            own = _own_cgroups()
             for controller, root in CGROUP_ROOTS.items():
-                if not os.access(root, os.W_OK):
-                    raise PermissionError(root)
-                group = root / name
+                parent = root / own.get(controller, "/").lstrip("/")
+                if not os.access(parent, os.W_OK):
+                    raise PermissionError(parent)
+                group = parent / name
                 group.mkdir()
                 groups[controller] = group
             (groups["memory"] / "memory.limit_in_bytes").write_text(str(memory_bytes))
@@ -198,6 +214,13 @@ class TreeLimits:
                     pass
             time.sleep(0.01)
         self.remove()
+
+    def hit_memory_limit(self) -> bool:
+        """Whether the tree ran into its memory limit (the kernel then kills inside it)."""
+        try:
+            return int((self.groups["memory"] / "memory.failcnt").read_text()) > 0
+        except (OSError, KeyError, ValueError):
+            return False
 
     def _pids(self) -> list[int]:
         try:
