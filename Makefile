@@ -76,6 +76,7 @@ bench: setup
 	$(PY) scripts/bench/kelly.py
 	$(PY) scripts/bench/es.py
 	$(PY) scripts/bench/prefs.py
+	$(PY) scripts/bench/sandbox.py
 	$(PY) scripts/bench/bomber.py $(if $(PLAYGROUND),--playground $(PLAYGROUND) --playground-python $(PLAYGROUND_PYTHON))
 
 clean:
