@@ -21,7 +21,7 @@ import numpy as np
 
 from palaestra.agents.sandbox import protocol as P
 from palaestra.agents.sandbox.host import AgentFault, SandboxedAgent, SandboxLimits, launch, parse_spec
-from palaestra.agents.sandbox.isolation import sha256_of
+from palaestra.agents.sandbox.isolation import isolation_problem, sha256_of
 from palaestra.errors import ConfigError, UnknownNameError
 
 SubmissionKind = Literal["python", "checkpoint", "program", "builtin"]
@@ -231,7 +231,8 @@ def validate_submission(
     limits = limits or SandboxLimits()
     what = f"{_KIND_OF_SPEC[kind]} submission {value!r}"
     try:
-        with launch(spec, env, config, 0, limits) as agent:
+        # probed where it will play: in the jail, wherever a jail can be built
+        with launch(spec, env, config, 0, limits, isolate=isolation_problem() is None) as agent:
             played = play_probe(agent, env, config, probe_steps)
             faults = list(agent.faults)
             agent_name = agent.name
