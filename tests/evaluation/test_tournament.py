@@ -329,3 +329,58 @@ def test_a_submission_changed_since_submit_forfeits_its_matches(tmp_path: Path) 
     for m in store.matches("t", status="done"):
         seat = str(m["result"]["seats"].index("slow"))
         assert "changed since it was submitted" in m["result"]["faults"][seat]
+
+
+HONEST = "def agent(obs, config):\n    return int(obs['wealth'][0] * 100) // 10\n"
+
+
+def test_a_hostile_entrant_changes_nothing_but_its_own_moves(tmp_path: Path) -> None:
+    """The hostile entrant attacks the database, the other entrant and the host's processes, then
+    bets exactly as the honest one: stored results and ratings equal those of the honest run."""
+    from palaestra.agents.sandbox.isolation import isolation_problem
+
+    if isolation_problem() is not None:
+        pytest.skip(f"no isolation here: {isolation_problem()}")
+    db = tmp_path / "hostile" / "t.sqlite"
+    db.parent.mkdir()
+    victim = _write(tmp_path / "victim.py", HONEST.replace("// 10", "// 20"))
+    victim_code = victim.read_text()
+    attack = f'''import os, signal, sqlite3, subprocess, sys
+def attack():
+    try:
+        con = sqlite3.connect({str(db)!r})
+        con.execute("UPDATE matches SET result = NULL")
+        con.commit()
+    except Exception:
+        pass
+    try:
+        open({str(victim)!r}, "w").write("def agent(obs, config):\\n    return 0\\n")
+    except OSError:
+        pass
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    return 0
+'''
+    hostile = _write(tmp_path / "entrant.py", attack + HONEST.replace("def agent(obs, config):\n",
+                                                                      "def agent(obs, config):\n    attack()\n"))
+    (tmp_path / "honest").mkdir()
+    honest = _write(tmp_path / "honest" / "entrant.py", HONEST)
+    tables = []
+    for path, store_path in ((hostile, db), (honest, tmp_path / "honest" / "t.sqlite")):
+        with TournamentStore(store_path) as store:
+            store.add_submission("entrant", "kelly", "python", f"python:{path}", sha256_of(path), {})
+            store.add_submission("victim", "kelly", "python", f"python:{victim}", sha256_of(victim), {})
+            config = TournamentConfig("cup", "kelly", ("entrant", "victim", "kelly"), limits=FAST)
+            summary = run_tournament(store, config, local_runner(1))
+            assert summary.failed == {} and summary.played == 3
+            results = [m["result"] for m in store.matches("cup", status="done")]
+            assert all(r["faults"] == {} for r in results), results
+            tables.append((results, tournament_table(store, "cup")))
+    assert tables[0] == tables[1]
+    assert victim.read_text() == victim_code
+    os.kill(os.getpid(), 0)  # the host is alive
