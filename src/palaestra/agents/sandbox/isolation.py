@@ -108,14 +108,16 @@ class Jail:
                "--clearenv"]
         for name, value in ENVIRONMENT.items():
             cmd += ["--setenv", name, value]
+        # the fresh /proc, /dev and /tmp first: a later mount on /tmp would hide a Python or a
+        # virtual environment that lives below /tmp
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for d in SYSTEM_DIRS:
             cmd += ["--ro-bind-try", d, d]
         for f in SYSTEM_FILES:
             cmd += ["--ro-bind-try", f, f]
         for root in (*python_roots(), *self.readonly):
             cmd += ["--ro-bind", str(root), str(root)]
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                "--bind", str(self.workdir), SANDBOX_DIR,
+        cmd += ["--bind", str(self.workdir), SANDBOX_DIR,
                 "--remount-ro", "/",  # the skeleton bwrap built (mount points) is read-only too
                 "--chdir", SANDBOX_DIR, "--", *inner]
         return cmd
