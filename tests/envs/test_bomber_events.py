@@ -7,7 +7,6 @@ Reads the first games of every ``*.jsonl.gz`` / ``*.jsonl`` under ``../shared/re
 from __future__ import annotations
 
 import itertools
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pommerman_reference import FILES
+from pommerman_reference import needs_reference as needs_reference_for
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.core import (
@@ -46,17 +47,7 @@ from palaestra.envs.bomber.events import (
 from palaestra.envs.bomber.fidelity import read_trajectories, recorded_blast_cap
 from palaestra.envs.bomber.pommerman_io import load_state
 
-REFERENCE = Path(
-    os.environ.get(
-        "PALAESTRA_POMMERMAN_REFERENCE",
-        Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "pommerman",
-    )
-)
-FILES = sorted(REFERENCE.glob("*.jsonl*")) if REFERENCE.is_dir() else []
-needs_reference = pytest.mark.skipif(
-    not FILES, reason=f"no Pommerman reference trajectories found in {REFERENCE} (the folder is missing "
-                      "or empty); these tests check the step events against recorded games"
-)
+needs_reference = needs_reference_for("the step events against recorded games")
 GAMES_PER_FILE = {"ffa_random": 40, "ffa_kicky": 15}
 """Games read from the start of a file (short random games: more); the rest read 3."""
 
@@ -66,13 +57,9 @@ def games(path: Path) -> list[dict[str, Any]]:
     return list(itertools.islice(read_trajectories(path), n))
 
 
-def blast_cap(trajectory: dict[str, Any]) -> int:
-    return recorded_blast_cap(trajectory)
-
-
 def play(trajectory: dict[str, Any]) -> Iterator[tuple[BomberBatch, BomberBatch, np.ndarray, StepEvents]]:
     """(before, after, moves, events) of every recorded step, stepped by the kernel."""
-    cap = blast_cap(trajectory)
+    cap = recorded_blast_cap(trajectory)
     batch = load_state(trajectory["initial"])
     owners = None
     for step in trajectory["steps"]:
@@ -177,7 +164,7 @@ def test_explosions_account_for_vanished_bombs_and_new_flames(path: Path) -> Non
 def test_pickups_account_for_power_ups_and_agent_stats(path: Path) -> None:
     pickups = 0
     for trajectory in games(path):
-        cap = blast_cap(trajectory)
+        cap = recorded_blast_cap(trajectory)
         for before, after, _, events in play(trajectory):
             where = f"seed {trajectory['seed']} step {events.step}"
             pickups += len(events.pickups)
@@ -234,7 +221,7 @@ def test_a_games_events_add_up_to_its_recorded_final_state(path: Path) -> None:
         for start, end in zip(initial["agents"], final["agents"]):
             k = start["agent_id"]
             assert end["can_kick"] == (start["can_kick"] or k in kicks), where
-            cap = blast_cap(trajectory)
+            cap = recorded_blast_cap(trajectory)
             assert end["blast_strength"] == min(start["blast_strength"] + range_ups[k], cap), where
 
 

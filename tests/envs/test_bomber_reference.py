@@ -7,23 +7,15 @@ repository) or under the directory named by ``PALAESTRA_POMMERMAN_REFERENCE``.
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
+from pommerman_reference import FILES
+from pommerman_reference import needs_reference as needs_reference_for
 
 from palaestra.envs.bomber.fidelity import read_trajectories, recorded_blast_cap, replay
 
-REFERENCE = Path(
-    os.environ.get(
-        "PALAESTRA_POMMERMAN_REFERENCE",
-        Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "pommerman",
-    )
-)
-FILES = sorted(REFERENCE.glob("*.jsonl*")) if REFERENCE.is_dir() else []
-needs_reference = pytest.mark.skipif(
-    not FILES, reason=f"no Pommerman reference trajectories found in {REFERENCE}"
-)
+needs_reference = needs_reference_for("our rules against the original forward model")
 
 
 @needs_reference

@@ -94,8 +94,6 @@ class Jail:
 
     workdir: Path
     """Host path of the private working directory; it appears as ``/sandbox`` inside."""
-    readonly: tuple[Path, ...] = ()
-    """Extra host paths to show read-only at the same path (besides the system and Python)."""
 
     def argv(self, inner: Sequence[str]) -> list[str]:
         """The ``bwrap`` command line that runs ``inner`` in the jail."""
@@ -115,7 +113,7 @@ class Jail:
             cmd += ["--ro-bind-try", d, d]
         for f in SYSTEM_FILES:
             cmd += ["--ro-bind-try", f, f]
-        for root in (*python_roots(), *self.readonly):
+        for root in python_roots():
             cmd += ["--ro-bind", str(root), str(root)]
         cmd += ["--bind", str(self.workdir), SANDBOX_DIR,
                 "--remount-ro", "/",  # the skeleton bwrap built (mount points) is read-only too
