@@ -129,6 +129,37 @@ def test_no_network_not_even_the_hosts_loopback(tmp_path: Path, kelly_obs: dict[
         server.close()
 
 
+def test_no_sockets_at_all_not_even_on_the_jails_own_loopback(
+        tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    # any socket that worked (IPv4, IPv6, UDP, raw, netlink) or an io_uring (which could open
+    # sockets without the socket call) counts as a success; AF_UNIX socketpairs must still work
+    path = bot(tmp_path, """
+        import ctypes
+        opened = []
+        for family, kind in [(socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM),
+                             (socket.AF_INET6, socket.SOCK_STREAM), (socket.AF_NETLINK, socket.SOCK_RAW),
+                             (socket.AF_PACKET, socket.SOCK_RAW)]:
+            try:
+                socket.socket(family, kind).close()
+                opened.append(family)
+            except OSError:
+                pass
+        try:
+            socket.socketpair(socket.AF_INET)
+            opened.append("pair")
+        except OSError:
+            pass
+        libc = ctypes.CDLL(None, use_errno=True)
+        params = ctypes.create_string_buffer(120)
+        uring = libc.syscall(425, 1, params)
+        a, b = socket.socketpair()  # AF_UNIX: the agent's own plumbing keeps working
+        a.send(b"x")
+        unix_ok = b.recv(1) == b"x"
+        return bool(opened) or uring >= 0 or ctypes.get_errno() != 13 or not unix_ok
+    """)
+    assert play(path, kelly_obs) == 0
+
+
 def test_the_host_cannot_be_signalled_or_inspected(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
     host = os.getpid()
     path = bot(tmp_path, f"""

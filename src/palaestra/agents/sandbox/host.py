@@ -194,7 +194,6 @@ class SandboxedAgent:
         self._failed: AgentFault | None = None
         self._closed = False
         started = time.monotonic()
-        command, environment = (argv, _child_environment()) if jail is None else (jail.argv(argv), {})
         memory = self.limits.memory_mb * 1024 * 1024
         per_process = apply_limits(memory, CPU_LIMIT_S)
         # a jailed agent's whole process tree shares one memory and process budget where cgroups
@@ -207,13 +206,16 @@ class SandboxedAgent:
                 tree.enter()
             per_process()
 
+        popen_args: dict[str, Any] = dict(
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+            start_new_session=True, close_fds=True, preexec_fn=preexec)
         try:
-            self._proc: subprocess.Popen[bytes] = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                cwd=cwd, env=environment, start_new_session=True, close_fds=True,
-                preexec_fn=preexec,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
+            if jail is None:
+                self._proc: subprocess.Popen[bytes] = subprocess.Popen(
+                    argv, env=_child_environment(), **popen_args)
+            else:
+                self._proc = jail.popen(argv, **popen_args)
+        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
             _release(None if jail is None else jail.workdir, tree)
             raise AgentFault("crash", f"cannot start {argv[0]!r}: {exc}") from None
         self._finalizer = weakref.finalize(self, _dispose, self._proc,

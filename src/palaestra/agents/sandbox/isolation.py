@@ -5,6 +5,8 @@ A :class:`Jail` turns the command that serves an agent into a ``bwrap`` command 
 * new user, PID, network, IPC, UTS and cgroup namespaces; the agent runs as ``nobody`` (uid and
   gid 65534) of its own user namespace, with no capabilities;
 * its own network namespace, so no network at all: the host's loopback services are out of reach;
+  a seccomp filter (:mod:`.seccomp`) refuses every socket but ``AF_UNIX``, so not even the
+  jail's private loopback can be used;
 * a PID namespace: it sees and can signal only its own processes, and every one of them (setsid or
   not) dies when the jail's first process does (the host kills that one at the end of a match);
   ``--die-with-parent`` covers a host that dies first;
@@ -34,6 +36,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from .seccomp import filter_fd, filter_problem
 
 SANDBOX_DIR = "/sandbox"
 """Where the private working directory appears inside the jail."""
@@ -95,8 +100,9 @@ class Jail:
     workdir: Path
     """Host path of the private working directory; it appears as ``/sandbox`` inside."""
 
-    def argv(self, inner: Sequence[str]) -> list[str]:
-        """The ``bwrap`` command line that runs ``inner`` in the jail."""
+    def argv(self, inner: Sequence[str], seccomp_fd: int | None = None) -> list[str]:
+        """The ``bwrap`` command line that runs ``inner`` in the jail; ``seccomp_fd`` (from
+        :func:`.seccomp.filter_fd`, passed to the child) takes away its sockets."""
         bwrap = _bwrap()
         if bwrap is None:
             raise RuntimeError("bubblewrap (bwrap) is not installed")
@@ -104,6 +110,8 @@ class Jail:
                "--unshare-uts", "--unshare-cgroup-try", "--uid", str(NOBODY), "--gid", str(NOBODY),
                "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
                "--clearenv"]
+        if seccomp_fd is not None:
+            cmd += ["--seccomp", str(seccomp_fd)]
         for name, value in ENVIRONMENT.items():
             cmd += ["--setenv", name, value]
         # the fresh /proc, /dev and /tmp first: a later mount on /tmp would hide a Python or a
@@ -120,6 +128,21 @@ class Jail:
                 "--chdir", SANDBOX_DIR, "--", *inner]
         return cmd
 
+    def popen(self, inner: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        """Start ``inner`` in the jail, behind the network filter of :mod:`.seccomp`;
+        ``kwargs`` go to :class:`subprocess.Popen` (``env`` is ignored: the jail sets its own).
+
+        Raises:
+            OSError, subprocess.SubprocessError: bwrap could not be started.
+            RuntimeError: no network filter is known for this architecture.
+        """
+        fd = filter_fd()
+        try:
+            kwargs["env"] = {}
+            return subprocess.Popen(self.argv(inner, seccomp_fd=fd), pass_fds=(fd,), **kwargs)
+        finally:
+            os.close(fd)
+
 
 @functools.lru_cache(maxsize=1)
 def isolation_problem() -> str | None:
@@ -129,17 +152,20 @@ def isolation_problem() -> str | None:
     if _bwrap() is None:
         return ("isolating submissions needs bubblewrap (`bwrap`), which is not installed "
                 "(Debian/Ubuntu: apt-get install bubblewrap)")
+    if filter_problem() is not None:
+        return f"isolating submissions needs a network filter: {filter_problem()}"
     probe = Path(os.environ.get("TMPDIR", "/tmp")) / f"palaestra-jail-probe-{uuid.uuid4().hex}"
     probe.mkdir()
     try:
-        done = subprocess.run(Jail(probe).argv(["/bin/true"]), capture_output=True, text=True,
-                              timeout=30)
-    except (OSError, subprocess.SubprocessError) as exc:
+        proc = Jail(probe).popen(["/bin/true"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, stderr = proc.communicate(timeout=30)
+    except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
         return f"bubblewrap could not start a jail: {exc}"
     finally:
         shutil.rmtree(probe, ignore_errors=True)
-    if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+    if proc.returncode != 0:
+        text = stderr.decode(errors="replace").strip()
+        detail = text.splitlines()[-1] if text else f"exit {proc.returncode}"
         return f"bubblewrap could not create unprivileged user namespaces here ({detail})"
     return None
 
