@@ -51,6 +51,17 @@ def test_old_tournament_database_gives_the_same_tables(tmp_path: Path) -> None:
         assert json.loads(out.read_text()) == json.loads((OLD / table).read_text())
 
 
+@pytest.mark.parametrize("seed", [[], ["--seed", "0"]], ids=["stored seed", "given seed"])
+def test_an_old_tournament_resumes_with_its_32_bit_match_seeds(
+        seed: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = _copy("tournament.sqlite", tmp_path)
+    _run("tournament", "--db", str(db), "run", "--env", "kelly", "--name", "k", "--agent", "kelly",
+         "--agent", "optimal", "--rounds", "1", *seed)
+    out = capsys.readouterr().out
+    assert "resumed k: 0 played now, 1 already recorded" in out, out
+    assert "seed 0" in out
+
+
 def test_old_tournament_database_still_serves_its_replays(tmp_path: Path) -> None:
     from palaestra.evaluation.replay import load_replay
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from palaestra.evaluation.tournament import (
     matchmaking_round,
     round_robin,
     run_tournament,
+    secret_seed,
     tournament_table,
 )
 
@@ -201,12 +203,16 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
         for m in after:  # what was recorded before the kill is untouched
             if m["match_id"] in before:
                 assert m["result"] == before[m["match_id"]]
+    # no --seed: a secret one was drawn and kept, and the rerun resumed with it
+    with TournamentStore(db) as store:
+        seed = store.tournament_config("k9")["seed"]
+    assert seed >= 2**32 and f"seed {seed}" in done.stdout
     # and the result is exactly that of an uninterrupted run
     clean = tmp_path / "clean.sqlite"
     with TournamentStore(clean) as store:
         store.add_submission("slow", "kelly", "python", f"python:{bot}", sha256_of(bot), {})
         config = TournamentConfig("k9", "kelly", ("slow", "kelly", "optimal", "fraction:0.05"),
-                                  rounds=3, limits={"step_time_s": 0.1, "overage_bank_s": 5.0,
+                                  rounds=3, seed=seed, limits={"step_time_s": 0.1, "overage_bank_s": 5.0,
                                                     "init_time_s": 10.0, "memory_mb": 1024,
                                                     "on_timeout": "default"})
         run_tournament(store, config, local_runner(2))
@@ -384,3 +390,18 @@ def attack():
     assert tables[0] == tables[1]
     assert victim.read_text() == victim_code
     os.kill(os.getpid(), 0)  # the host is alive
+
+
+def test_match_seeds_are_too_wide_to_search_and_a_secret_seed_is_fresh() -> None:
+    # an agent that sees its reset seed must not be able to try every match seed to find the
+    # env's: 63-bit match seeds (32 only for tournaments stored before seed_bits existed)
+    config = TournamentConfig("w", "kelly", ("kelly", "optimal", "fraction:0.05"), rounds=4, seed=7)
+    seeds = [m["seed"] for m in round_robin(config)]
+    assert len(set(seeds)) == len(seeds) and max(seeds) >= 2**32 and max(seeds) < 2**63
+    legacy = [m["seed"] for m in round_robin(replace(config, seed_bits=32))]
+    assert max(legacy) < 2**32 and "seed_bits" not in replace(config, seed_bits=32).to_dict()
+    assert secret_seed() != secret_seed()
+    with pytest.raises(ConfigError, match="seed_bits"):
+        replace(config, seed_bits=16)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="seed must be >= 0"):
+        replace(config, seed=-1)

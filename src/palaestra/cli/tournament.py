@@ -58,7 +58,11 @@ def build_tournament(p: argparse.ArgumentParser) -> None:
     r.add_argument("--rounds", type=int, default=1, help="round-robin passes or matchmaking rounds")
     r.add_argument("--players", type=int, help="Kelly: agents per match (default 2)")
     r.add_argument("--mode", choices=list(MODES), help="Bomber mode (ffa)")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=int,
+                   help="tournament seed; the same seed replays the same matches. Default: the "
+                        "stored tournament's seed when resuming, else a secret one drawn from the "
+                        "OS (printed at the end, never shown to agents), since agents that can "
+                        "guess the seed can rebuild hidden state (docs/sandbox.md)")
     r.add_argument("--workers", type=int, default=2, help="parallel worker processes (2)")
     r.add_argument("--ray-address", help="run matches on this Ray cluster instead")
     r.add_argument("--trust-submissions", action="store_true",
@@ -139,6 +143,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         TournamentConfig,
         local_runner,
         run_tournament,
+        secret_seed,
+        stored_seed,
         tournament_table,
     )
 
@@ -150,8 +156,6 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     limits = {"step_time_s": args.step_time, "overage_bank_s": args.overage,
               "init_time_s": args.init_time, "memory_mb": args.memory_mb,
               "on_timeout": args.on_timeout}
-    config = TournamentConfig(args.name, args.env, tuple(args.agent), args.schedule, args.rounds,
-                              args.players, args.seed, env_config, limits)
     if args.ray_address:
         from palaestra.league.ray_runner import ray_runner
 
@@ -163,6 +167,11 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console,
     ) as bar:
+        stored = stored_seed(store, args.name)
+        seed = args.seed if args.seed is not None else stored[0] if stored else secret_seed()
+        config = TournamentConfig(args.name, args.env, tuple(args.agent), args.schedule,
+                                  args.rounds, args.players, seed, env_config, limits,
+                                  seed_bits=stored[1] if stored else 63)  # type: ignore[arg-type]
         task = bar.add_task(f"{args.name}: matches", total=0)
 
         def scheduled(todo: int, done: int) -> None:
@@ -185,6 +194,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     word = "resumed" if summary.resumed else "ran"
     console.print(f"{word} {args.name}: {summary.played} played now, {summary.already_done} already "
                   f"recorded, {faults} with agent faults, {len(summary.failed)} failed")
+    console.print(f"seed {config.seed} (the same --seed replays these matches)", highlight=False)
     print_leaderboard(table, console)
     return 1 if summary.failed else 0
 

@@ -50,11 +50,16 @@ class TournamentConfig:
     players: int | None = None
     """Agents per match: 4 for Bomber (fixed), 2 by default for Kelly."""
     seed: int = 0
-    """Seeds every match."""
+    """Seeds every match. Agents can guess a known seed's matches; the CLI draws a secret one
+    (:func:`secret_seed`) unless told otherwise."""
     env_config: dict[str, Any] = field(default_factory=dict)
     """Env options, e.g. ``{"mode": "team"}`` for Bomber."""
     limits: dict[str, Any] = field(default_factory=dict)
     """Sandbox limits for submissions (SandboxLimits fields)."""
+    seed_bits: Literal[32, 63] = 63
+    """Width of the match seeds. 63 bits, so that an agent cannot search all match seeds for the
+    one that gave it its ``reset`` seed (and so the env's hidden state); 32 is the scheme of
+    tournaments stored before 0.2, kept so that they resume as they were."""
 
     def __post_init__(self) -> None:
         if self.env not in ENVS:
@@ -74,6 +79,10 @@ class TournamentConfig:
             raise ConfigError(f"Bomber matches always have {self.seats_per_match} players")
         if self.players is not None and self.players < 2:
             raise ConfigError(f"players must be >= 2, got {self.players}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if self.seed_bits not in (32, 63):
+            raise ConfigError(f"seed_bits must be 32 or 63, got {self.seed_bits}")
 
     @property
     def family(self) -> str:
@@ -92,7 +101,32 @@ class TournamentConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["agents"] = list(self.agents)
+        if self.seed_bits == 32:  # stored configs from before seed_bits existed have no such key
+            del d["seed_bits"]
         return d
+
+    def match_seed(self, *path: int) -> int:
+        """The seed of the match (or draw) at ``path`` below the tournament's seed."""
+        state = np.random.SeedSequence([self.seed, *path])
+        if self.seed_bits == 32:
+            return int(state.generate_state(1)[0])
+        return int(state.generate_state(1, np.uint64)[0] >> 1)
+
+
+def secret_seed() -> int:
+    """A tournament seed no agent can guess: 63 bits from the operating system's entropy."""
+    import secrets
+
+    return secrets.randbits(63)
+
+
+def stored_seed(store: TournamentStore, name: str) -> tuple[int, int] | None:
+    """``(seed, seed_bits)`` of the stored tournament ``name``, or ``None`` if there is none, so
+    that a run without ``--seed`` resumes with the seed it started with."""
+    if name not in store.tournaments():
+        return None
+    stored = store.tournament_config(name)
+    return int(stored["seed"]), int(stored.get("seed_bits", 32))
 
 
 @dataclass(frozen=True)
@@ -107,17 +141,13 @@ class RunSummary:
     """match id -> error, for matches the harness itself could not play (left pending)."""
 
 
-def _seed(base: int, *path: int) -> int:
-    return int(np.random.SeedSequence([base, *path]).generate_state(1)[0])
-
-
 def round_robin(config: TournamentConfig) -> list[dict[str, Any]]:
     """Every group of agents, every cyclic seat rotation (same seed within a group), per round."""
     n = config.seats_per_match
     out: list[dict[str, Any]] = []
     for r in range(config.rounds):
         for g, group in enumerate(itertools.combinations(config.agents, n)):
-            seed = _seed(config.seed, r, g)
+            seed = config.match_seed(r, g)
             rotations = range(n) if config.one_game else range(1)
             for rot in rotations:
                 seats = list(group[rot:] + group[:rot])
@@ -142,7 +172,7 @@ def matchmaking_round(config: TournamentConfig, r: int, done: list[dict[str, Any
         for a in m["seats"]:
             games[a] = games.get(a, 0) + 1
     mu = {a: table.players[a].mu if a in table.players else 25.0 for a in config.agents}
-    rng = np.random.default_rng(_seed(config.seed, r, 1_000_003))
+    rng = np.random.default_rng(config.match_seed(r, 1_000_003))
     free = list(config.agents)
     out: list[dict[str, Any]] = []
     while len(free) >= n:
@@ -152,7 +182,7 @@ def matchmaking_round(config: TournamentConfig, r: int, done: list[dict[str, Any
         seats = [group[i] for i in rng.permutation(n)]
         for a in group:
             free.remove(a)
-        seed = _seed(config.seed, r, len(out))
+        seed = config.match_seed(r, len(out))
         ordinal = len(out)
         out.append({"match_id": match_id(config.name, r, ordinal, seats, seed),
                     "round": r, "ordinal": ordinal, "seats": seats, "seed": seed})
