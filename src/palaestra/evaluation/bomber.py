@@ -62,7 +62,8 @@ def play_bomber_game(
         actions = {}
         for name in env.agents:
             k = AGENT_NAMES.index(name)
-            actions[name] = agents[k].act(obs[name])
+            # Pommerman asks only the living; the dead of a team mode stand still
+            actions[name] = agents[k].act(obs[name]) if env.alive(name) else env.idle_action()
         obs, rewards, _, _, infos = env.step(actions)
         steps += 1
         for name, r in rewards.items():

@@ -188,6 +188,15 @@ class BomberParallelEnv(ParallelEnv):
             self.render()
         return obs, out_rew, out_term, out_trunc, out_info
 
+    def alive(self, name: str) -> bool:
+        """Whether agent ``name`` is alive. In the team modes the dead stay in :attr:`agents`
+        until the game is decided; their actions are ignored, so callers need not ask them."""
+        return bool(self.batch.agents[0, AGENT_INDEX[name], ALIVE])
+
+    def idle_action(self) -> Any:
+        """The action of an agent doing nothing: STOP (with two zero words in radio mode)."""
+        return [C.STOP, 0, 0] if self.config.radio else C.STOP
+
     def _parse_action(self, name: str, action: Any, k: int, words: np.ndarray) -> int:
         """The move of one agent; in team_radio mode its words go into ``words[teammate]``."""
         if self._radio:

@@ -155,7 +155,8 @@ class BomberLeagueEnv(LeagueEnvBase):
         for name in self.game.agents:
             k = AGENT_NAMES.index(name)
             if k in self._bot_agents:
-                actions[name] = self._bot_agents[k].act(self._obs[name])
+                bot = self._bot_agents[k]  # asked only while alive, as in Pommerman
+                actions[name] = bot.act(self._obs[name]) if self.game.alive(name) else self.game.idle_action()
             else:
                 member = self._seats[k]
                 if member not in action_dict:
