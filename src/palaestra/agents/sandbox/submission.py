@@ -1,4 +1,4 @@
-"""Validate a tournament submission: check it statically, then play a short probe in the sandbox.
+"""Validate a tournament submission: check it statically, then play a probe game in the sandbox.
 
 A submission is a spec (see :func:`palaestra.agents.sandbox.host.launch`): ``python:FILE``,
 ``checkpoint:DIR``, ``cmd:COMMAND`` or ``builtin:NAME``; a bare path is read as a Python file
@@ -25,8 +25,6 @@ from palaestra.agents.sandbox.isolation import isolation_problem, sha256_of
 from palaestra.errors import ConfigError, UnknownNameError
 
 SubmissionKind = Literal["python", "checkpoint", "program", "builtin"]
-PROBE_STEPS = 5
-"""Steps the probe plays."""
 
 _KIND_OF_SPEC: dict[str, SubmissionKind] = {
     "python": "python", "checkpoint": "checkpoint", "cmd": "program", "builtin": "builtin",
@@ -53,7 +51,7 @@ class SubmissionInfo:
     agent_name: str = ""
     """The name the agent reported when it started."""
     probe_steps: int = 0
-    """Steps it played in the probe."""
+    """Steps it played in the probe game."""
 
 
 def normalise_spec(spec: str) -> str:
@@ -157,37 +155,78 @@ def _default_name(kind: str, value: str) -> str:
     return Path(scripts[0] if scripts else argv[0]).stem
 
 
-def play_probe(agent: SandboxedAgent, env: str, config: Mapping[str, Any], steps: int) -> int:
-    """Reset the agent and let it act on real observations for up to ``steps`` steps.
+@dataclass(frozen=True)
+class ProbeSeating:
+    """Where and on what the probe seats a submission: drawn like a tournament match's."""
 
-    Bomber: the agent plays ``player_0`` of a game reset with seed 0, the others stand still.
-    Kelly: the agent bets in a game reset with seed 0. Returns the steps played.
-    """
-    agent.reset(np.random.default_rng(0))
+    seat: int
+    seats: int
+    seed: int
+    """The game's seed; the agent's ``reset`` seed is drawn from it as in a match."""
+    opponents: tuple[str, ...] = ()
+    """Bomber: the built-ins in the other seats, in seat order."""
+
+    @classmethod
+    def draw(cls, env: str) -> ProbeSeating:
+        """A secret seating (operating-system entropy): a submission cannot tell the probe from a
+        match by its seat, its seed or its opponents."""
+        import secrets
+
+        from palaestra.envs.registration import get_spec
+
+        if get_spec(env).family == "bomber":
+            from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
+
+            names = sorted(SCRIPTED_BOMBER_AGENTS)
+            seats = get_spec(env).seats[1]
+            return cls(secrets.randbelow(seats), seats, secrets.randbits(63),
+                       tuple(secrets.choice(names) for _ in range(seats - 1)))
+        return cls(secrets.randbelow(2), 2, secrets.randbits(63))
+
+
+def play_probe(agent: SandboxedAgent, env: str, config: Mapping[str, Any], seating: ProbeSeating) -> int:
+    """Play one whole game with the agent in ``seating.seat``, as a tournament match would: a
+    Bomber game against built-ins to its end (or the agent's death), or a whole Kelly game.
+    Returns the steps the agent played."""
+    reset_seeds = np.random.SeedSequence(seating.seed).spawn(seating.seats)
+    agent.reset(np.random.default_rng(reset_seeds[seating.seat]))
     if env == "bomber":
-        from palaestra.envs.bomber import parallel_env
+        from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
+        from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
 
-        game = parallel_env(**config)
-        obs, _ = game.reset(seed=0)
-        idle: Any = [0, 0, 0] if config.get("mode") == "team_radio" else 0
+        game = BomberParallelEnv(**config)
+        obs, _ = game.reset(seed=seating.seed)
+        others = iter(seating.opponents)
+        bots = {k: make_scripted_bomber_agent(next(others)) for k in range(seating.seats) if k != seating.seat}
+        for k, bot in bots.items():
+            bot.reset(np.random.default_rng(reset_seeds[k]))
+        me = AGENT_NAMES[seating.seat]
         played = 0
-        while played < steps and "player_0" in game.agents:
-            actions = {name: idle for name in game.agents}
-            actions["player_0"] = agent.act(obs["player_0"])
+        while game.agents:
+            actions: dict[str, Any] = {}
+            for name in game.agents:
+                player = agent if name == me else bots[AGENT_NAMES.index(name)]
+                action = player.act(obs[name]) if game.alive(name) else game.idle_action()
+                if isinstance(action, np.ndarray):
+                    action = action.tolist()
+                if game.config.radio and not isinstance(action, (list, tuple)):
+                    action = [int(action), 0, 0]  # a built-in without radio stays silent
+                actions[name] = action
+            played += game.alive(me)
             obs, *_ = game.step(actions)
-            played += 1
         return played
     import gymnasium as gym
 
     import palaestra.envs  # noqa: F401  (registers the envs)
 
     kelly = gym.make(P.env_ids()[env], **config)
-    obs, _ = kelly.reset(seed=0)
-    for played in range(1, steps + 1):
+    obs, _ = kelly.reset(seed=seating.seed)
+    played = 0
+    while True:
         obs, _, terminated, truncated, _ = kelly.step(np.int64(agent.act(obs)))
+        played += 1
         if terminated or truncated:
             return played
-    return steps
 
 
 def validate_submission(
@@ -196,9 +235,11 @@ def validate_submission(
     name: str | None = None,
     limits: SandboxLimits | None = None,
     config: Mapping[str, Any] | None = None,
-    probe_steps: int = PROBE_STEPS,
+    seating: ProbeSeating | None = None,
 ) -> SubmissionInfo:
-    """Check a submission and play a probe with it in the sandbox.
+    """Check a submission, then play one probe game with it in the sandbox (jailed wherever a
+    jail can be built). The probe is a real game, seated and seeded at random like a match
+    (:class:`ProbeSeating`), so a submission cannot behave only while it is being validated.
 
     Args:
         spec: ``python:FILE``, ``checkpoint:DIR``, ``cmd:COMMAND``, ``builtin:NAME`` or a bare
@@ -207,7 +248,7 @@ def validate_submission(
         name: the name to register (default: derived from the spec).
         limits: sandbox limits for the probe (the defaults if None).
         config: env keyword arguments for the probe (e.g. ``{"mode": "team_radio"}``).
-        probe_steps: how many steps the probe plays.
+        seating: the probe's seat, seed and opponents (default: drawn in secret).
 
     Raises:
         SubmissionError: naming the problem: missing file, syntax error, no ``Agent``/``agent``,
@@ -232,8 +273,9 @@ def validate_submission(
     what = f"{_KIND_OF_SPEC[kind]} submission {value!r}"
     try:
         # probed where it will play: in the jail, wherever a jail can be built
-        with launch(spec, env, config, 0, limits, isolate=isolation_problem() is None) as agent:
-            played = play_probe(agent, env, config, probe_steps)
+        seating = seating or ProbeSeating.draw(env)
+        with launch(spec, env, config, seating.seat, limits, isolate=isolation_problem() is None) as agent:
+            played = play_probe(agent, env, config, seating)
             faults = list(agent.faults)
             agent_name = agent.name
     except AgentFault as fault:
