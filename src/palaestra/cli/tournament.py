@@ -37,7 +37,8 @@ def build_tournament(p: argparse.ArgumentParser) -> None:
     s = tsub.add_parser("submit", help="validate an agent in the sandbox and register it",
                         description="Validate an agent (load it in the sandbox, play one probe "
                         "game seated and seeded at random like a match) and register it under a "
-                        "name. A path ending in .py is a Python file (class Agent or function agent(obs, config)); a directory is a "
+                        "name. A path ending in .py is a Python file (class Agent or function "
+                        "agent(obs, config)); a directory is a "
                         "checkpoint written by `palaestra train`; --cmd runs any program speaking "
                         "the JSON-lines protocol (docs/protocol.md).")
     s.add_argument("path", nargs="?", help="Python file or checkpoint directory")
