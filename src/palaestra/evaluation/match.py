@@ -44,6 +44,9 @@ class MatchSpec:
     """Run the non-built-in seats in a jail (:mod:`palaestra.agents.sandbox.isolation`)."""
     hashes: list[str | None] = field(default_factory=list)
     """Per seat, the hash taken at submit that a jailed copy must match (None: no check)."""
+    forfeits: dict[int, str] = field(default_factory=dict)
+    """Seats not launched at all, each with the fault recorded for it (a replay without an
+    entrant that killed its match worker; :mod:`palaestra.evaluation.runners`)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,10 @@ def run_match(spec: MatchSpec) -> MatchResult:
     faults: dict[str, str] = {}
     try:
         for k, s in enumerate(spec.specs):
+            if k in spec.forfeits:
+                agents.append(None)
+                faults[str(k)] = spec.forfeits[k]
+                continue
             try:
                 sha = spec.hashes[k] if k < len(spec.hashes) else None
                 agents.append(_launch(s, spec.env, spec.env_config, k, spec.limits, spec.isolate, sha))

@@ -8,9 +8,7 @@ matches, skips the recorded ones and plays only what is missing.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -24,8 +22,8 @@ from palaestra.evaluation.match import (
     MatchResult,
     MatchSpec,
     match_id,
-    run_match,
 )
+from palaestra.evaluation.runners import Runner, local_runner, play_with_blame
 from palaestra.evaluation.store import TournamentStore
 
 ENVS: tuple[str, ...] = tuple(sorted(short_names(*TOURNAMENT_FAMILIES)))
@@ -221,35 +219,6 @@ def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str,
     return specs
 
 
-Runner = Callable[[list[MatchSpec], Callable[[MatchSpec, MatchResult | BaseException], None]], None]
-
-
-def local_runner(workers: int) -> Runner:
-    """Run matches in ``workers`` processes (in this process when ``workers`` is 1)."""
-
-    def run(specs: list[MatchSpec], done: Callable[[MatchSpec, MatchResult | BaseException], None]) -> None:
-        if workers <= 1:
-            for spec in specs:
-                outcome: MatchResult | BaseException
-                try:
-                    outcome = run_match(spec)
-                except Exception as exc:  # the harness failed, not an agent: report, go on
-                    outcome = exc
-                done(spec, outcome)
-            return
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures: dict[Future, MatchSpec] = {pool.submit(run_match, s): s for s in specs}
-            while futures:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    spec = futures.pop(fut)
-                    error = fut.exception()
-                    done(spec, error if error is not None else fut.result())
-
-    return run
-
-
 def run_tournament(
     store: TournamentStore,
     config: TournamentConfig,
@@ -301,7 +270,7 @@ def run_tournament(
             if on_match is not None:
                 on_match(spec, outcome)
 
-        runner(specs, done)
+        play_with_blame(specs, runner, done)
 
     rounds = 1 if config.schedule == "round-robin" else config.rounds
     for r in range(rounds):
