@@ -19,3 +19,19 @@ def no_sb3_default_log_folders() -> Iterator[None]:
     new = sorted(set(glob.glob(pattern)) - before)
     if new:
         pytest.fail(f"SB3 wrote default logger folders (give the model a logger): {new}")
+
+
+@pytest.fixture(scope="session")
+def trust_flags() -> list[str]:
+    """Options for `tournament run` in tests about tournaments rather than isolation: none where
+    submissions can run jailed (the default path), ``--trust-submissions`` where this machine
+    cannot jail them (the isolation tests skip there, naming what is missing)."""
+    from palaestra.agents.sandbox.isolation import isolation_problem
+
+    return [] if isolation_problem() is None else ["--trust-submissions"]
+
+
+@pytest.fixture(scope="session")
+def trust(trust_flags: list[str]) -> bool:
+    """``trust_submissions`` for ``run_tournament``, as :func:`trust_flags` for the CLI."""
+    return bool(trust_flags)

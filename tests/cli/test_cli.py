@@ -156,7 +156,8 @@ def test_bomber_check_reports_a_divergence(capsys: pytest.CaptureFixture[str],
     assert code == 1 and "step 4" in out and "agent 3" in out and "1 diverged" in out
 
 
-def test_tournament_commands_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_tournament_commands_end_to_end(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                        trust_flags: list[str]) -> None:
     db = str(tmp_path / "t.sqlite")
     bot = tmp_path / "bot.py"
     bot.write_text("def agent(obs, config):\n    return 1\n")
@@ -172,7 +173,7 @@ def test_tournament_commands_end_to_end(capsys: pytest.CaptureFixture[str], tmp_
                     "--env", "bomber")
     assert code == 2 and "cannot name a submission" in out
     argv = ["tournament", "--db", db, "run", "--env", "bomber", "--name", "cup", "--agent", "up",
-            "--agent", "simple", "--agent", "random", "--agent", "static", "--workers", "1"]
+            "--agent", "simple", "--agent", "random", "--agent", "static", "--workers", "1", *trust_flags]
     code, out = run(capsys, *argv)
     assert code == 0 and "ran cup: 4 played now" in out and "Leaderboard" in out
     code, out = run(capsys, *argv)

@@ -57,7 +57,7 @@ def test_a_core_command_runs_without_the_extras(tmp_path: Path, argv: list[str],
     assert "Traceback" not in done.stderr
 
 
-def test_tournaments_of_scripted_agents_run_without_the_extras(tmp_path: Path) -> None:
+def test_tournaments_of_scripted_agents_run_without_the_extras(tmp_path: Path, trust_flags: list[str]) -> None:
     db = str(tmp_path / "t.sqlite")
     (tmp_path / "bot.py").write_text("def agent(obs, config):\n    return 1\n")
     done = palaestra("tournament", "--db", db, "submit", "bot.py", "--name", "up", "--env",
@@ -65,7 +65,7 @@ def test_tournaments_of_scripted_agents_run_without_the_extras(tmp_path: Path) -
     assert done.returncode == 0, done.stdout + done.stderr
     done = palaestra("tournament", "--db", db, "run", "--env", "bomber", "--name", "b", "--agent",
                      "up", "--agent", "simple", "--agent", "random", "--agent", "static",
-                     "--workers", "1", cwd=tmp_path)
+                     "--workers", "1", *trust_flags, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ran b: 4 played now" in done.stdout
     done = palaestra("tournament", "--db", db, "run", "--env", "kelly", "--name", "k", "--agent",

@@ -59,7 +59,8 @@ def test_config_is_validated() -> None:
         TournamentConfig("t", "bomber", ("a", "b", "c", "d"), players=2)
 
 
-def test_bomber_tournament_with_a_submission_stores_results_and_verified_replays(tmp_path: Path) -> None:
+def test_bomber_tournament_with_a_submission_stores_results_and_verified_replays(tmp_path: Path,
+                                                                                trust: bool) -> None:
     from palaestra.agents.sandbox.submission import validate_submission
 
     bot = _write(tmp_path / "bot.py", "def agent(obs, config):\n    return 5 if obs['ammo'] > 0 else 1\n")
@@ -67,7 +68,7 @@ def test_bomber_tournament_with_a_submission_stores_results_and_verified_replays
     store = TournamentStore(tmp_path / "t.sqlite")
     store.add_submission("bot", "bomber", info.kind, info.spec, info.sha256, {})
     config = TournamentConfig("cup", "bomber", ("bot", "simple", "random", "static"), limits=FAST)
-    summary = run_tournament(store, config, local_runner(1))
+    summary = run_tournament(store, config, local_runner(1), trust_submissions=trust)
     assert (summary.played, summary.failed) == (4, {})
     done = store.matches("cup", status="done")
     assert len(done) == 4
@@ -93,7 +94,7 @@ BAD_AGENTS = {
 }
 
 
-def test_faulty_submissions_never_stop_a_tournament(tmp_path: Path) -> None:
+def test_faulty_submissions_never_stop_a_tournament(tmp_path: Path, trust: bool) -> None:
     store = TournamentStore(tmp_path / "t.sqlite")
     for name, code in BAD_AGENTS.items():
         path = _write(tmp_path / f'{name}.py', code)
@@ -101,7 +102,7 @@ def test_faulty_submissions_never_stop_a_tournament(tmp_path: Path) -> None:
     limits = {**FAST, "step_time_s": 0.3, "overage_bank_s": 0.2, "memory_mb": 512,
               "on_timeout": "forfeit"}
     config = TournamentConfig("bad", "kelly", ("kelly", *BAD_AGENTS), players=2, limits=limits)
-    summary = run_tournament(store, config, local_runner(2))
+    summary = run_tournament(store, config, local_runner(2), trust_submissions=trust)
     assert summary.failed == {} and summary.played == 15  # C(6, 2)
     reasons: dict[str, set[str]] = {}
     for m in store.matches("bad", status="done"):
@@ -167,14 +168,14 @@ SLOW_BOT = ("import time\ndef agent(obs, config):\n    time.sleep(0.004)\n"
             "    return int(obs['wealth'][0] * 100) // 10\n")
 
 
-def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, trust_flags: list[str]) -> None:
     db = tmp_path / "t.sqlite"
     bot = _write(tmp_path / "slow.py", SLOW_BOT)
     with TournamentStore(db) as store:
         store.add_submission("slow", "kelly", "python", f"python:{bot}", sha256_of(bot), {})
     argv = [sys.executable, "-m", "palaestra", "tournament", "--db", str(db), "run", "--name", "k9",
             "--env", "kelly", "--agent", "slow", "--agent", "kelly", "--agent", "optimal",
-            "--agent", "fraction:0.05", "--rounds", "3", "--workers", "1"]
+            "--agent", "fraction:0.05", "--rounds", "3", "--workers", "1", *trust_flags]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     done_before = 0
@@ -215,7 +216,7 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
                                   rounds=3, seed=seed, limits={"step_time_s": 0.1, "overage_bank_s": 5.0,
                                                     "init_time_s": 10.0, "memory_mb": 1024,
                                                     "on_timeout": "default"})
-        run_tournament(store, config, local_runner(2))
+        run_tournament(store, config, local_runner(2), trust_submissions=bool(trust_flags))
         reference = {m["match_id"]: m["result"] for m in store.matches("k9")}
     with TournamentStore(db) as store:
         assert {m["match_id"]: m["result"] for m in store.matches("k9")} == reference
@@ -259,7 +260,7 @@ for line in sys.stdin:
 '''
 
 
-def test_kelly_tournament_with_a_checkpoint_and_a_program(tmp_path: Path) -> None:
+def test_kelly_tournament_with_a_checkpoint_and_a_program(tmp_path: Path, trust: bool) -> None:
     from palaestra.agents.sandbox.submission import validate_submission
     from palaestra.league.training.config import TrainConfig
     from palaestra.league.training.run import train
@@ -273,7 +274,7 @@ def test_kelly_tournament_with_a_checkpoint_and_a_program(tmp_path: Path) -> Non
         info = validate_submission(spec, "kelly", name)
         store.add_submission(name, "kelly", info.kind, info.spec, info.sha256, {})
     summary = run_tournament(store, TournamentConfig("kc", "kelly", ("ppo", "tenth", "fraction:0.1")),
-                             local_runner(1))
+                             local_runner(1), trust_submissions=trust)
     assert summary.played == 3 and summary.failed == {}
     for m in store.matches("kc", status="done"):
         assert m["result"]["faults"] == {}
@@ -283,7 +284,7 @@ def test_kelly_tournament_with_a_checkpoint_and_a_program(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("mode", ["team", "team_radio"])
-def test_team_modes_rank_teams(tmp_path: Path, mode: str) -> None:
+def test_team_modes_rank_teams(tmp_path: Path, mode: str, trust: bool) -> None:
     store = TournamentStore(tmp_path / "t.sqlite")
     config = TournamentConfig("tm", "bomber", ("simple", "random", "static", "random2"),
                               env_config={"mode": mode})
@@ -293,7 +294,7 @@ def test_team_modes_rank_teams(tmp_path: Path, mode: str) -> None:
     store.add_submission("idle", "bomber", "python", f"python:{bot}", sha256_of(bot), {})
     config = TournamentConfig("tm", "bomber", ("simple", "random", "static", "idle"),
                               env_config={"mode": mode})
-    summary = run_tournament(store, config, local_runner(1))
+    summary = run_tournament(store, config, local_runner(1), trust_submissions=trust)
     assert summary.played == 4 and summary.failed == {}
     for m in store.matches("tm", status="done"):
         res = m["result"]

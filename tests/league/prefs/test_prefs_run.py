@@ -100,7 +100,7 @@ def test_config_is_checked() -> None:
                                   .schedule(), [4, 3, 2, 2, 2])
 
 
-def test_bomber_replays_become_labels_and_a_reward_model(tmp_path: Path) -> None:
+def test_bomber_replays_become_labels_and_a_reward_model(tmp_path: Path, trust_flags: list[str]) -> None:
     """tournament -> import-replays -> fit -> a reward model the Bomber league env pays."""
     from palaestra.evaluation.store import TournamentStore
     from palaestra.league.population.envs.bomber import BomberLeagueEnv
@@ -112,7 +112,7 @@ def test_bomber_replays_become_labels_and_a_reward_model(tmp_path: Path) -> None
                  "--env", "bomber"]) == 0
     assert main(["tournament", "--db", str(db), "run", "--env", "bomber", "--name", "ffa",
                  "--agent", "random", "--agent", "static", "--agent", "simple",
-                 "--agent", "walker", "--rounds", "1"]) == 0
+                 "--agent", "walker", "--rounds", "1", *trust_flags]) == 0
     labels = tmp_path / "labels.sqlite"
     assert main(["prefs", "import-replays", "--db", str(db), "--name", "ffa",
                  "--labels-db", str(labels)]) == 0
