@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pygame
 import pytest
 
+from palaestra.agents.sandbox.isolation import sha256_of
 from palaestra.envs.bomber import constants as C
+from palaestra.errors import ConfigError
 from palaestra.evaluation.replay import load_replay
 from palaestra.evaluation.store import TournamentStore
 from palaestra.viewer.human import HumanGameConfig, HumanPlayError, play_human_game
@@ -129,7 +132,7 @@ def test_quit_still_saves(tmp_path: Path) -> None:
 def test_opponents_from_files_and_submissions(tmp_path: Path) -> None:
     db = tmp_path / "t.sqlite"
     with TournamentStore(db) as store:
-        store.add_submission("walker", "bomber", "python", f"python:{WALKER}", "0" * 64, {})
+        store.add_submission("walker", "bomber", "python", f"python:{WALKER}", sha256_of(WALKER), {})
         store.add_submission("bi", "bomber", "builtin", "builtin:simple", "0" * 64, {})
     config = HumanGameConfig((str(WALKER), "walker", "bi"), turn_based=True, seed=2,
                              out=tmp_path / "s.json")
@@ -137,6 +140,26 @@ def test_opponents_from_files_and_submissions(tmp_path: Path) -> None:
     replay = load_replay(result.replay_path)
     assert replay.agents == ["human", str(WALKER), "walker", "bi"]
     assert result.steps == 3 and "faults" not in replay.meta
+
+
+def test_submissions_play_jailed_against_the_human_or_not_at_all(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import palaestra.agents.sandbox.isolation as isolation
+
+    db = tmp_path / "t.sqlite"
+    with TournamentStore(db) as store:  # a hash that is not the file's: changed since submit
+        store.add_submission("walker", "bomber", "python", f"python:{WALKER}", "0" * 64, {})
+    config = HumanGameConfig(("walker", "simple", "static"), turn_based=True, out=tmp_path / "s.json")
+    if isolation.isolation_problem() is None:
+        with pytest.raises(HumanPlayError, match="changed since it was submitted"):
+            play_human_game(config, db=db, events=keys(pygame.K_SPACE))
+    monkeypatch.setattr(isolation, "isolation_problem", lambda: "no bubblewrap (test)")
+    for opponent in ("walker", str(WALKER)):
+        with pytest.raises(ConfigError, match="cannot run isolated here: no bubblewrap.*--trust-submissions"):
+            play_human_game(replace(config, opponents=(opponent, "simple", "static")), db=db,
+                            events=keys(pygame.K_SPACE))
+    trusted = replace(config, opponents=(str(WALKER), "simple", "static"), trust_submissions=True)
+    assert play_human_game(trusted, db=db, events=keys(pygame.K_SPACE)).steps == 1
 
 
 def test_unknown_opponents_and_bad_configs(tmp_path: Path) -> None:

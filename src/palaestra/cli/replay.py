@@ -58,6 +58,9 @@ def build_play(p: argparse.ArgumentParser) -> None:
     p.add_argument("--partial", action="store_true", help="partially observable")
     p.add_argument("--out", type=Path, help="replay file (default replays/human-SEED.json.gz)")
     p.add_argument("--db", type=Path, help="tournament database to find submissions in")
+    p.add_argument("--trust-submissions", action="store_true",
+                   help="where no jail can be built here, run opponents that are not built-ins "
+                        "without it (otherwise they are refused; docs/sandbox.md)")
     p.set_defaults(func=_cmd_play)
 
 
@@ -113,7 +116,7 @@ def _cmd_play(args: argparse.Namespace, console: Console) -> int:
     config = HumanGameConfig(
         opponents=tuple(args.vs), mode=args.mode, seat=args.seat, seed=args.seed,
         turn_based=args.turn_based, fps=args.fps, partially_observable=args.partial,
-        **({"out": args.out} if args.out else {}),
+        trust_submissions=args.trust_submissions, **({"out": args.out} if args.out else {}),
     )
     result = play_human_game(config, db=args.db)
     console.print(f"game over after {result.steps} steps: {result.outcome}")

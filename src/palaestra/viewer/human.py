@@ -71,6 +71,9 @@ class HumanGameConfig:
     created: str | None = None
     """The replay's ``created`` timestamp; default now. The replay is otherwise a function of the
     config and the keys, so a fixed value gives byte-identical files for the same keys."""
+    trust_submissions: bool = False
+    """Run opponents that are not built-ins without the jail where none can be built here
+    (otherwise they are refused there); where a jail can be built they always run in it."""
 
     def __post_init__(self) -> None:
         if isinstance(self.opponents, str) or len(self.opponents) != 3:
@@ -142,12 +145,14 @@ def _builtin_names() -> list[str]:
 def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) -> Any:
     """The agent for ``spec`` at ``seat``: in-process for built-ins, sandboxed otherwise."""
     from palaestra.agents.sandbox.host import AgentFault, launch
+    from palaestra.agents.sandbox.isolation import isolation_problem
     from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 
     builtins = _builtin_names()
     if spec in builtins:
         return make_scripted_bomber_agent(spec)
     launch_spec: str | None = None
+    sha256: str | None = None
     if spec.endswith(".py") or os.sep in spec:
         if not Path(spec).is_file():
             raise ConfigError(f"opponent {spec!r}: no such agent file")
@@ -162,15 +167,20 @@ def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) ->
         if sub is not None:
             if sub["env"] != "bomber":
                 raise ConfigError(f"submission {spec!r} plays {sub['env']}, not bomber")
-            launch_spec = str(sub["spec"])
+            launch_spec, sha256 = str(sub["spec"]), str(sub["sha256"])
             if launch_spec.startswith("builtin:") and launch_spec[8:] in builtins:
                 return make_scripted_bomber_agent(launch_spec[8:])
     if launch_spec is None:
         raise ConfigError(f"unknown opponent {spec!r}; built-ins: {', '.join(builtins)}; or give a "
                          "path to a .py agent" + ("" if db else ", or a submission name with a "
                                                   "tournament database"))
-    try:
-        return launch(launch_spec, "bomber", config.env_config, seat)
+    problem = isolation_problem()
+    if problem is not None and not config.trust_submissions:
+        raise ConfigError(f"opponent {spec!r} cannot run isolated here: {problem} (pass "
+                          "--trust-submissions to play it without the jail)")
+    try:  # jailed on a private copy, checked against the submit hash for a submission
+        return launch(launch_spec, "bomber", config.env_config, seat, isolate=problem is None,
+                      sha256=sha256)
     except AgentFault as exc:
         raise HumanPlayError(f"opponent {spec!r} did not start ({exc.reason}): {exc}") from None
 

@@ -257,3 +257,55 @@ def test_processes_are_limited_over_the_whole_process_tree(tmp_path: Path,
         return started >= {MAX_PROCESSES}
     """)
     assert play(path, kelly_obs) == 0
+
+
+@needs_cgroups
+def test_busy_children_get_one_core_between_them(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    # three children spinning for 1.5 s would use up to 3 CPU-seconds (or both cores of a 2-core
+    # machine); under the tree's quota of one CPU they get at most about 1.5 between them
+    path = bot(tmp_path, """
+        code = ("import os, time\\nend = time.monotonic() + 1.5\\nwhile time.monotonic() < end: pass\\n"
+                "t = os.times()\\nprint(t.user + t.system)")
+        children = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) for _ in range(3)]
+        used = sum(float(c.communicate()[0]) for c in children)
+        return used > 1.9 or used < 0.5
+    """)
+    assert play(path, kelly_obs) == 0
+
+
+def test_without_cgroups_the_process_count_is_set_inside_the_jail(
+        tmp_path: Path, kelly_obs: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # no writable cgroups (an unprivileged host): RLIMIT_NPROC is set in the jail, where Linux
+    # (5.14+) counts only the jail's own processes; the agent must still start and play
+    from palaestra.agents.sandbox import isolation
+    from palaestra.agents.sandbox.isolation import MAX_PROCESSES, Jail
+
+    monkeypatch.setattr(isolation.TreeLimits, "create", classmethod(lambda cls, *a, **k: None))
+    seen: list[Jail] = []
+    popen = Jail.popen
+    monkeypatch.setattr(Jail, "popen", lambda self, *a, **k: (seen.append(self), popen(self, *a, **k))[1])
+    path = bot(tmp_path, """
+        import resource
+        return resource.getrlimit(resource.RLIMIT_NPROC)[0] != %d
+    """ % MAX_PROCESSES)
+    assert play(path, kelly_obs) == 0
+    assert [j.max_processes for j in seen] == [MAX_PROCESSES]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="as root the jail's RLIMIT_NPROC does not bind (the "
+                    "cgroup test above covers root); this runs for unprivileged users")
+def test_processes_are_limited_in_the_jail_without_cgroups(tmp_path: Path, kelly_obs: dict[str, Any]) -> None:
+    from palaestra.agents.sandbox.isolation import MAX_PROCESSES
+
+    path = bot(tmp_path, f"""
+        started = 0
+        try:
+            for _ in range({4 * MAX_PROCESSES}):
+                subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                 start_new_session=True)
+                started += 1
+        except OSError:
+            pass
+        return started >= {MAX_PROCESSES}
+    """)
+    assert play(path, kelly_obs) == 0

@@ -24,6 +24,7 @@ split into words like a shell would, run without a shell).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import shutil
@@ -200,6 +201,8 @@ class SandboxedAgent:
         # are writable; elsewhere each process keeps the per-process limits alone
         self._tree = None if jail is None else TreeLimits.create(memory, MAX_PROCESSES)
         tree = self._tree
+        if jail is not None and tree is None:  # no cgroups: count processes in the jail itself
+            jail = dataclasses.replace(jail, max_processes=MAX_PROCESSES)
 
         def preexec() -> None:
             if tree is not None:

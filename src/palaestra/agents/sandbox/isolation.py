@@ -99,6 +99,8 @@ class Jail:
 
     workdir: Path
     """Host path of the private working directory; it appears as ``/sandbox`` inside."""
+    max_processes: int | None = None
+    """Where no cgroups bound the tree: RLIMIT_NPROC set inside the jail (see ``_NPROC_LAUNCHER``)."""
 
     def argv(self, inner: Sequence[str], seccomp_fd: int | None = None) -> list[str]:
         """The ``bwrap`` command line that runs ``inner`` in the jail; ``seccomp_fd`` (from
@@ -125,8 +127,10 @@ class Jail:
             cmd += ["--ro-bind", str(root), str(root)]
         cmd += ["--bind", str(self.workdir), SANDBOX_DIR,
                 "--remount-ro", "/",  # the skeleton bwrap built (mount points) is read-only too
-                "--chdir", SANDBOX_DIR, "--", *inner]
-        return cmd
+                "--chdir", SANDBOX_DIR, "--"]
+        if self.max_processes is not None:
+            cmd += [sys.executable, "-I", "-S", "-c", _NPROC_LAUNCHER, str(self.max_processes)]
+        return [*cmd, *inner]
 
     def popen(self, inner: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         """Start ``inner`` in the jail, behind the network filter of :mod:`.seccomp`;
@@ -170,10 +174,19 @@ def isolation_problem() -> str | None:
     return None
 
 
-CGROUP_ROOTS = {"memory": Path("/sys/fs/cgroup/memory"), "pids": Path("/sys/fs/cgroup/pids")}
-"""cgroup v1 hierarchies (as on this project's machines)."""
+CGROUP_ROOTS = {"memory": Path("/sys/fs/cgroup/memory"), "pids": Path("/sys/fs/cgroup/pids"),
+                "cpu": Path("/sys/fs/cgroup/cpu")}
+"""cgroup v1 hierarchies (as on this project's machines); ``cpu`` is used where it exists."""
 MAX_PROCESSES = 64
 """Processes (threads included) a jailed agent may have at once, all its descendants counted."""
+CPU_QUOTA = 1.0
+"""CPUs' worth of time a jailed agent's whole process tree may use at once (cgroup cpu quota), so
+that busy children cannot starve the other agents of a match beyond one core."""
+_NPROC_LAUNCHER = ("import os, resource, sys; n = int(sys.argv[1]); "
+                   "resource.setrlimit(resource.RLIMIT_NPROC, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])")
+"""Sets RLIMIT_NPROC inside the jail, then runs the agent. Since Linux 5.14 the count is kept per
+user namespace, so for an unprivileged host this limits the jail's own processes (as root the
+limit does not bind, and the cgroups of :class:`TreeLimits` do the work)."""
 
 
 def _own_cgroups() -> dict[str, str]:
@@ -198,7 +211,7 @@ class TreeLimits:
     groups: dict[str, Path]
 
     @classmethod
-    def create(cls, memory_bytes: int, max_pids: int) -> TreeLimits | None:
+    def create(cls, memory_bytes: int, max_pids: int, cpus: float = CPU_QUOTA) -> TreeLimits | None:
         """New groups below this process's own (so the machine's limits still hold)."""
         name = f"palaestra-{uuid.uuid4().hex[:12]}"
         groups: dict[str, Path] = {}
@@ -207,12 +220,17 @@ class TreeLimits:
             for controller, root in CGROUP_ROOTS.items():
                 parent = root / own.get(controller, "/").lstrip("/")
                 if not os.access(parent, os.W_OK):
+                    if controller == "cpu":
+                        continue  # optional: the quota is a fairness bound, not a safety one
                     raise PermissionError(parent)
                 group = parent / name
                 group.mkdir()
                 groups[controller] = group
             (groups["memory"] / "memory.limit_in_bytes").write_text(str(memory_bytes))
             (groups["pids"] / "pids.max").write_text(str(max_pids))
+            if "cpu" in groups:
+                period = int((groups["cpu"] / "cpu.cfs_period_us").read_text())
+                (groups["cpu"] / "cpu.cfs_quota_us").write_text(str(int(period * cpus)))
         except OSError:
             cls(groups).remove()
             return None
