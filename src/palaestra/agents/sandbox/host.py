@@ -197,8 +197,9 @@ class SandboxedAgent:
         started = time.monotonic()
         memory = self.limits.memory_mb * 1024 * 1024
         per_process = apply_limits(memory, CPU_LIMIT_S)
-        # a jailed agent's whole process tree shares one memory and process budget where cgroups
-        # are writable; elsewhere each process keeps the per-process limits alone
+        # a jailed agent's whole process tree shares one memory, process and CPU budget where
+        # cgroups are writable; elsewhere its processes are counted inside the jail, and memory
+        # is limited per process
         self._tree = None if jail is None else TreeLimits.create(memory, MAX_PROCESSES)
         tree = self._tree
         if jail is not None and tree is None:  # no cgroups: count processes in the jail itself

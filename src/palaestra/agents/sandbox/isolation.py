@@ -18,7 +18,9 @@ A :class:`Jail` turns the command that serves an agent into a ``bwrap`` command 
 
 Limits on memory, process count and CPU time stay those of :mod:`.limits` (applied to each process
 by the host before ``exec``); where the cgroup file system is writable (as root),
-:class:`TreeLimits` also bounds memory and process count over the whole process tree.
+:class:`TreeLimits` also bounds memory, process count and CPU share over the whole process tree.
+Without it, :attr:`Jail.max_processes` sets the process count inside the jail, where Linux
+counts it per user namespace.
 
 :func:`isolation_problem` says why isolation is impossible on this machine (not Linux, no
 bubblewrap, user namespaces disabled), or ``None``.
@@ -156,8 +158,9 @@ def isolation_problem() -> str | None:
     if _bwrap() is None:
         return ("isolating submissions needs bubblewrap (`bwrap`), which is not installed "
                 "(Debian/Ubuntu: apt-get install bubblewrap)")
-    if filter_problem() is not None:
-        return f"isolating submissions needs a network filter: {filter_problem()}"
+    no_filter = filter_problem()
+    if no_filter is not None:
+        return f"isolating submissions needs a network filter: {no_filter}"
     probe = Path(os.environ.get("TMPDIR", "/tmp")) / f"palaestra-jail-probe-{uuid.uuid4().hex}"
     probe.mkdir()
     try:
