@@ -284,10 +284,10 @@ def test_without_cgroups_the_process_count_is_set_inside_the_jail(
     seen: list[Jail] = []
     popen = Jail.popen
     monkeypatch.setattr(Jail, "popen", lambda self, *a, **k: (seen.append(self), popen(self, *a, **k))[1])
-    path = bot(tmp_path, """
+    path = bot(tmp_path, f"""
         import resource
-        return resource.getrlimit(resource.RLIMIT_NPROC)[0] != %d
-    """ % MAX_PROCESSES)
+        return resource.getrlimit(resource.RLIMIT_NPROC)[0] != {MAX_PROCESSES}
+    """)
     assert play(path, kelly_obs) == 0
     assert [j.max_processes for j in seen] == [MAX_PROCESSES]
 
