@@ -6,7 +6,7 @@ They act on Pommerman's per-agent observation dict (``board``, ``bomb_blast_stre
 benchmark; its board reasoning lives in :mod:`palaestra.agents.scripted.simple`.
 
 Every random choice is drawn from the ``np.random.Generator`` given to ``reset``, so the same
-seed gives the same actions.
+seed gives the same actions (or from a draw source assigned to ``agent.draws`` after ``reset``).
 """
 
 from __future__ import annotations
@@ -84,10 +84,26 @@ def normalise_observation(observation: Mapping[str, Any]) -> BomberView:
 
 
 class _SeededAgent(SeededAgent):
+    """A scripted Bomber agent whose random choices come from :attr:`draws`.
+
+    ``reset(rng)`` sets :attr:`draws` to :class:`~palaestra.agents.scripted.simple.GeneratorDraws`
+    over ``rng``; assigning another draw source afterwards (such as
+    :class:`~palaestra.agents.scripted.simple.UniformDraws`) feeds the agent chosen draws, which is
+    how the compiled bots are compared with this port.
+    """
+
     name = "bomber-agent"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.draws: sb.Draws = sb.GeneratorDraws(self._rng)
+
+    def reset(self, rng: np.random.Generator) -> None:
+        super().reset(rng)
+        self.draws = sb.GeneratorDraws(rng)
+
     def _choice(self, options: list[int]) -> int:
-        return int(options[int(self._rng.integers(len(options)))])
+        return int(options[self.draws.below(len(options))])
 
 
 class RandomBomberAgent(_SeededAgent):
@@ -96,7 +112,7 @@ class RandomBomberAgent(_SeededAgent):
     name = "random"
 
     def act(self, observation: Any) -> int:
-        return int(self._rng.integers(NUM_ACTIONS))
+        return self.draws.below(NUM_ACTIONS)
 
 
 class StaticBomberAgent(_SeededAgent):
@@ -139,7 +155,7 @@ class SimpleBomberAgent(_SeededAgent):
     def act(self, observation: Any) -> int:
         view = normalise_observation(observation)
         board, bombs, enemies, me = view.board, view.bombs, view.enemies, view.position
-        reach = sb.search(board, me, bombs, enemies, SEARCH_DEPTH, self._rng)
+        reach = sb.search(board, me, bombs, enemies, SEARCH_DEPTH, self.draws)
 
         threats = sb.threatened_directions(me, bombs, reach.dist)
         if threats:
@@ -153,7 +169,7 @@ class SimpleBomberAgent(_SeededAgent):
 
         direction = sb.first_step(me, sb.nearest(reach, enemies, ENEMY_RADIUS), reach)
         if direction is not None and (
-            direction != self._prev_direction or self._rng.random() < 0.5
+            direction != self._prev_direction or self.draws.random() < 0.5
         ):
             self._prev_direction = direction
             return direction

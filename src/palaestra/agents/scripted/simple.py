@@ -7,7 +7,10 @@ still get away" test, and the filters used for the final random move.
 
 Positions are ``(row, col)`` tuples of python ints, bombs are ``(row, col, blast_strength)``
 tuples and directions are the action codes of :mod:`palaestra.envs.bomber.constants`. Every
-random choice goes through the ``np.random.Generator`` handed in by the caller.
+random choice goes through a draw source handed in by the caller: by default
+:class:`GeneratorDraws` over the agent's ``np.random.Generator``; :class:`UniformDraws` spends one
+uniform per draw, exactly as the compiled bots of :mod:`palaestra.agents.scripted.compiled` do, so
+that both can be fed the same draws.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -44,6 +48,58 @@ NEIGHBOUR_DIRECTIONS = (UP, DOWN, LEFT, RIGHT)
 _AGENT_CODES = frozenset(range(AGENT0, AGENT0 + NUM_AGENTS))
 _WALKABLE_CODES = _AGENT_CODES | frozenset(POWERUPS) | {PASSAGE}
 _UNSEARCHABLE = frozenset((FOG, RIGID, FLAMES))
+
+
+class Uniforms(Protocol):
+    """Anything with ``random()``: a uniform float in [0, 1) (an ``np.random.Generator`` is one)."""
+
+    def random(self) -> float:
+        """One uniform draw in [0, 1)."""
+        ...
+
+
+class Draws(Uniforms, Protocol):
+    """Where a scripted Bomber agent's random choices come from."""
+
+    def below(self, n: int) -> int:
+        """A uniform integer in ``0..n-1`` (``n`` >= 1)."""
+        ...
+
+
+class GeneratorDraws:
+    """The default draw source: ``Generator.random()`` and ``Generator.integers(n)``.
+
+    The agents have always drawn this way, so a seeded agent plays as it always has.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def random(self) -> float:
+        return float(self.rng.random())
+
+    def below(self, n: int) -> int:
+        return int(self.rng.integers(n))
+
+
+class UniformDraws:
+    """One uniform from ``rng`` per draw, ``below(n) = min(int(u * n), n - 1)``, counted in :attr:`used`.
+
+    This is how the compiled bots draw; given generators in the same state, the Python port and
+    the compiled bots see the same draws.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.used = 0
+
+    def random(self) -> float:
+        self.used += 1
+        return float(self.rng.random())
+
+    def below(self, n: int) -> int:
+        self.used += 1
+        return min(int(self.rng.random() * n), n - 1)
 
 
 def step(position: Position, direction: int) -> Position:
@@ -95,14 +151,14 @@ def search(
     bombs: Sequence[Bomb],
     enemies: Sequence[int],
     depth: int,
-    rng: np.random.Generator,
+    rng: Uniforms,
 ) -> Reach:
     """Breadth-first search from ``start`` over cells within Manhattan distance ``depth``.
 
     Fog, rigid walls and flames are left out of the search altogether. Like the original, the
     scanned window stops one short of ``start + depth`` on each axis, and when two shortest paths
     reach a cell the predecessor is swapped with probability 1/2 (one draw per tie, in search
-    order).
+    order, from ``rng.random()``).
     """
     items: dict[int, list[Position]] = defaultdict(list)
     dist: dict[Position, float] = {}
