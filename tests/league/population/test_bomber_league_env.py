@@ -121,3 +121,59 @@ def test_solo_league_env_plays_one_learner_per_episode():
     assert all(r["return"] in (0.0, 1.0) for r in results)
     with pytest.raises(ValueError, match="no single-agent league env"):
         SoloLeagueEnv({"env": "chess"})
+
+
+def _suicide_games(play_out: bool, games: int, seed: int) -> list[dict]:
+    """Games of a member that lays a bomb and stands on it (dead within ten steps) against one
+    bot of each kind."""
+    lineup = {"m0": {b: 1 / 3 for b in BOTS}}
+    env = BomberLeagueEnv({"lineups": lineup, "bots": BOTS, "seed": seed, "play_out": play_out})
+    records = []
+    while len(records) < games:
+        env.reset()
+        if sorted(s for s in env._seats if s != "m0") != sorted(BOTS):
+            continue  # only games with one bot of each kind
+        while True:
+            _, _, term, trunc, _ = env.step({m: 5 for m in env.agents})
+            if term["__all__"] or trunc["__all__"]:
+                break
+        assert (env.game.agents == []) == play_out  # played to its end, or stopped with m0
+        record = env.pop_results()[0]
+        record["alive_at_end"] = [bool(a) for a in env.game.batch.agents[0, :, 0]]
+        records.append(record)
+    return records
+
+
+def test_bots_play_the_game_out_after_the_member_dies():
+    # before issue 17 the game stopped with the member, the three bots sharing first place
+    for record in _suicide_games(True, 6, seed=5):
+        ranks, alive = record["ranks"], record["alive_at_end"]
+        assert ranks[record["seats"].index("m0")] == max(ranks)
+        if any(alive):  # first place is exactly who stood at the end of the whole game
+            assert [r == 0 for r in ranks] == alive
+
+
+def test_played_out_games_rate_simple_above_static_and_random():
+    from palaestra.evaluation.ratings import RatedGame, rate_games
+
+    def table(records: list[dict]) -> dict[str, float]:
+        games = []
+        for i, r in enumerate(records):
+            dense = {x: j for j, x in enumerate(sorted(set(r["ranks"])))}
+            games.append(RatedGame(str(i), [[s] for s in r["seats"]], [dense[x] for x in r["ranks"]]))
+        rated = rate_games(games)
+        return {p: rated.players[p].mu for p in rated.players}
+
+    played_out = table(_suicide_games(True, 60, seed=7))
+    assert played_out["bot:simple"] > played_out["bot:static"] > played_out["bot:random"], played_out
+
+
+def test_without_play_out_the_game_stops_with_the_member():
+    env = BomberLeagueEnv({"lineups": {"m0": {"bot:simple": 1.0}}, "bots": BOTS, "seed": 5,
+                           "play_out": False})
+    env.reset()
+    while True:
+        _, _, term, trunc, _ = env.step({m: 5 for m in env.agents})
+        if term["__all__"] or trunc["__all__"]:
+            break
+    assert len(env.game.agents) == 3 and sorted(env.pop_results()[0]["ranks"]).count(0) == 3

@@ -43,11 +43,11 @@ def play_eval_games(member: str, policy: Callable[[np.ndarray], int], games: int
                     bot: str = "simple") -> list[EvalGame]:
     """``games`` FFA games of ``member`` against three ``bot``\\ s, seats drawn at random.
 
-    The game stops when ``member`` dies (the bots left share first place), so a win is a game the
-    member ends alone on top.
+    The game stops when ``member`` dies (the bots' play-out could not change its result), so a win
+    is a game the member ends alone on top.
     """
     bot_id = BOT_PREFIX + bot
-    env = BomberLeagueEnv({"lineups": {member: {bot_id: 1.0}}, "bots": [bot_id]})
+    env = BomberLeagueEnv({"lineups": {member: {bot_id: 1.0}}, "bots": [bot_id], "play_out": False})
     out = []
     for g in range(games):
         obs, _ = env.reset(seed=int(np.random.default_rng([seed, g]).integers(2**31)))

@@ -4,10 +4,12 @@ At every reset the env picks the learner that plays (uniformly among the league'
 its three opponents from the learner's PFSP distribution (:func:`~palaestra.league.population.matchmaking.
 draw_lineup`) and seats the four at random. Seats taken by league members (learners and frozen
 snapshots) are RLlib agents whose id is the member id, so the policy mapping is the identity;
-seats taken by scripted bots are played inside the env. A game stops as soon as no league member
-is alive (the bots still standing then share first place: nothing is learnt from the rest of
-it). Every finished game is kept as a match record (seats, ranks, seed) until the driver collects
-it with :meth:`pop_results`.
+seats taken by scripted bots are played inside the env. Once no league member is alive the
+members' episode ends, and the bots still standing play the game out to its end (``play_out``,
+on by default), so that the match record ranks them by how they really fare: otherwise a
+``static`` bot that merely outlived a learner would share first place with a SimpleAgent. Every
+finished game is kept as a match record (seats, ranks, seed) until the driver collects it with
+:meth:`pop_results`.
 
 The driver pushes the lineup table, the bots and each member's reward-shaping weights with
 :meth:`set_league` before every training iteration. Rewards are Bomber's own (+1 win, -1 death or
@@ -70,8 +72,10 @@ class BomberLeagueEnv(LeagueEnvBase):
     ``config`` (RLlib's env_config, a plain dict): ``lineups`` (learner id -> {opponent id:
     probability}), ``bots`` (bot ids), ``shaping`` (member id -> {shaping key: weight}),
     ``bomber`` (BomberParallelEnv keyword arguments; ``mode`` must be ``ffa``), ``seed``,
-    ``agent_ids`` (every member id the run may seat, future snapshots included) and
-    ``reward_model`` (a reward model directory, or None).
+    ``agent_ids`` (every member id the run may seat, future snapshots included),
+    ``reward_model`` (a reward model directory, or None) and ``play_out`` (bool, default True:
+    finish the bots' game once no member is alive; evaluation of one member may skip it, since
+    it cannot change that member's result).
     """
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -98,6 +102,7 @@ class BomberLeagueEnv(LeagueEnvBase):
                                       f"{self._reward_model.obs_dim}; Bomber planes have "
                                       f"{OBS_SPACE.shape[0]} and one action")
         self._last_obs: dict[str, np.ndarray] = {}
+        self._play_out = bool(config.get("play_out", True))
 
     # -- league plumbing ---------------------------------------------------------------------
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
@@ -155,8 +160,7 @@ class BomberLeagueEnv(LeagueEnvBase):
         for name in self.game.agents:
             k = AGENT_NAMES.index(name)
             if k in self._bot_agents:
-                bot = self._bot_agents[k]  # asked only while alive, as in Pommerman
-                actions[name] = bot.act(self._obs[name]) if self.game.alive(name) else self.game.idle_action()
+                actions[name] = self._bot_action(name)
             else:
                 member = self._seats[k]
                 if member not in action_dict:
@@ -171,12 +175,8 @@ class BomberLeagueEnv(LeagueEnvBase):
         batch = self.game.batch
         board_before = batch.board[0].copy()
         alive_before = batch.agents[0, :, ALIVE].astype(bool)
-        self._obs, rewards, terms, truncs, infos = self.game.step(actions)
-        self._steps += 1
+        rewards, terms, truncs, infos = self._step_game(actions)
         alive = batch.agents[0, :, ALIVE].astype(bool)
-        for k in range(C.NUM_AGENTS):
-            if alive_before[k] and not alive[k]:
-                self._death_step[k] = self._steps
         members_alive = any(alive[k] for k in range(C.NUM_AGENTS) if k not in self._bot_agents)
         over = not self.game.agents or not members_alive
         out_rew: dict[str, float] = {}
@@ -198,6 +198,8 @@ class BomberLeagueEnv(LeagueEnvBase):
             out_trunc[member] = bool(truncs.get(name, False))
         if over:
             info: dict[str, Any] = next((i for i in infos.values() if "result" in i), {})
+            if self.game.agents and self._play_out:
+                info = self._finish_bots_game()
             winners = [AGENT_NAMES.index(w) for w in info.get("winners", [])]
             if self.game.agents and len(self.game.agents) > 1:
                 winners = []  # stopped early: the bots still standing share first place
@@ -210,3 +212,28 @@ class BomberLeagueEnv(LeagueEnvBase):
         self._last_obs = obs
         self.agents = [m for m in self.agents if not (out_term[m] or out_trunc[m])]
         return obs, out_rew, out_term, out_trunc, {m: {} for m in out_rew}
+
+    def _bot_action(self, name: str) -> Any:
+        """The bot's action at seat ``name``; the dead (of a team mode) are not asked, as in Pommerman."""
+        if not self.game.alive(name):
+            return self.game.idle_action()
+        return self._bot_agents[AGENT_NAMES.index(name)].act(self._obs[name])
+
+    def _step_game(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
+        """One step of the game, keeping the step count and each seat's death step."""
+        alive_before = self.game.batch.agents[0, :, ALIVE].astype(bool)
+        self._obs, rewards, terms, truncs, infos = self.game.step(actions)
+        self._steps += 1
+        alive = self.game.batch.agents[0, :, ALIVE].astype(bool)
+        for k in range(C.NUM_AGENTS):
+            if alive_before[k] and not alive[k]:
+                self._death_step[k] = self._steps
+        return rewards, terms, truncs, infos
+
+    def _finish_bots_game(self) -> dict[str, Any]:
+        """Play the bots left standing to the end of the game; the final step's info."""
+        info: dict[str, Any] = {}
+        while self.game.agents:
+            *_, infos = self._step_game({name: self._bot_action(name) for name in self.game.agents})
+            info = next((i for i in infos.values() if "result" in i), info)
+        return info
