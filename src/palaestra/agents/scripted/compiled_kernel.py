@@ -37,8 +37,6 @@ _NOT_SEARCHED = -1
 _NEIGHBOURS = np.array([C.UP, C.DOWN, C.LEFT, C.RIGHT], np.int64)
 _THREAT_ORDER_ON_BOMB = np.array([C.RIGHT, C.LEFT, C.UP, C.DOWN], np.int64)
 _RANDOM_WALK_ORDER = np.array([C.STOP, C.LEFT, C.RIGHT, C.UP, C.DOWN], np.int64)
-_POWERUP_CODES = np.array(C.POWERUPS, np.int64)
-_WOOD_CODES = np.array([C.WOOD], np.int64)
 _DR = np.array([d[0] for d in C.DELTAS], np.int64)
 _DC = np.array([d[1] for d in C.DELTAS], np.int64)
 
@@ -71,9 +69,11 @@ def _view(board, bombs, n_bombs, ar, ac, view, vb, strength):
 
 
 @numba.njit(cache=True)
-def _search(vb, ar, ac, enemy, dist, prev, queue, rng):
-    """The port's ``search``: fills ``dist`` and ``prev``; returns the number of draws used."""
+def _search(vb, ar, ac, enemy, dist, prev, qr, qc, cr, cc, rng):
+    """The port's ``search``: fills ``dist`` and ``prev`` (a cell code, -1 for none) and lists the
+    searched cells row-major in ``cr``, ``cc``; returns (draws used, number of searched cells)."""
     used = 0
+    n_cells = 0
     for r in range(_N):
         for c in range(_N):
             dist[r, c] = _NOT_SEARCHED
@@ -84,18 +84,20 @@ def _search(vb, ar, ac, enemy, dist, prev, queue, rng):
             if abs(r - ar) + abs(c - ac) > SEARCH_DEPTH or v == C.FOG or v == C.RIGID or v == C.FLAMES:
                 continue
             dist[r, c] = 0 if (r == ar and c == ac) else _INF
+            cr[n_cells], cc[n_cells] = r, c
+            n_cells += 1
     tail = 0
     if dist[ar, ac] != _NOT_SEARCHED:
-        queue[0] = ar * _N + ac
+        qr[0], qc[0] = ar, ac
         tail = 1
     head = 0
     while head < tail:
-        cell = queue[head]
+        r, c = qr[head], qc[head]
         head += 1
-        r, c = cell // _N, cell % _N
         if not _passable(vb[r, c], enemy):
             continue
         nd = dist[r, c] + 1
+        cell = r * _N + c
         for k in range(4):
             d = _NEIGHBOURS[k]
             nr, nc = r + _DR[d], c + _DC[d]
@@ -104,13 +106,13 @@ def _search(vb, ar, ac, enemy, dist, prev, queue, rng):
             if nd < dist[nr, nc]:
                 dist[nr, nc] = nd
                 prev[nr, nc] = cell
-                queue[tail] = nr * _N + nc
+                qr[tail], qc[tail] = nr, nc
                 tail += 1
             elif nd == dist[nr, nc]:
                 used += 1
                 if rng.random() < 0.5:
                     prev[nr, nc] = cell
-    return used
+    return used, n_cells
 
 
 @numba.njit(cache=True)
@@ -145,20 +147,42 @@ def _dead_end(vb, sr, sc, br, bc, strength, enemy, seen, stack):
 
 
 @numba.njit(cache=True)
-def _nearest(vb, dist, codes, radius):
-    """The port's ``nearest``: the last closest searched cell holding one of ``codes`` (-1: none)."""
-    best = -1
-    best_distance = _INF + 1
-    for k in range(codes.shape[0]):
-        code = codes[k]
-        for r in range(_N):
-            for c in range(_N):
-                d = dist[r, c]
-                if d == _NOT_SEARCHED or vb[r, c] != code:
-                    continue
-                if d <= radius and d <= best_distance:
-                    best, best_distance = r * _N + c, d
-    return best
+def _scan(vb, dist, cr, cc, n_cells, ar, ac, blast, enemy, out):
+    """What the rules ask of the search, in one pass over the searched cells.
+
+    ``out`` receives the targets (cell codes, -1 for none) of the port's ``nearest``: an enemy
+    within ENEMY_RADIUS, a power-up within POWERUP_RADIUS, wood within 1 and within WOOD_RADIUS;
+    then whether an enemy is one move away and whether a reachable passage lies out of our own
+    blast (``can_bomb_safely`` but for the ammo). ``nearest`` keeps the last of the closest cells in
+    code order, then row-major; codes within a group ascend, so (distance, code) order gives it.
+    """
+    best_d = np.full(4, _INF + 1, np.int64)
+    best_code = np.zeros(4, np.int64)
+    out[:] = -1
+    out[4] = 0
+    out[5] = 0
+    for k in range(n_cells):
+        r, c = cr[k], cc[k]
+        d = dist[r, c]
+        if d >= _INF:
+            continue
+        v = vb[r, c]
+        group, radius = -1, 0
+        if C.AGENT0 <= v < C.AGENT0 + C.NUM_AGENTS and enemy[v - C.AGENT0]:
+            group, radius = 0, ENEMY_RADIUS
+            if d == 1:
+                out[4] = 1
+        elif v == C.EXTRA_BOMB or v == C.INCR_RANGE or v == C.KICK:
+            group, radius = 1, POWERUP_RADIUS
+        elif v == C.WOOD:
+            if d <= 1:
+                out[2] = r * _N + c
+            group, radius = 3, WOOD_RADIUS
+        elif v == C.PASSAGE and (d > blast or (r != ar and c != ac)):
+            out[5] = 1
+        if group >= 0 and d <= radius and (d < best_d[group] or (d == best_d[group] and v >= best_code[group])):
+            best_d[group], best_code[group] = d, v
+            out[group] = r * _N + c
 
 
 @numba.njit(cache=True)
@@ -197,34 +221,20 @@ def _note(direction, strength, threat_strength, threat_order, n_threats):
 
 
 @numba.njit(cache=True)
-def _can_bomb_safely(ammo, blast, vb, dist, ar, ac):
-    if ammo < 1:
-        return False
-    for r in range(_N):
-        for c in range(_N):
-            d = dist[r, c]
-            if vb[r, c] != C.PASSAGE or d == _NOT_SEARCHED or d >= _INF:
-                continue
-            if d > blast or (r != ar and c != ac):
-                return True
-    return False
-
-
-@numba.njit(cache=True)
 def _pick(options, n, rng):
     """One of the first ``n`` options, from one uniform."""
     return options[min(int(rng.random() * n), n - 1)]
 
 
 @numba.njit(cache=True)
-def _simple(vb, strength, ar, ac, ammo, blast, enemy, enemy_codes, recent, recent_len, prev_dir, rng, s):
+def _simple(vb, strength, ar, ac, ammo, blast, enemy, recent, recent_len, prev_dir, rng, s):
     """One decision of the simple bot; returns (move, draws used). Updates the seat's memory.
 
     ``recent`` (RECENT_MEMORY,) and ``prev_dir`` (1,) are the seat's memory, ``recent_len`` (1,)
     how many cells ``recent`` holds; ``s`` is the scratch tuple from :func:`act_batch`.
     """
-    dist, prev, queue, seen, lit_r, lit_c, lit_s, options, threat_strength, threat_order = s
-    used = _search(vb, ar, ac, enemy, dist, prev, queue, rng)
+    dist, prev, qr, qc, cr, cc, seen, lit_r, lit_c, lit_s, options, threat_strength, threat_order, found = s
+    used, n_cells = _search(vb, ar, ac, enemy, dist, prev, qr, qc, cr, cc, rng)
     n_lit = 0
     for r in range(_N):
         for c in range(_N):
@@ -256,7 +266,7 @@ def _simple(vb, strength, ar, ac, ammo, blast, enemy, enemy_codes, recent, recen
                 tr, tc = ar + _DR[direction], ac + _DC[direction]
                 if not _on_board(tr, tc) or not _passable(vb[tr, tc], enemy):
                     continue
-                if not _dead_end(vb, tr, tc, ar, ac, threat_strength[direction], enemy, seen, queue):
+                if not _dead_end(vb, tr, tc, ar, ac, threat_strength[direction], enemy, seen, qr):
                     options[0] = direction
                     n = 1
                     break
@@ -281,17 +291,13 @@ def _simple(vb, strength, ar, ac, ammo, blast, enemy, enemy_codes, recent, recen
         return _pick(options, n, rng), used + 1
 
     # 2. an enemy one move away and a way out of our own blast: bomb
-    adjacent = False
-    for r in range(_N):
-        for c in range(_N):
-            v = vb[r, c]
-            if dist[r, c] == 1 and C.AGENT0 <= v < C.AGENT0 + C.NUM_AGENTS and enemy[v - C.AGENT0]:
-                adjacent = True
-    if adjacent and _can_bomb_safely(ammo, blast, vb, dist, ar, ac):
+    _scan(vb, dist, cr, cc, n_cells, ar, ac, blast, enemy, found)
+    can_bomb = ammo >= 1 and found[5] == 1
+    if found[4] == 1 and can_bomb:
         return C.LAY_BOMB, used
 
     # 3. toward an enemy within reach, repeating the last such direction only half the time
-    direction = _first_step(ar, ac, _nearest(vb, dist, enemy_codes, ENEMY_RADIUS), prev)
+    direction = _first_step(ar, ac, found[0], prev)
     if direction >= 0:
         repeat = direction == prev_dir[0]
         if repeat:
@@ -301,16 +307,16 @@ def _simple(vb, strength, ar, ac, ammo, blast, enemy, enemy_codes, recent, recen
             return direction, used
 
     # 4. toward a power-up
-    direction = _first_step(ar, ac, _nearest(vb, dist, _POWERUP_CODES, POWERUP_RADIUS), prev)
+    direction = _first_step(ar, ac, found[1], prev)
     if direction >= 0:
         return direction, used
 
     # 5. next to wood: bomb it if we can get away, else wait
-    if _nearest(vb, dist, _WOOD_CODES, 1) >= 0:
-        return (C.LAY_BOMB if _can_bomb_safely(ammo, blast, vb, dist, ar, ac) else C.STOP), used
+    if found[2] >= 0:
+        return (C.LAY_BOMB if can_bomb else C.STOP), used
 
     # 6. toward wood, unless that cell is in a bomb's line
-    direction = _first_step(ar, ac, _nearest(vb, dist, _WOOD_CODES, WOOD_RADIUS), prev)
+    direction = _first_step(ar, ac, found[3], prev)
     if direction >= 0 and not _in_blast_line(ar + _DR[direction], ac + _DC[direction], n_lit, lit_r, lit_c, lit_s):
         return direction, used
 
@@ -382,12 +388,12 @@ def act_batch(kind, board, agents, bombs, meta, mask, team, view, recent, recent
     cells = _N * _N
     scratch = (
         np.empty((_N, _N), np.int64), np.empty((_N, _N), np.int64), np.empty(cells, np.int64),
+        np.empty(cells, np.int64), np.empty(cells, np.int64), np.empty(cells, np.int64),
         np.empty((_N, _N), np.bool_), np.empty(cells, np.int64), np.empty(cells, np.int64),
         np.empty(cells, np.int64), np.empty(5, np.int64), np.zeros(C.NUM_ACTIONS, np.int64),
-        np.empty(4, np.int64),
+        np.empty(4, np.int64), np.empty(6, np.int64),
     )
     enemy = np.zeros(C.NUM_AGENTS, np.bool_)
-    enemy_codes = np.empty(C.NUM_AGENTS - 1, np.int64)
     for i in range(n_boards):
         for a in range(C.NUM_AGENTS):
             moves[i, a] = C.STOP
@@ -398,16 +404,12 @@ def act_batch(kind, board, agents, bombs, meta, mask, team, view, recent, recent
                 moves[i, a] = min(int(rng.random() * C.NUM_ACTIONS), C.NUM_ACTIONS - 1)
                 used[i, a] = 1
                 continue
-            n_enemies = 0
             for j in range(C.NUM_AGENTS):
                 enemy[j] = j != a and not (team and j == (a + 2) % C.NUM_AGENTS)
-                if enemy[j]:
-                    enemy_codes[n_enemies] = C.AGENT0 + j
-                    n_enemies += 1
             ar, ac = agents[i, a, ROW], agents[i, a, COL]
             _view(board[i], bombs[i], meta[i, N_BOMBS], ar, ac, view, vb, strength)
             move, n_used = _simple(
-                vb, strength, ar, ac, agents[i, a, AMMO], agents[i, a, BLAST], enemy, enemy_codes[:n_enemies],
+                vb, strength, ar, ac, agents[i, a, AMMO], agents[i, a, BLAST], enemy,
                 recent[i, a], recent_len[i, a:a + 1], prev_dir[i, a:a + 1], rng, scratch,
             )
             moves[i, a] = move
