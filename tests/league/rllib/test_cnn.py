@@ -226,3 +226,15 @@ def test_ppo_learns_a_bandit_where_the_mask_matters() -> None:
     assert before < 0.3
     assert after > 0.8, f"mean reward {after:.2f} after training"
     assert time.perf_counter() - start < 120
+
+
+def test_module_saved_to_disk_restores_with_its_config_and_weights(tmp_path: Any) -> None:
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    module = cnn_module_spec(CnnConfig(channels=(8, 8), kernels=(3, 3), hidden=16)).build()
+    module.save_to_path(str(tmp_path / "module"))
+    restored = RLModule.from_checkpoint(str(tmp_path / "module"))
+    assert restored.cnn_config == module.cnn_config
+    obs = _obs(5)
+    torch.testing.assert_close(restored.forward_inference({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS],
+                               module.forward_inference({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS])
