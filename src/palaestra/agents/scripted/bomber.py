@@ -11,7 +11,7 @@ seed gives the same actions (or from a draw source assigned to ``agent.draws`` a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,12 +199,22 @@ SCRIPTED_BOMBER_AGENTS: dict[str, str] = {
     "random": "uniformly random action among the six (moves, stop, bomb)",
     "static": "always stops: never moves, never bombs",
     "simple": "port of Pommerman's SimpleAgent: flees bombs, bombs wood/enemies, chases items",
+    "filtered-random": "uniformly random among the actions the action filter allows (no certain "
+                       "death within the bomb timers): the no-learning baseline",
 }
 
-_FACTORIES: dict[str, type[_SeededAgent]] = {
+
+def _filtered_random() -> Agent:
+    from palaestra.agents.scripted.filtered import FilteredRandomBomberAgent  # numba: lazily
+
+    return FilteredRandomBomberAgent()
+
+
+_FACTORIES: dict[str, Callable[[], Agent]] = {
     "random": RandomBomberAgent,
     "static": StaticBomberAgent,
     "simple": SimpleBomberAgent,
+    "filtered-random": _filtered_random,
 }
 
 
