@@ -10,10 +10,11 @@ from palaestra.envs.bomber.env import BomberParallelEnv
 from palaestra.evaluation.bomber import play_bomber_game
 
 
-@pytest.mark.parametrize("mode", ["ffa", "team"])
+@pytest.mark.parametrize("mode", ["ffa", "team", "team_radio"])
 def test_four_simple_agents_finish_their_games(mode: str) -> None:
     # in the team modes the dead stay in the game; they are not asked to act (the port's path
-    # search failed on a dead agent's stale position before)
+    # search failed on a dead agent's stale position before); in team_radio a built-in's bare move
+    # is a silent [move, 0, 0] (it stopped the game before)
     config = BomberConfig(mode=mode)  # type: ignore[arg-type]
     for seed in range(4):
         agents = [make_scripted_bomber_agent("simple") for _ in range(4)]

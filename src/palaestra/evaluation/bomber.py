@@ -63,7 +63,10 @@ def play_bomber_game(
         for name in env.agents:
             k = AGENT_NAMES.index(name)
             # Pommerman asks only the living; the dead of a team mode stand still
-            actions[name] = agents[k].act(obs[name]) if env.alive(name) else env.idle_action()
+            action = agents[k].act(obs[name]) if env.alive(name) else env.idle_action()
+            if env.config.radio and np.ndim(action) == 0:
+                action = [int(action), 0, 0]  # a bare move is a silent action, as in tournaments
+            actions[name] = action
         obs, rewards, _, _, infos = env.step(actions)
         steps += 1
         for name, r in rewards.items():
