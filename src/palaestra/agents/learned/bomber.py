@@ -7,7 +7,9 @@ league export`` writes). The agent loads the TorchScript when it is there: that 
 not Ray, and fits the sandbox's default 1 GiB address-space limit (the RLlib module does not). The agent rebuilds the
 planes from Pommerman's dict observation (:func:`~palaestra.envs.bomber.observe.
 planes_from_observation`), so it plays anywhere a scripted agent does: ``bomber play``,
-tournaments and the sandbox.
+tournaments and the sandbox. A module trained behind the action mask (its observation a dict of
+``planes`` and ``action_mask``; checkpoint feature ``action_mask: true``) gets the mask of
+:mod:`palaestra.envs.bomber.action_filter`, rebuilt from the same observation.
 """
 
 from __future__ import annotations
@@ -24,6 +26,18 @@ from palaestra.envs.bomber.observe import planes_from_observation
 
 BOMBER_ENV_ID = env_id("bomber")
 TORCHSCRIPT_FILE = "policy.pt"
+PLANES_KEY = "planes"
+MASK_KEY = "action_mask"
+"""The keys of a masked module's observation: the flat planes and the (6,) action mask as floats."""
+
+Logits = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
+"""A policy: (flat planes (n, 2662), mask (n, 6) floats or None) -> logits (n, 6)."""
+
+
+def takes_mask(module: Any) -> bool:
+    """Whether an RLlib module's observation is the masked dict (planes and action mask)."""
+    spaces = getattr(getattr(module, "observation_space", None), "spaces", None)
+    return isinstance(spaces, dict) and MASK_KEY in spaces
 
 
 class BomberModuleAgent:
@@ -33,12 +47,14 @@ class BomberModuleAgent:
     given to :meth:`reset`; ``greedy=True`` plays the most likely action.
     """
 
-    def __init__(self, logits: Callable[[np.ndarray], np.ndarray], name: str,
-                 greedy: bool = False, max_steps: int = C.MAX_STEPS) -> None:
+    def __init__(self, logits: Logits, name: str, greedy: bool = False,
+                 max_steps: int = C.MAX_STEPS, masked: bool = False) -> None:
         self._logits = logits
         self.name = name
         self.greedy = greedy
         self.max_steps = max_steps
+        self.masked = masked
+        """The policy takes the action filter's mask (it was trained behind it)."""
         self._rng = np.random.default_rng(0)
 
     def reset(self, rng: np.random.Generator) -> None:
@@ -46,7 +62,12 @@ class BomberModuleAgent:
 
     def act(self, observation: Any) -> int:
         planes = planes_from_observation(observation, self.max_steps).reshape(1, -1)
-        logits = np.asarray(self._logits(planes), dtype=np.float64).reshape(-1)
+        mask = None
+        if self.masked:
+            from palaestra.agents.scripted.filtered import observation_mask
+
+            mask = observation_mask(observation).astype(np.float32).reshape(1, -1)
+        logits = np.asarray(self._logits(planes, mask), dtype=np.float64).reshape(-1)
         if logits.shape != (C.NUM_ACTIONS,) or not np.all(np.isfinite(logits)):
             raise ValueError(f"{self.name}: the policy gave logits of shape {logits.shape}")
         if self.greedy:
@@ -60,13 +81,21 @@ def sample_action(logits: np.ndarray, rng: np.random.Generator) -> int:
     return int(rng.choice(len(p), p=p / p.sum()))
 
 
-def module_logits(module: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """An RLlib module's action logits for a batch of flat planes."""
+def module_logits(module: Any) -> Logits:
+    """An RLlib module's action logits for a batch of flat planes (and masks, for a module that
+    takes them: :func:`takes_mask`)."""
     import torch
 
-    def logits(x: np.ndarray) -> np.ndarray:
+    masked = takes_mask(module)
+
+    def logits(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        obs: Any = torch.from_numpy(x.astype(np.float32))
+        if masked:
+            if mask is None:
+                raise ValueError("this policy was trained behind the action mask: give the mask")
+            obs = {PLANES_KEY: obs, MASK_KEY: torch.from_numpy(mask.astype(np.float32))}
         with torch.no_grad():
-            out = module.forward_inference({"obs": torch.from_numpy(x.astype(np.float32))})
+            out = module.forward_inference({"obs": obs})
         return out["action_dist_inputs"].numpy()
 
     return logits
@@ -94,6 +123,7 @@ def load_bomber_checkpoint(path: str | Path, greedy: bool = False) -> BomberModu
                               "the planes observation")
     name = str(meta.results.get("member", directory.name))
     max_steps = int(meta.features.get("max_steps", C.MAX_STEPS))
+    masked = bool(meta.features.get("action_mask", False))
     script = directory / TORCHSCRIPT_FILE
     if script.is_file():
         import torch
@@ -102,35 +132,55 @@ def load_bomber_checkpoint(path: str | Path, greedy: bool = False) -> BomberModu
             policy = torch.jit.load(str(script), map_location="cpu")
         except Exception as exc:  # torch raises RuntimeError and others for a damaged file
             raise CheckpointError(f"{script}: cannot load the TorchScript policy ({exc})") from None
-        return BomberModuleAgent(_script_logits(policy), name, greedy, max_steps)
+        return BomberModuleAgent(_script_logits(policy, masked), name, greedy, max_steps, masked)
     weights = directory / RLLIB_MODULE
     if not weights.is_dir():
         raise CheckpointError(f"{directory}: neither {TORCHSCRIPT_FILE} nor {RLLIB_MODULE}/")
-    return BomberModuleAgent(module_logits(load_rllib_module(weights)), name, greedy, max_steps)
+    module = load_rllib_module(weights)
+    return BomberModuleAgent(module_logits(module), name, greedy, max_steps, takes_mask(module))
 
 
-def _script_logits(policy: Any) -> Callable[[np.ndarray], np.ndarray]:
+def _script_logits(policy: Any, masked: bool) -> Logits:
     import torch
 
-    def logits(x: np.ndarray) -> np.ndarray:
+    def logits(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        args = [torch.from_numpy(x.astype(np.float32))]
+        if masked:
+            if mask is None:
+                raise ValueError("this policy was trained behind the action mask: give the mask")
+            args.append(torch.from_numpy(mask.astype(np.float32)))
         with torch.no_grad():
-            return policy(torch.from_numpy(x.astype(np.float32))).numpy()
+            return policy(*args).numpy()
 
     return logits
 
 
 def script_module(module: Any, path: Path) -> None:
-    """Save an RLlib module's logits function (flat planes -> 6 logits) as TorchScript."""
+    """Save an RLlib module's logits function as TorchScript: flat planes -> 6 logits, or
+    (flat planes, mask) -> 6 logits for a module that takes the mask."""
     import torch
 
-    class _Logits(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
+    planes = torch.zeros(1, C.BOARD_SIZE * C.BOARD_SIZE * 22)
+    if takes_mask(module):
+        class _MaskedLogits(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.inner.forward_inference({"obs": x})["action_dist_inputs"]
+            def forward(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+                obs = {PLANES_KEY: x, MASK_KEY: m}
+                return self.inner.forward_inference({"obs": obs})["action_dist_inputs"]
 
-    example = torch.zeros(1, C.BOARD_SIZE * C.BOARD_SIZE * 22)
-    traced = torch.jit.trace(_Logits(module).eval(), example, strict=False)
+        traced = torch.jit.trace(_MaskedLogits(module).eval(), (planes, torch.ones(1, C.NUM_ACTIONS)),
+                                 strict=False)
+    else:
+        class _Logits(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.inner.forward_inference({"obs": x})["action_dist_inputs"]
+
+        traced = torch.jit.trace(_Logits(module).eval(), planes, strict=False)
     traced.save(str(path))
