@@ -65,6 +65,15 @@ def build_league(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--eval-games", type=int, default=d.eval_games)
     t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
+    t.add_argument("--curriculum", nargs="*", default=list(d.curriculum.stages), metavar="BOT",
+                   help="Bomber: bots each learner must beat in turn before PFSP picks its "
+                   f"opponents ({' '.join(d.curriculum.stages)}; none: PFSP at once)")
+    t.add_argument("--curriculum-thresholds", nargs="*", type=float,
+                   default=list(d.curriculum.thresholds), metavar="RATE",
+                   help="win rate (alone on top) that ends each stage "
+                   f"({' '.join(map(str, d.curriculum.thresholds))})")
+    t.add_argument("--curriculum-window", type=int, default=d.curriculum.window,
+                   help=f"games over which a stage's win rate is measured ({d.curriculum.window})")
     t.add_argument("--reward-model", help="pay the learners a learned per-agent reward (a "
                    "reward model directory) instead of Bomber's own; ratings stay true")
     t.add_argument("--seed", type=int, default=d.seed)
@@ -110,6 +119,7 @@ def build_league(p: argparse.ArgumentParser) -> None:
 
 def _config(args: argparse.Namespace) -> LeagueConfig:
     from palaestra.league.population.config import LeagueConfig
+    from palaestra.league.population.curriculum import CurriculumConfig
     from palaestra.league.population.pbt import PBTConfig
 
     return LeagueConfig(
@@ -123,7 +133,10 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
         num_env_runners=args.num_env_runners,
         num_cpus_per_env_runner=args.num_cpus_per_env_runner,
         num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner,
-        reward_model=args.reward_model)
+        reward_model=args.reward_model,
+        curriculum=CurriculumConfig(tuple(args.curriculum),
+                                    tuple(args.curriculum_thresholds) if args.curriculum else (),
+                                    args.curriculum_window))
 
 
 def _cmd_train(args: argparse.Namespace, console: Console) -> int:

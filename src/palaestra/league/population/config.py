@@ -9,6 +9,7 @@ from typing import Any
 
 from palaestra.envs import get_spec
 from palaestra.errors import ConfigError, FileFormatError
+from palaestra.league.population.curriculum import CurriculumConfig
 from palaestra.league.population.matchmaking import MatchmakingConfig
 from palaestra.league.population.pbt import PBTConfig
 
@@ -55,6 +56,8 @@ class LeagueConfig:
     """Games per learner per evaluation round against three SimpleAgents."""
     pbt: PBTConfig = field(default_factory=PBTConfig)
     matchmaking: MatchmakingConfig = field(default_factory=MatchmakingConfig)
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    """Bomber: the bots each learner must beat, stage by stage, before PFSP draws its opponents."""
     seed: int = 0
     num_cpus: int = 2
     """CPUs of the local Ray started when there is no ``address``."""
@@ -107,6 +110,9 @@ class LeagueConfig:
         bad = [b for b in self.bots if b not in SCRIPTED_BOMBER_AGENTS]
         if bad:
             raise ConfigError(f"unknown bots {bad}; known: {', '.join(SCRIPTED_BOMBER_AGENTS)}")
+        missing = [b for b in self.curriculum.stages if b not in self.bots]
+        if missing and not self.solo:
+            raise ConfigError(f"curriculum stages {missing} are not among the league's bots {list(self.bots)}")
         if self.num_gpus_per_learner and self.num_learners < 1:
             raise ConfigError("num_gpus_per_learner needs num_learners >= 1")
         if self.reward_model is not None:
@@ -156,6 +162,9 @@ class LeagueConfig:
             values["pbt"] = PBTConfig(**pbt)
         if "matchmaking" in values:
             values["matchmaking"] = MatchmakingConfig(**values["matchmaking"])
+        # a config saved before the curriculum existed resumes as it ran: PFSP from the start
+        curriculum = values.get("curriculum", {"stages": (), "thresholds": ()})
+        values["curriculum"] = CurriculumConfig(**curriculum)
         for name in ("hidden", "bots"):
             if name in values:
                 values[name] = tuple(values[name])

@@ -34,7 +34,7 @@ def module_policy(module: Any, rng: np.random.Generator) -> Callable[[np.ndarray
     logits = module_logits(module)
 
     def act(obs: np.ndarray) -> int:
-        return sample_action(np.asarray(logits(obs[None])[0], dtype=np.float64), rng)
+        return sample_action(np.asarray(logits(obs[None], None)[0], dtype=np.float64), rng)
 
     return act
 
@@ -134,7 +134,7 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
     from pathlib import Path
 
     import palaestra
-    from palaestra.agents.learned.bomber import TORCHSCRIPT_FILE, script_module
+    from palaestra.agents.learned.bomber import TORCHSCRIPT_FILE, script_module, takes_mask
     from palaestra.agents.learned.checkpoints import RLLIB_MODULE, CheckpointMeta
     from palaestra.envs import env_id
     from palaestra.league.population.config import LeagueConfig
@@ -159,7 +159,8 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
     if player is not None:
         results.update(ordinal=player.ordinal, elo=player.elo, games=player.games)
     CheckpointMeta(env_id=env_id("bomber"), backend="rllib", algo="ppo",
-                   features={"observation": "planes", "max_steps": 800},
+                   features={"observation": "planes", "max_steps": 800,
+                             "action_mask": takes_mask(module)},
                    package_version=palaestra.__version__,
                    train_config=config.to_json(), results=results).write(out)
     return out

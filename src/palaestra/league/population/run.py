@@ -24,6 +24,7 @@ import numpy as np
 from palaestra.errors import RunStateError
 from palaestra.league.population import algorithm
 from palaestra.league.population.config import LeagueConfig
+from palaestra.league.population.curriculum import curriculum_lineup, stage_name, stage_of
 from palaestra.league.population.envs.bomber import BOT_PREFIX
 from palaestra.league.population.eval import module_policy, play_eval_games
 from palaestra.league.population.layout import CONFIG_FILE, STATE_FILE, RunLayout
@@ -101,14 +102,19 @@ def active_snapshots(state: LeagueState, config: LeagueConfig) -> list[str]:
 
 
 def active_lineups(state: LeagueState, config: LeagueConfig) -> dict[str, dict[str, float]]:
-    """PFSP tables without the retired snapshots (for a single-agent env, just the learners:
-    nobody has opponents)."""
+    """Each learner's opponent distribution: the bot of its curriculum stage while it has one
+    (:mod:`.curriculum`), else its PFSP table without the retired snapshots (for a single-agent
+    env, just the learners: nobody has opponents)."""
     if config.solo:
         return {m: {} for m in state.learners()}
     table = lineup_table(state, config.matchmaking)
     retired = set(retired_snapshots(state, config))
     out = {}
     for learner, dist in table.items():
+        staged = curriculum_lineup(stage_of(learner, state.matches, config.curriculum), config.curriculum)
+        if staged is not None:  # still in the curriculum: the stage's bot in every seat
+            out[learner] = staged
+            continue
         kept = {m: p for m, p in dist.items() if m not in retired}
         total = sum(kept.values())
         out[learner] = {m: p / total for m, p in kept.items()}
@@ -203,6 +209,9 @@ class LeagueRun:
                 state.record(MatchRecord(it, "train", tuple(g["seats"]), tuple(g["ranks"]),
                                          g["seed"]))
         stats["train_games"] = len(games)
+        if not c.solo and c.curriculum.stages:  # where each learner stands, logged every iteration
+            stats["curriculum"] = {m: stage_name(stage_of(m, state.matches, c.curriculum), c.curriculum)
+                                   for m in state.learners()}
         runners = result.get("env_runners", {})
         stats["env_steps"] = int(runners.get("num_env_steps_sampled_lifetime", 0))
         returns = runners.get("agent_episode_returns_mean", {}) or {}

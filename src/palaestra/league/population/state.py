@@ -37,6 +37,8 @@ LEAGUE_VERSION = 1
 """The version this module reads and writes."""
 
 MemberKind = Literal["learner", "snapshot", "bot", "external"]
+BOT_PREFIX = "bot:"
+"""League ids of scripted bots are ``bot:<name>`` (``bot:simple``, ...)."""
 Source = Literal["train", "eval"]
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 

@@ -34,12 +34,11 @@ from palaestra.envs.bomber.observe import NUM_PLANES
 from palaestra.errors import ConfigError, FileFormatError, InvalidActionError
 from palaestra.league.population.envs.base import LeagueEnvBase
 from palaestra.league.population.matchmaking import draw_lineup
+from palaestra.league.population.state import BOT_PREFIX
 
 SHAPING_KEYS: tuple[str, ...] = ("shape_pickup", "shape_enemy_death")
 """Reward-shaping weights a league member carries among its hyperparameters."""
 
-BOT_PREFIX = "bot:"
-"""League ids of scripted bots are ``bot:<name>`` (``bot:simple``, ...)."""
 
 OBS_SPACE = spaces.Box(0.0, 1.0, (C.BOARD_SIZE * C.BOARD_SIZE * NUM_PLANES,), np.float32)
 """What a league policy sees: the planes observation, flattened."""
