@@ -1,0 +1,243 @@
+"""Many league games of FFA Bomber at once: the game side of :mod:`palaestra.league.population.vector_runner`.
+
+:class:`LeagueBoards` holds ``num_boards`` games in one :class:`~palaestra.envs.bomber.core.BomberBatch`.
+Each board has a lineup drawn as :class:`~palaestra.league.population.envs.bomber.BomberLeagueEnv`
+draws it at reset (a learner uniformly, its opponents from its PFSP distribution with
+:func:`~palaestra.league.population.matchmaking.draw_lineup`, the four seated at random, then the
+game's seed), and the game's board is the one ``BomberParallelEnv.reset(seed=...)`` builds from that
+seed. Seats of scripted bots are played by the compiled bots (one call per kind and step for all
+boards); the caller gives the moves of the league members' seats. Rewards, shaping, terminations,
+play-outs and match records follow ``BomberLeagueEnv`` (FFA): a member's reward is Bomber's own
+(-1 at its death, +1/-1 when the game ends) plus ``shape_pickup`` per power-up it collects and
+``shape_enemy_death`` per other agent that dies while it lives.
+
+Once no member of a board is alive, the bots still standing play the game out to its end in an
+endgame pool (:class:`~palaestra.league.population.vector_playout.PlayoutPool`, one step per step of
+the boards), whose record is kept when it ends; the caller restarts the board at once with
+:meth:`LeagueBoards.restart`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from palaestra.agents.scripted.compiled import COMPILED_BOTS, CompiledBots
+from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.action_filter import action_mask
+from palaestra.envs.bomber.board import make_board, make_items
+from palaestra.envs.bomber.config import BomberConfig
+from palaestra.envs.bomber.core import ALIVE, COL, ROW, STEP, BomberBatch
+from palaestra.envs.bomber.observe import planes
+from palaestra.envs.bomber.vector import outcome_batch
+from palaestra.errors import ConfigError, UnknownNameError
+from palaestra.league.population.envs.bomber import BOT_PREFIX, bot_name, placement_ranks
+from palaestra.league.population.matchmaking import draw_lineup
+from palaestra.league.population.vector_playout import FILTERED, PlayoutPool, bot_moves
+
+BOT_KINDS: tuple[str, ...] = (*COMPILED_BOTS, FILTERED)
+"""Bot names the boards can seat."""
+
+
+def bomber_config(bomber: dict[str, Any] | None) -> BomberConfig:
+    """The game of an env_config's ``bomber`` entry (BomberParallelEnv keyword arguments), FFA only.
+
+    Raises:
+        ConfigError: for another mode or an unknown setting.
+    """
+    bomber = dict(bomber or {})
+    if bomber.get("mode", "ffa") != "ffa":
+        raise ConfigError("league training plays FFA Bomber only (mode='ffa')")
+    known = {f.name for f in fields(BomberConfig)}
+    unknown = sorted(set(bomber) - known)
+    if unknown:
+        raise ConfigError(f"unknown bomber settings {unknown}; known: {sorted(known)}")
+    bomber["observation"] = "planes"
+    return BomberConfig(**bomber)
+
+
+@dataclass(frozen=True)
+class BoardsStep:
+    """What one :meth:`LeagueBoards.step` gives the caller (N boards, 4 seats)."""
+
+    acted: np.ndarray
+    """(N, 4) the member seats that acted this step (in their episode when the step began)."""
+    rewards: np.ndarray
+    """(N, 4) float32 rewards of the seats that acted (shaping included), 0 elsewhere."""
+    terminated: np.ndarray
+    """(N, 4) the acted seat's episode ended by its death or the game's decision."""
+    truncated: np.ndarray
+    """(N, 4) the acted seat's episode ended by the step limit."""
+    over: np.ndarray
+    """(N,) the members' episode of the board is over (no member alive, or the game ended)."""
+    observations: np.ndarray
+    """(N, 4, planes) float32 flat planes after the step, before any restart (zeros for the dead)."""
+
+
+class LeagueBoards:
+    """``num_boards`` FFA Bomber games with league lineups (see the module docstring).
+
+    Args:
+        num_boards: games stepped together.
+        config: the game (FFA; see :func:`bomber_config`).
+        seed: seeds lineups, boards and the bots' draws.
+        play_out: finish the bots' game once no member of a board is alive (as BomberLeagueEnv).
+    """
+
+    def __init__(self, num_boards: int, config: BomberConfig, seed: int, play_out: bool = True) -> None:
+        if num_boards < 1:
+            raise ConfigError(f"num_boards must be >= 1, got {num_boards}")
+        if config.mode != "ffa":
+            raise ConfigError("league training plays FFA Bomber only (mode='ffa')")
+        self.num_boards = n = num_boards
+        self.config = config
+        self.play_out = play_out
+        self._rng = np.random.default_rng(seed)
+        self._bot_rng = np.random.default_rng([seed, 1])
+        self.batch = BomberBatch.empty(n)
+        self._messages = np.zeros((n, C.NUM_AGENTS, C.RADIO_NUM_WORDS), np.int64)
+        self.seats: list[list[str]] = [[] for _ in range(n)]
+        self.seeds = np.zeros(n, np.int64)
+        self.member = np.zeros((n, C.NUM_AGENTS), bool)
+        self.active = np.zeros((n, C.NUM_AGENTS), bool)
+        self._kind_mask = {k: np.zeros((n, C.NUM_AGENTS), bool) for k in BOT_KINDS}
+        self._bots = {k: CompiledBots(k, n, config) for k in COMPILED_BOTS}
+        self._death = np.full((n, C.NUM_AGENTS), -1, np.int64)
+        self._shaping_w = np.zeros((n, C.NUM_AGENTS, 2), np.float32)
+        self._lineups: dict[str, dict[str, float]] = {}
+        self._bot_ids: list[str] = []
+        self._shaping: dict[str, dict[str, float]] = {}
+        self._results: list[dict[str, Any]] = []
+        self._pool = PlayoutPool(num_boards, config, BOT_KINDS, self._bot_rng)
+
+    # -- league plumbing ---------------------------------------------------------------------
+    def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
+                   shaping: dict[str, dict[str, float]]) -> None:
+        """Install the matchmaking table, the bot ids and the shaping weights (for new games).
+
+        Raises:
+            ValueError: for an empty lineup distribution.
+            UnknownNameError: for a bot these boards cannot play.
+        """
+        for learner, dist in lineups.items():
+            if not dist:
+                raise ValueError(f"empty lineup distribution for {learner!r}")
+        ids = set(bots) | {m for d in lineups.values() for m in d if m.startswith(BOT_PREFIX)}
+        bad = sorted(b for b in ids if bot_name(b) not in BOT_KINDS)
+        if bad:
+            raise UnknownNameError(f"bots {bad} cannot be played on vector boards; known: {', '.join(BOT_KINDS)}")
+        self._lineups = {k: dict(v) for k, v in lineups.items()}
+        self._bot_ids = list(bots)
+        self._shaping = {k: dict(v) for k, v in shaping.items()}
+
+    def pop_results(self) -> list[dict[str, Any]]:
+        """The games finished since the last call: ``{"seats", "ranks", "seed"}`` each."""
+        out, self._results = self._results, []
+        return out
+
+    # -- games -------------------------------------------------------------------------------
+    def restart(self, indices: np.ndarray | list[int]) -> None:
+        """Start a new game with a new lineup on each board of ``indices`` (in that order).
+
+        Raises:
+            RuntimeError: if no league is installed.
+        """
+        if not self._lineups:
+            raise RuntimeError("no league installed: call set_league() before sampling")
+        learners = sorted(self._lineups)
+        c = self.config
+        for i in (int(v) for v in indices):
+            rng = self._rng
+            learner = learners[int(rng.integers(len(learners)))]
+            opponents = draw_lineup(self._lineups[learner], self._bot_ids, C.NUM_AGENTS - 1, rng)
+            lineup = [learner, *opponents]
+            seats = [lineup[k] for k in rng.permutation(C.NUM_AGENTS)]
+            seed = int(rng.integers(2**31))
+            game_rng = np.random.default_rng(seed)  # as BomberParallelEnv.reset(seed=seed)
+            board = make_board(game_rng, num_rigid=c.num_rigid, num_wood=c.num_wood)
+            self.batch.set_start(i, board, make_items(game_rng, board, c.num_items))
+            self.seats[i], self.seeds[i] = seats, seed
+            for kind, mask in self._kind_mask.items():
+                mask[i] = [s.startswith(BOT_PREFIX) and bot_name(s) == kind for s in seats]
+            self.member[i] = [not s.startswith(BOT_PREFIX) for s in seats]
+            self.active[i] = self.member[i]
+            self._death[i] = -1
+            for k, s in enumerate(seats):
+                w = self._shaping.get(s, {})
+                self._shaping_w[i, k] = (w.get("shape_pickup", 0.0), w.get("shape_enemy_death", 0.0))
+            for bots in self._bots.values():
+                bots.reset(i)
+
+    def observe(self, indices: np.ndarray | None = None) -> np.ndarray:
+        """(len(indices) or N, 4, planes) float32 flat planes of every seat (zeros for the dead)."""
+        b, c = self.batch, self.config
+        if indices is None:
+            arrays = (b.board, b.agents, b.bombs, b.flames, b.meta, self._messages)
+        else:
+            arrays = tuple(a[indices] for a in (b.board, b.agents, b.bombs, b.flames, b.meta, self._messages))
+        stack = planes(*arrays, c.view, c.team, c.max_steps)
+        return stack.reshape(stack.shape[0], C.NUM_AGENTS, -1)
+
+    def action_mask(self) -> np.ndarray:
+        """(N, 4, 6) the action filter's mask of every seat."""
+        return action_mask(self.batch)
+
+    def step(self, member_moves: np.ndarray) -> BoardsStep:
+        """One step of every board: ``member_moves`` (N, 4) for the active member seats, bots inside.
+
+        Boards whose members' episode ends are played out (when ``play_out``) and recorded; call
+        :meth:`restart` for them before the next step.
+        """
+        b, n = self.batch, self.num_boards
+        moves = np.where(self.active, np.asarray(member_moves, np.int64), C.STOP).astype(np.int64)
+        self._results.extend(self._pool.step())
+        bot_moves(b, self._kind_mask, self._bots, self._bot_rng, moves)
+        acted = self.active.copy()
+        alive_before = b.agents[:, :, ALIVE].astype(bool)
+        board_before = b.board.copy()
+        b.step(moves, self.config.blast_cap)
+        alive = b.agents[:, :, ALIVE].astype(bool)
+        steps = b.meta[:, STEP]
+        done, final = outcome_batch(alive, steps, self.config.max_steps, False)
+        died = alive_before & ~alive
+        self._death[died] = np.broadcast_to(steps[:, None], died.shape)[died]
+        paid = done[:, None] | died
+        rewards = np.where(paid, final, 0).astype(np.float32)
+        timeout = done & (steps >= self.config.max_steps) & ~(final > 0).any(axis=1) & alive.any(axis=1)
+        terminated = acted & ((done & ~timeout)[:, None] | died)
+        truncated = acted & timeout[:, None] & ~terminated
+        # shaping for the members alive after the step
+        rows, cols = b.agents[:, :, ROW], b.agents[:, :, COL]
+        under = board_before[np.arange(n)[:, None], rows, cols]
+        picked = np.isin(under, np.asarray(C.POWERUPS, np.int8)) & alive
+        enemy_deaths = died.sum(axis=1)[:, None]
+        rewards += np.where(alive, picked * self._shaping_w[..., 0] + enemy_deaths * self._shaping_w[..., 1], 0.0)
+        rewards = np.where(acted, rewards, 0.0).astype(np.float32)
+        obs = self.observe()
+        over = done | ~(alive & self.member).any(axis=1)
+        self.active &= ~(terminated | truncated)
+        self.active &= ~over[:, None]
+        ended = np.flatnonzero(over)
+        if len(ended):
+            self._finish(ended, done)
+        return BoardsStep(acted, rewards, terminated, truncated, over, obs)
+
+    def _finish(self, ended: np.ndarray, done: np.ndarray) -> None:
+        """Record the boards of ``ended``; those still running go to the endgame pool (``play_out``)."""
+        for i in (int(v) for v in ended):
+            if not done[i] and self.play_out:
+                self._results.extend(self._pool.add(self.batch, i, self._kind_mask, self._bots, self._death,
+                                                    self.seats[i], int(self.seeds[i])))
+                continue
+            alive = self.batch.agents[i, :, ALIVE].astype(bool)
+            # a decided game has its winner; one stopped early lets the bots standing share first place
+            won = [int(k) for k in np.flatnonzero(alive)] if done[i] and alive.sum() == 1 else []
+            death = [None if d < 0 else int(d) for d in self._death[i]]
+            self._results.append({"seats": list(self.seats[i]), "ranks": placement_ranks(death, won),
+                                  "seed": int(self.seeds[i])})
+
+    def finish_playouts(self) -> None:
+        """Play every endgame under way to its end (their records join :meth:`pop_results`)."""
+        self._results.extend(self._pool.finish())

@@ -1,0 +1,310 @@
+"""An RLlib EnvRunner that samples the league on many Bomber boards at once.
+
+:class:`BomberVectorEnvRunner` is a :class:`ray.rllib.env.multi_agent_env_runner.MultiAgentEnvRunner`
+(so RLlib still builds the MultiRLModule, syncs weights through ``set_state``, keeps metrics,
+health checks and checkpoints) whose sampling is its own: it holds ``env_config["num_boards"]``
+games (default 32) in one :class:`~palaestra.league.population.vector_boards.LeagueBoards`, lets the
+compiled bots play the bot seats in one call per kind and step, and runs each member's module once
+per step on the observations of all its live seats on all boards (no connectors). Every board game
+is one :class:`~ray.rllib.env.multi_agent_episode.MultiAgentEpisode` whose agent ids are the member
+ids of that board; running episodes are cut when ``sample(num_timesteps=...)`` has enough env steps
+(one board step is one env step, as one step of one RLlib env), as RLlib's runners cut them.
+
+Use it as ``PPOConfig().env_runners(env_runner_cls=BomberVectorEnvRunner, num_envs_per_env_runner=1)``
+with the league's env (``palaestra_league``: RLlib still builds one ``BomberLeagueEnv`` for the spaces
+and connectors, but never steps it) and one module per member with the identity mapping. The driver
+installs the league with ``runner.set_league(lineups, bots, shaping)`` and collects match records
+with ``runner.pop_results()`` (``BomberLeagueEnv``'s formats), e.g. through ``foreach_env_runner``.
+
+A module whose observation space is a Dict (:func:`palaestra.league.rllib.cnn.masked_obs_space`)
+gets ``{"planes", "action_mask"}`` with the action filter's mask; any other module the flat planes.
+Actions are drawn from the module's logits (a Discrete action space is required) with the runner's
+seeded generator, so one seed gives the same lineups, boards, bot moves and actions.
+
+``reward_model`` (learned rewards) is not supported here: a config that sets it is refused.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+from ray.rllib.utils.metrics import (
+    NUM_AGENT_STEPS_SAMPLED,
+    NUM_AGENT_STEPS_SAMPLED_LIFETIME,
+    NUM_ENV_STEPS_SAMPLED,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    NUM_EPISODES,
+    NUM_EPISODES_LIFETIME,
+    NUM_MODULE_STEPS_SAMPLED,
+    NUM_MODULE_STEPS_SAMPLED_LIFETIME,
+    WEIGHTS_SEQ_NO,
+)
+
+from palaestra.envs.bomber import constants as C
+from palaestra.errors import ConfigError, UnknownNameError
+from palaestra.league.population.vector_boards import LeagueBoards, bomber_config
+from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY
+
+DEFAULT_NUM_BOARDS = 32
+"""Boards per runner when ``env_config`` has no ``num_boards``."""
+
+
+def sample_categorical(logits: np.ndarray, rng: np.random.Generator,
+                       explore: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Actions (m,) drawn from the categorical of ``logits`` (m, n), and their log-probabilities.
+
+    One uniform per row from ``rng`` (inverse CDF); an action of probability zero in float64
+    (a masked logit) is never drawn. Without ``explore`` the most likely action is taken.
+    """
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    total = p.sum(axis=1)
+    if explore:
+        cum = np.cumsum(p, axis=1)
+        u = rng.random(len(z)) * total
+        actions = (cum > u[:, None]).argmax(axis=1)
+    else:
+        actions = z.argmax(axis=1)
+    logp = z[np.arange(len(z)), actions] - np.log(total)
+    return actions.astype(np.int64), logp.astype(np.float32)
+
+
+class BomberVectorEnvRunner(MultiAgentEnvRunner):
+    """The league's sampler over many Bomber boards (see the module docstring).
+
+    ``env_config`` keys read here: ``num_boards`` (default 32), ``seed``, ``lineups``, ``bots``,
+    ``shaping``, ``bomber`` (FFA settings), ``play_out`` (default True); ``reward_model`` must be
+    unset.
+
+    Raises:
+        ConfigError: for ``reward_model``, a non-Bomber league env or ``num_envs_per_env_runner`` other
+            than 1.
+    """
+
+    def __init__(self, config: Any, **kwargs: Any) -> None:
+        super().__init__(config=config, **kwargs)
+        env_config = dict(self.config.env_config or {})
+        if env_config.get("reward_model"):
+            raise ConfigError("BomberVectorEnvRunner does not support reward_model; use BomberLeagueEnv's runner")
+        if env_config.get("env", "bomber") != "bomber":
+            raise ConfigError(f"BomberVectorEnvRunner plays the Bomber league, not {env_config.get('env')!r}")
+        if self.config.num_envs_per_env_runner != 1:
+            raise ConfigError("BomberVectorEnvRunner holds its boards itself: set num_envs_per_env_runner=1 "
+                              "and env_config['num_boards']")
+        num_boards = int(env_config.get("num_boards", DEFAULT_NUM_BOARDS))
+        seed = int(env_config.get("seed", 0)) * 1_000_003 + int(self.worker_index or 0)
+        self.boards = LeagueBoards(num_boards, bomber_config(env_config.get("bomber")), seed,
+                                   play_out=bool(env_config.get("play_out", True)))
+        if env_config.get("lineups"):
+            self.boards.set_league(env_config["lineups"], list(env_config.get("bots", [])),
+                                   dict(env_config.get("shaping", {})))
+        self._policy_rng = np.random.default_rng([seed, 2])
+        self._board_episodes: list[MultiAgentEpisode] = []
+        self._obs = np.zeros((0,), np.float32)
+        self._mask = np.zeros((0,), np.float32)
+        self._boards_need_reset = True
+
+    # -- league plumbing ---------------------------------------------------------------------
+    def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
+                   shaping: dict[str, dict[str, float]]) -> int:
+        """Install matchmaking, bots and shaping weights for the games started from now on.
+
+        Returns the number of boards (what ``push_league`` counts per runner).
+        """
+        self.boards.set_league(lineups, bots, shaping)
+        return self.boards.num_boards
+
+    def pop_results(self) -> list[dict[str, Any]]:
+        """The match records of the games finished since the last call (BomberLeagueEnv's format)."""
+        return self.boards.pop_results()
+
+    # -- observations ------------------------------------------------------------------------
+    def _module(self, member: str) -> Any:
+        modules: Any = self.module
+        try:
+            return modules[member]
+        except KeyError:
+            raise UnknownNameError(f"member {member!r} is seated but has no module in this runner") from None
+
+    def _wants_mask(self, member: str) -> bool:
+        return isinstance(self._module(member).observation_space, gym.spaces.Dict)
+
+    def _refresh_mask(self) -> None:
+        """The action mask of every seat, when any seated member's module takes one."""
+        if any(self._wants_mask(s) for i in range(self.boards.num_boards) for s, m in
+               zip(self.boards.seats[i], self.boards.member[i]) if m):
+            self._mask = self.boards.action_mask().astype(np.float32)
+        else:
+            self._mask = np.ones((self.boards.num_boards, C.NUM_AGENTS, C.NUM_ACTIONS), np.float32)
+
+    def _agent_obs(self, member: str, obs: np.ndarray, mask: np.ndarray, i: int, k: int) -> Any:
+        if self._wants_mask(member):
+            return {PLANES_KEY: obs[i, k], MASK_KEY: mask[i, k]}
+        return obs[i, k]
+
+    def _space(self, member: str) -> gym.Space:
+        return self._module(member).observation_space
+
+    def _start_episode(self, i: int) -> MultiAgentEpisode:
+        """A new episode for board ``i``'s current game, with its reset observations."""
+        seats, member = self.boards.seats[i], self.boards.member[i]
+        ids = [s for s, m in zip(seats, member) if m]
+        obs_spaces: Any = {a: self._space(a) for a in ids}
+        act_spaces: Any = {a: gym.spaces.Discrete(C.NUM_ACTIONS) for a in ids}
+        mapping: Any = self.config.policy_mapping_fn
+        episode = MultiAgentEpisode(observation_space=obs_spaces, action_space=act_spaces,
+                                    agent_to_module_mapping_fn=mapping)
+        episode.add_env_reset(
+            observations={s: self._agent_obs(s, self._obs, self._mask, i, k)
+                          for k, s in enumerate(seats) if member[k]},
+            infos={a: {} for a in ids})
+        return episode
+
+    def _reset_boards(self) -> None:
+        n = self.boards.num_boards
+        self.boards.restart(np.arange(n))
+        self._obs = self.boards.observe()
+        self._refresh_mask()
+        self._board_episodes = [self._start_episode(i) for i in range(n)]
+        self._boards_need_reset = False
+
+    # -- acting ------------------------------------------------------------------------------
+    def _act(self, explore: bool, random_actions: bool) -> tuple[np.ndarray, dict[tuple[int, int], dict]]:
+        """Moves (N, 4) of the active member seats and each seat's extra model outputs."""
+        boards = self.boards
+        moves = np.zeros((boards.num_boards, C.NUM_AGENTS), np.int64)
+        extras: dict[tuple[int, int], dict] = {}
+        groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i, k in zip(*np.nonzero(boards.active)):
+            groups[boards.seats[int(i)][int(k)]].append((int(i), int(k)))
+        for member, cells in groups.items():
+            bi = np.array([c[0] for c in cells])
+            ki = np.array([c[1] for c in cells])
+            if random_actions:
+                moves[bi, ki] = self._policy_rng.integers(C.NUM_ACTIONS, size=len(cells))
+                for c in cells:
+                    extras[c] = {}
+                continue
+            module = self._module(member)
+            if not isinstance(module.action_space, gym.spaces.Discrete):
+                raise ConfigError(f"module {member!r} must have a Discrete action space, got {module.action_space}")
+            obs: Any = torch.from_numpy(self._obs[bi, ki])
+            if self._wants_mask(member):
+                obs = {PLANES_KEY: obs, MASK_KEY: torch.from_numpy(self._mask[bi, ki])}
+            with torch.no_grad():
+                out = (module.forward_exploration if explore else module.forward_inference)({Columns.OBS: obs})
+            logits = out[Columns.ACTION_DIST_INPUTS].detach().cpu().numpy()
+            actions, logp = sample_categorical(logits, self._policy_rng, explore)
+            moves[bi, ki] = actions
+            for j, c in enumerate(cells):
+                extras[c] = {Columns.ACTION_DIST_INPUTS: logits[j], Columns.ACTION_LOGP: logp[j],
+                             WEIGHTS_SEQ_NO: self._weights_seq_no}
+        return moves, extras
+
+    # -- sampling ----------------------------------------------------------------------------
+    def _sample(self, *, num_timesteps: int | None = None, num_episodes: int | None = None,
+                explore: bool, random_actions: bool = False, force_reset: bool = False) -> list[MultiAgentEpisode]:
+        if force_reset or num_episodes is not None or self._boards_need_reset:
+            self._reset_boards()
+        done_episodes: list[MultiAgentEpisode] = []
+        env_ts = agent_ts = 0
+        agent_steps: dict[str, int] = defaultdict(int)
+        by_steps = self.config.count_steps_by == "env_steps"
+
+        def more() -> bool:
+            if num_timesteps is None:
+                return len(done_episodes) < (num_episodes or 0)
+            return (env_ts if by_steps else agent_ts) < num_timesteps
+
+        while more():
+            moves, extras = self._act(explore, random_actions)
+            step = self.boards.step(moves)
+            next_obs = step.observations
+            mask_after = self._mask
+            if any(self._wants_mask(s) for s in self._episode_ids()):
+                mask_after = self.boards.action_mask().astype(np.float32)
+            for i in range(self.boards.num_boards):
+                acted = np.flatnonzero(step.acted[i])
+                if not len(acted):
+                    continue
+                seats = self.boards.seats[i]
+                ids = [seats[k] for k in acted]
+                trunc: dict[Any, bool] = {a: bool(step.truncated[i, k]) for a, k in zip(ids, acted)}
+                term: dict[Any, bool] = {a: bool(step.terminated[i, k]) for a, k in zip(ids, acted)}
+                over = bool(step.over[i])
+                term["__all__"] = over and not any(trunc.values())
+                trunc["__all__"] = over and any(trunc.values())
+                self._board_episodes[i].add_env_step(
+                    observations={a: self._agent_obs(a, next_obs, mask_after, i, int(k)) for a, k in zip(ids, acted)},
+                    actions={a: moves[i, k] for a, k in zip(ids, acted)},
+                    rewards={a: float(step.rewards[i, k]) for a, k in zip(ids, acted)},
+                    infos={a: {} for a in ids},
+                    terminateds=term, truncateds=trunc,
+                    extra_model_outputs={a: extras[(i, int(k))] for a, k in zip(ids, acted)},
+                )
+                env_ts += 1
+                agent_ts += len(ids)
+                for a in ids:
+                    agent_steps[a] += 1
+            self._obs, self._mask = next_obs, mask_after
+            ended = np.flatnonzero(step.over)
+            if len(ended):
+                self.boards.restart(ended)
+                self._obs = next_obs.copy()  # the finished episodes keep views of their last observation
+                self._obs[ended] = self.boards.observe(ended)
+                self._refresh_mask()
+                for i in (int(v) for v in ended):
+                    episode = self._board_episodes[i]
+                    self._prune_zero_len_sa_episodes(episode)
+                    done_episodes.append(episode)
+                    self._board_episodes[i] = self._start_episode(i)
+        return self._finish_sample(done_episodes, num_timesteps is not None, env_ts, dict(agent_steps))
+
+    def _episode_ids(self) -> set[str]:
+        return {s for i in range(self.boards.num_boards) for s, m in
+                zip(self.boards.seats[i], self.boards.member[i]) if m}
+
+    def _finish_sample(self, done_episodes: list[MultiAgentEpisode], cut: bool, env_ts: int,
+                       agent_steps: dict[str, int]) -> list[MultiAgentEpisode]:
+        """Numpy-ize, cut the running episodes (when sampling timesteps) and log the counts."""
+        if self.episodes_to_numpy:
+            for episode in done_episodes:
+                episode.to_numpy()
+        self._done_episodes_for_metrics.extend(done_episodes)
+        ongoing: list[MultiAgentEpisode] = []
+        if cut:
+            continuations = [e.cut(len_lookback_buffer=self.config.episode_lookback_horizon)
+                             for e in self._board_episodes]
+            for episode in self._board_episodes:
+                if episode.env_t == 0:
+                    continue
+                episode.validate()
+                self._ongoing_episodes_for_metrics[episode.id_].append(episode)
+                self._prune_zero_len_sa_episodes(episode)
+                ongoing.append(episode.to_numpy() if self.episodes_to_numpy else episode)
+            self._board_episodes = continuations
+        else:
+            self._boards_need_reset = True
+        m = self.metrics
+        m.log_value(NUM_ENV_STEPS_SAMPLED, env_ts, reduce="sum")
+        m.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, env_ts, reduce="lifetime_sum", with_throughput=True)
+        m.log_value(NUM_EPISODES, len(done_episodes), reduce="sum")
+        m.log_value(NUM_EPISODES_LIFETIME, len(done_episodes), reduce="lifetime_sum")
+        mapping: Any = self.config.policy_mapping_fn
+        for agent, count in agent_steps.items():
+            module = mapping(agent, None)
+            m.log_value((NUM_AGENT_STEPS_SAMPLED, str(agent)), count, reduce="sum")
+            m.log_value((NUM_AGENT_STEPS_SAMPLED_LIFETIME, str(agent)), count, reduce="lifetime_sum")
+            m.log_value((NUM_MODULE_STEPS_SAMPLED, module), count, reduce="sum")
+            m.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, module), count, reduce="lifetime_sum")
+        if env_ts > 0:
+            self._log_env_steps(metric=self._metrics_num_env_steps_sampled, num_steps=env_ts)
+        return done_episodes + ongoing

@@ -1,0 +1,272 @@
+"""The league's vector EnvRunner: many Bomber boards per step inside RLlib's PPO.
+
+The game side (LeagueBoards) is checked step by step against BomberLeagueEnv; the runner inside a
+PPO algorithm (local runner) trains, records matches, repeats itself under a seed, cuts consistent
+episodes and feeds a masked CNN module its mask.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from palaestra.league.population.envs.bomber import BomberLeagueEnv, placement_ranks
+from palaestra.league.population.vector_boards import LeagueBoards, bomber_config
+
+ray = pytest.importorskip("ray")
+torch = pytest.importorskip("torch")
+
+MEMBERS = ["m0", "m1"]
+BOTS = ["bot:simple", "bot:random", "bot:static"]
+LINEUPS = {"m0": {"m1": 0.4, "bot:simple": 0.3, "bot:random": 0.3},
+           "m1": {"m0": 0.4, "bot:simple": 0.3, "bot:static": 0.3}}
+
+
+# -- the game side against BomberLeagueEnv ---------------------------------------------------
+def _league_env_games(seed: int, lineups, bots, shaping, games: int, bomber=None):
+    env = BomberLeagueEnv({"lineups": lineups, "bots": bots, "shaping": shaping, "seed": seed,
+                           "bomber": bomber or {}})
+    rng = np.random.default_rng(7)
+    trace = []
+    for _ in range(games):
+        obs, _ = env.reset()
+        trace.append(("reset", tuple(env._seats), {m: o.copy() for m, o in obs.items()}))
+        while True:
+            actions = {m: int(rng.integers(6)) for m in sorted(env.agents)}
+            obs, rew, term, trunc, _ = env.step(actions)
+            trace.append(("step", rew, {m: term[m] for m in rew}, {m: trunc[m] for m in rew},
+                          {m: o.copy() for m, o in obs.items()}))
+            if term["__all__"] or trunc["__all__"]:
+                break
+    return trace, env.pop_results()
+
+
+def _boards_games(seed: int, lineups, bots, shaping, games: int, bomber=None):
+    boards = LeagueBoards(1, bomber_config(bomber), seed * 1_000_003)
+    boards.set_league(lineups, bots, shaping)
+    rng = np.random.default_rng(7)
+    trace = []
+    for _ in range(games):
+        boards.restart([0])
+        obs = boards.observe()
+        seats = boards.seats[0]
+        trace.append(("reset", tuple(seats), {s: obs[0, k] for k, s in enumerate(seats) if boards.member[0, k]}))
+        while True:
+            moves = np.zeros((1, 4), np.int64)
+            for s in sorted(s for k, s in enumerate(seats) if boards.active[0, k]):
+                moves[0, seats.index(s)] = int(rng.integers(6))
+            step = boards.step(moves)
+            acted = [k for k in range(4) if step.acted[0, k]]
+            trace.append(("step", {seats[k]: float(step.rewards[0, k]) for k in acted},
+                          {seats[k]: bool(step.terminated[0, k]) for k in acted},
+                          {seats[k]: bool(step.truncated[0, k]) for k in acted},
+                          {seats[k]: step.observations[0, k] for k in acted}))
+            if step.over[0]:
+                break
+    boards.finish_playouts()
+    return trace, boards.pop_results()
+
+
+def _same_trace(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x[0] == y[0]
+        if x[0] == "reset":
+            assert x[1] == y[1]
+            assert set(x[2]) == set(y[2])
+            for m in x[2]:
+                np.testing.assert_array_equal(x[2][m], y[2][m])
+        else:
+            assert x[1] == pytest.approx(y[1])
+            assert x[2] == y[2] and x[3] == y[3]
+            for m in x[4]:
+                np.testing.assert_array_equal(x[4][m], y[4][m])
+
+
+@pytest.mark.parametrize("bomber", [{}, {"max_steps": 25}])
+def test_boards_play_exactly_as_the_league_env(bomber):
+    # static bots are the same compiled and in Python, so the games must match step by step:
+    # lineups, boards, observations, rewards with shaping, terminations, truncations, records
+    lineups = {"m0": {"m1": 0.5, "bot:static": 0.5}, "m1": {"m0": 0.5, "m2": 0.3, "bot:static": 0.2},
+               "m2": {"m1": 1.0}}
+    shaping = {"m0": {"shape_pickup": 0.1, "shape_enemy_death": 0.25}, "m1": {"shape_pickup": 0.05}}
+    a, rec_a = _league_env_games(3, lineups, ["bot:static"], shaping, 12, bomber)
+    b, rec_b = _boards_games(3, lineups, ["bot:static"], shaping, 12, bomber)
+    _same_trace(a, b)
+    assert sorted(rec_a, key=lambda r: r["seed"]) == sorted(rec_b, key=lambda r: r["seed"])
+    if bomber:
+        assert any(t[0] == "step" and any(t[3].values()) for t in b)  # truncations were compared
+
+
+def test_boards_refuse_bots_they_cannot_play_and_other_modes():
+    from palaestra.errors import ConfigError, UnknownNameError
+
+    boards = LeagueBoards(2, bomber_config({}), 0)
+    with pytest.raises(UnknownNameError):
+        boards.set_league({"m0": {"bot:nope": 1.0}}, ["bot:nope"], {})
+    with pytest.raises(ConfigError):
+        bomber_config({"mode": "team"})
+    with pytest.raises(RuntimeError):
+        boards.restart([0])
+
+
+# -- the runner inside PPO -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ray_session():
+    torch.set_num_threads(1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield
+    ray.shutdown()
+
+
+def _algo(spec=None, seed=0, num_boards=8, batch=400, lineups=None, shaping=None, play_out=True):
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.tune.registry import register_env
+
+    from palaestra.league.population.algorithm import ENV_NAME, make_league_env
+    from palaestra.league.population.envs.bomber import ACT_SPACE, OBS_SPACE
+    from palaestra.league.population.vector_runner import BomberVectorEnvRunner
+    from palaestra.league.rllib.modules import identity_mapping, module_spec
+
+    register_env(ENV_NAME, make_league_env)
+    spec = spec or module_spec(OBS_SPACE, ACT_SPACE, [32])
+    env_config = {"lineups": lineups or LINEUPS, "bots": BOTS, "shaping": shaping or {}, "seed": seed,
+                  "agent_ids": MEMBERS, "num_boards": num_boards, "play_out": play_out, "env": "bomber"}
+    ppo = (PPOConfig()
+           .environment(ENV_NAME, env_config=env_config, disable_env_checking=True)
+           .env_runners(num_env_runners=0, num_envs_per_env_runner=1, env_runner_cls=BomberVectorEnvRunner,
+                        rollout_fragment_length="auto")
+           .multi_agent(policies=set(MEMBERS), policy_mapping_fn=identity_mapping, policies_to_train=MEMBERS)
+           .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={m: spec for m in MEMBERS}))
+           .training(train_batch_size_per_learner=batch, minibatch_size=batch // 2, num_epochs=1, lr=1e-3)
+           .debugging(seed=seed, log_level="ERROR"))
+    return ppo.build_algo()
+
+
+def _check_record(r):
+    assert set(r) == {"seats", "ranks", "seed"}
+    assert len(r["seats"]) == 4 and len(r["ranks"]) == 4
+    assert min(r["ranks"]) == 0 and sorted(set(r["ranks"])) == list(range(len(set(r["ranks"]))))
+    assert isinstance(r["seed"], int)
+    members = [s for s in r["seats"] if not s.startswith("bot:")]
+    assert members and len(set(members)) == len(members)
+    learner = next(m for m in members if m in LINEUPS)
+    allowed = {learner, *LINEUPS[learner], *BOTS}
+    assert set(r["seats"]) <= allowed | set(MEMBERS)
+
+
+def test_ppo_trains_with_the_vector_runner(ray_session):
+    from palaestra.league.rllib.weights import module_weights
+
+    algo = _algo()
+    try:
+        before = {m: {k: v.copy() for k, v in module_weights(algo, m).items()} for m in MEMBERS}
+        for _ in range(2):
+            result = algo.train()
+        assert result["env_runners"]["num_env_steps_sampled"] >= 400
+        for m in MEMBERS:
+            after = module_weights(algo, m)
+            assert any(not np.array_equal(before[m][k], after[k]) for k in after), m
+        records = algo.env_runner.pop_results()
+        assert records
+        for r in records:
+            _check_record(r)
+        assert algo.env_runner.pop_results() == []
+    finally:
+        algo.stop()
+
+
+def test_same_seed_same_records_and_actions(ray_session):
+    def run(seed):
+        algo = _algo(seed=seed)
+        try:
+            eps = algo.env_runner.sample(num_timesteps=300)
+            actions = [a for e in eps for sa in e.agent_episodes.values() for a in sa.get_actions().tolist()]
+            return algo.env_runner.pop_results(), actions
+        finally:
+            algo.stop()
+
+    a, b, c = run(5), run(5), run(6)
+    assert a == b
+    assert a != c
+
+
+def test_episodes_are_consistent_and_end_at_deaths(ray_session):
+    algo = _algo(num_boards=6, play_out=False)
+    try:
+        runner = algo.env_runner
+        done = []
+        for _ in range(6):
+            eps = runner.sample(num_timesteps=250)
+            for e in eps:
+                total_env = e.env_steps()
+                for aid, sa in e.agent_episodes.items():
+                    assert aid in MEMBERS and e.module_for(aid) == aid
+                    assert len(sa.get_rewards()) == len(sa.get_actions()) == len(sa) <= total_env
+                    assert len(sa.get_observations()) == len(sa) + 1
+                    lp = sa.get_extra_model_outputs("action_logp")
+                    assert len(lp) == len(sa) and np.all(lp <= 0)
+            assert sum(e.env_steps() for e in eps) >= 250
+            done += [e for e in eps if e.is_done]
+        assert len(done) >= 5
+        records = runner.pop_results()
+        assert len(records) >= len(done)  # finished episodes are recorded games
+        for e in done:
+            for sa in e.agent_episodes.values():
+                assert sa.is_done
+                rewards = sa.get_rewards()
+                # no shaping: the return is the outcome (Bomber's +1 or -1), paid at the last step
+                assert float(np.sum(rewards)) in (-1.0, 1.0)
+                assert np.all(rewards[:-1] == 0)
+                if sa.is_terminated and rewards[-1] == -1:
+                    assert not sa.get_observations(-1).any()  # died: its last view is all zeros
+    finally:
+        algo.stop()
+
+
+def test_shaping_adds_to_the_outcome(ray_session):
+    shaping = {m: {"shape_pickup": 0.5, "shape_enemy_death": 0.125} for m in MEMBERS}
+    algo = _algo(num_boards=6, shaping=shaping)
+    try:
+        seen_shaped = False
+        for _ in range(4):
+            for e in algo.env_runner.sample(num_timesteps=300):
+                if not e.is_done:
+                    continue
+                for sa in e.agent_episodes.values():
+                    extra = float(np.sum(sa.get_rewards()))
+                    extra -= 1.0 if extra > 0.5 and sa.is_terminated else -1.0
+                    units = extra / 0.125
+                    assert units >= -1e-6 and abs(units - round(units)) < 1e-4
+                    seen_shaped |= units > 0.5
+        assert seen_shaped
+    finally:
+        algo.stop()
+
+
+def test_masked_cnn_gets_the_mask_and_never_takes_a_masked_action(ray_session):
+    from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY, CnnConfig, cnn_module_spec
+
+    spec = cnn_module_spec(CnnConfig(channels=(8,), kernels=(3,), hidden=16))
+    algo = _algo(spec=spec, num_boards=6, batch=300)
+    try:
+        eps = algo.env_runner.sample(num_timesteps=300)
+        checked = masked = 0
+        for e in eps:
+            for sa in e.agent_episodes.values():
+                obs = sa.get_observations()
+                assert set(obs) == {PLANES_KEY, MASK_KEY}
+                mask = obs[MASK_KEY][:-1]
+                actions = sa.get_actions()
+                assert np.all(mask[np.arange(len(actions)), actions] == 1.0)
+                checked += len(actions)
+                masked += int((mask == 0).any(axis=1).sum())
+        assert checked > 300 and masked > 0
+        algo.train()  # PPO's learner takes the Dict observations too
+    finally:
+        algo.stop()
+
+
+def test_placement_ranks_are_the_league_envs():
+    assert placement_ranks([10, 5, None, 10], [2]) == [1, 2, 0, 1]
