@@ -310,6 +310,8 @@ class LeagueRun:
                 w.add_scalar(f"hyperparams/{learner}/{k}", v, it)
         for member, ret in stats.get("returns", {}).items():
             w.add_scalar(f"episode_return/{member}", ret, it)
+        for learner, stage in stats.get("curriculum", {}).items():
+            w.add_scalar(f"curriculum_stage/{learner}", (*self.config.curriculum.stages, "pfsp").index(stage), it)
         for learner, rate in stats.get("eval_win_rate", {}).items():
             w.add_scalar(f"eval_win_rate_vs_3_simple/{learner}", rate, it)
         w.add_scalar("train/seconds_per_iteration", stats["train_seconds"], it)
