@@ -25,14 +25,11 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.core.rl_module.torch import TorchRLModule
 from torch import nn
 
+from palaestra.agents.learned.bomber import MASK_KEY, PLANES_KEY  # the masked observation's keys
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.observe import NUM_PLANES
 from palaestra.errors import ConfigError
 
-PLANES_KEY = "planes"
-"""The observation key of the flat planes (``NUM_PLANES * 11 * 11`` floats)."""
-MASK_KEY = "action_mask"
-"""The observation key of the action mask (one 0/1 float per action, 1 = allowed)."""
 CONFIG_KEY = "bomber_cnn"
 """The key of this module's settings inside RLlib's ``model_config`` (RLlib merges its own keys in)."""
 MASKED_LOGIT = -1e9
