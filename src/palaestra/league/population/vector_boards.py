@@ -84,9 +84,12 @@ class LeagueBoards:
         config: the game (FFA; see :func:`bomber_config`).
         seed: seeds lineups, boards and the bots' draws.
         play_out: finish the bots' game once no member of a board is alive (as BomberLeagueEnv).
+        playout_slots: endgames played at once (default ``4 * num_boards``: a bots-only endgame, with
+            static bots that never die, can last up to the step limit, far longer than a member's game).
     """
 
-    def __init__(self, num_boards: int, config: BomberConfig, seed: int, play_out: bool = True) -> None:
+    def __init__(self, num_boards: int, config: BomberConfig, seed: int, play_out: bool = True,
+                 playout_slots: int | None = None) -> None:
         if num_boards < 1:
             raise ConfigError(f"num_boards must be >= 1, got {num_boards}")
         if config.mode != "ffa":
@@ -110,7 +113,10 @@ class LeagueBoards:
         self._bot_ids: list[str] = []
         self._shaping: dict[str, dict[str, float]] = {}
         self._results: list[dict[str, Any]] = []
-        self._pool = PlayoutPool(num_boards, config, BOT_KINDS, self._bot_rng)
+        slots = 4 * num_boards if playout_slots is None else playout_slots
+        if slots < 1:
+            raise ConfigError(f"playout_slots must be >= 1, got {slots}")
+        self._pool = PlayoutPool(slots, config, BOT_KINDS, self._bot_rng)
 
     # -- league plumbing ---------------------------------------------------------------------
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],

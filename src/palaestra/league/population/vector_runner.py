@@ -33,6 +33,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
 from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 from ray.rllib.utils.metrics import (
@@ -200,7 +201,7 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
             if self._wants_mask(member):
                 obs = {PLANES_KEY: obs, MASK_KEY: torch.from_numpy(self._mask[bi, ki])}
             with torch.no_grad():
-                out = (module.forward_exploration if explore else module.forward_inference)({Columns.OBS: obs})
+                out = self._forward(module, {Columns.OBS: obs}, explore)
             logits = out[Columns.ACTION_DIST_INPUTS].detach().cpu().numpy()
             actions, logp = sample_categorical(logits, self._policy_rng, explore)
             moves[bi, ki] = actions
@@ -208,6 +209,17 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
                 extras[c] = {Columns.ACTION_DIST_INPUTS: logits[j], Columns.ACTION_LOGP: logp[j],
                              WEIGHTS_SEQ_NO: self._weights_seq_no}
         return moves, extras
+
+    @staticmethod
+    def _forward(module: Any, batch: dict[str, Any], explore: bool) -> dict[str, Any]:
+        """The module's exploration (or inference) pass. A torch module is put in eval mode once and
+        its ``_forward_exploration`` called directly: RLlib's public wrapper switches eval/train
+        around every call, which costs more than a small MLP's pass (the runner never trains it)."""
+        if isinstance(module, TorchRLModule):
+            if module.training:
+                module.eval()
+            return module._forward_exploration(batch) if explore else module._forward_inference(batch)
+        return module.forward_exploration(batch) if explore else module.forward_inference(batch)
 
     # -- sampling ----------------------------------------------------------------------------
     def _sample(self, *, num_timesteps: int | None = None, num_episodes: int | None = None,
