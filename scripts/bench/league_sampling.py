@@ -18,7 +18,10 @@ steps) and learner agent-steps (steps of the learners' seats, what PPO trains on
 One line per figure:
 ``<path> <sample|train> learner-steps/s N env-steps/s M (...)``.
 
-    python scripts/bench/league_sampling.py [--quick] [--boards 32] [--batch 4000] [--iterations 2]
+    python scripts/bench/league_sampling.py [--quick] [--boards 32] [--batch 4000] [--iterations 2] [--model cnn]
+
+``--model cnn`` uses the masked CNN module of :mod:`palaestra.league.rllib.cnn` for both paths (the
+current path then needs BomberLeagueEnv's ``masked_members`` for its dict observations).
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ MEMBERS = ["m0", "m1"]
 BOTS = ["bot:simple", "bot:random", "bot:static"]
 
 
-def build(vector: bool, boards: int, batch: int, hidden: list[int], epochs: int) -> Any:
-    """The PPO algorithm of one path."""
+def build(vector: bool, boards: int, batch: int, hidden: list[int], epochs: int, model: str = "mlp") -> Any:
+    """The PPO algorithm of one path (``model``: the MLP on the flat planes, or the masked CNN)."""
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.tune.registry import register_env
@@ -47,6 +50,11 @@ def build(vector: bool, boards: int, batch: int, hidden: list[int], epochs: int)
     env_config = {"lineups": lineups, "bots": BOTS, "shaping": {}, "seed": 0, "agent_ids": MEMBERS,
                   "env": "bomber", "num_boards": boards}
     spec = module_spec(OBS_SPACE, ACT_SPACE, hidden)
+    if model == "cnn":
+        from palaestra.league.rllib.cnn import cnn_module_spec
+
+        spec = cnn_module_spec()
+        env_config["masked_members"] = MEMBERS  # BomberLeagueEnv's dict observations with the mask
     runners: dict[str, Any] = {"env_runner_cls": BomberVectorEnvRunner} if vector else {}
     ppo = (PPOConfig()
            .environment(ENV_NAME, env_config=env_config, disable_env_checking=True)
@@ -95,6 +103,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--hidden", type=int, nargs="+", default=[256, 256])
+    parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+                        help="the MLP of --hidden, or the masked CNN (cnn.py defaults)")
     parser.add_argument("--quick", action="store_true", help="small batch, one repeat, one iteration")
     args = parser.parse_args()
     if args.quick:
@@ -105,10 +115,10 @@ def main() -> None:
 
     torch.set_num_threads(1)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    algos = {"current": build(False, args.boards, args.batch, args.hidden, args.epochs),
-             "vector": build(True, args.boards, args.batch, args.hidden, args.epochs)}
-    print(f"boards {args.boards} (vector), batch {args.batch} env steps, hidden {args.hidden}, "
-          f"{args.epochs} epochs", flush=True)
+    algos = {"current": build(False, args.boards, args.batch, args.hidden, args.epochs, args.model),
+             "vector": build(True, args.boards, args.batch, args.hidden, args.epochs, args.model)}
+    model = f"MLP {args.hidden}" if args.model == "mlp" else "masked CNN"
+    print(f"boards {args.boards} (vector), batch {args.batch} env steps, {model}, {args.epochs} epochs", flush=True)
     for algo in algos.values():
         sample_rate(algo, min(500, args.batch))  # warm-up: numba, torch, first episodes
     samples: dict[str, list[tuple[float, float, float]]] = {k: [] for k in algos}

@@ -268,5 +268,29 @@ def test_masked_cnn_gets_the_mask_and_never_takes_a_masked_action(ray_session):
         algo.stop()
 
 
+def test_a_snapshot_added_later_is_seated_and_played_by_its_module(ray_session):
+    from palaestra.league.rllib.modules import identity_mapping
+    from palaestra.league.rllib.weights import module_weights, sync_weights
+
+    algo = _algo(num_boards=6)
+    try:
+        spec = algo.config.rl_module_spec.rl_module_specs["m0"]
+        algo.add_module(module_id="m0@1", module_spec=spec, new_agent_to_module_mapping_fn=identity_mapping,
+                        new_should_module_be_updated=MEMBERS)
+        algo.learner_group.set_weights({"m0@1": module_weights(algo, "m0")})
+        sync_weights(algo)
+        lineups = {"m0": {"m0@1": 1.0, "bot:simple": 0.01}, "m1": {"m0@1": 1.0, "bot:random": 0.01}}
+        algo.env_runner.set_league(lineups, BOTS, {})
+        algo.env_runner.sample(num_timesteps=200, force_reset=True)
+        eps = algo.env_runner.sample(num_timesteps=300)
+        assert any("m0@1" in e.agent_episodes for e in eps)
+        assert all(sa.module_id == aid for e in eps for aid, sa in e.agent_episodes.items())
+        records = algo.env_runner.pop_results()
+        assert records and all("m0@1" in r["seats"] for r in records)
+        algo.train()  # the snapshot's samples are left out of the update, the learners' kept
+    finally:
+        algo.stop()
+
+
 def test_placement_ranks_are_the_league_envs():
     assert placement_ranks([10, 5, None, 10], [2]) == [1, 2, 0, 1]
