@@ -292,5 +292,21 @@ def test_a_snapshot_added_later_is_seated_and_played_by_its_module(ray_session):
         algo.stop()
 
 
+def test_episodes_mode_inference_and_random_actions(ray_session):
+    algo = _algo(num_boards=4)
+    try:
+        runner = algo.env_runner
+        eps = runner.sample(num_episodes=3)
+        assert len(eps) >= 3 and all(e.is_done for e in eps)
+        # chunks mixing random and policy steps stay whole (RLlib validates them when cut)
+        for kwargs in ({"random_actions": True}, {"explore": False}, {}):
+            eps = runner.sample(num_timesteps=120, **kwargs)
+            assert sum(e.env_steps() for e in eps) >= 120
+        metrics = runner.get_metrics()
+        assert metrics["num_env_steps_sampled"] > 0 and metrics["episode_len_mean"] > 0
+    finally:
+        algo.stop()
+
+
 def test_placement_ranks_are_the_league_envs():
     assert placement_ranks([10, 5, None, 10], [2]) == [1, 2, 0, 1]

@@ -55,6 +55,7 @@ from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY
 
 DEFAULT_NUM_BOARDS = 32
 """Boards per runner when ``env_config`` has no ``num_boards``."""
+_UNIFORM_LOGP = np.float32(-np.log(C.NUM_ACTIONS))
 
 
 def sample_categorical(logits: np.ndarray, rng: np.random.Generator,
@@ -189,10 +190,12 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         for member, cells in groups.items():
             bi = np.array([c[0] for c in cells])
             ki = np.array([c[1] for c in cells])
-            if random_actions:
+            if random_actions:  # uniform: the outputs of a uniform policy keep the episodes' columns whole
                 moves[bi, ki] = self._policy_rng.integers(C.NUM_ACTIONS, size=len(cells))
+                uniform = np.zeros(C.NUM_ACTIONS, np.float32)
                 for c in cells:
-                    extras[c] = {}
+                    extras[c] = {Columns.ACTION_DIST_INPUTS: uniform, Columns.ACTION_LOGP: _UNIFORM_LOGP,
+                                 WEIGHTS_SEQ_NO: self._weights_seq_no}
                 continue
             module = self._module(member)
             if not isinstance(module.action_space, gym.spaces.Discrete):
