@@ -309,3 +309,30 @@ def test_processes_are_limited_in_the_jail_without_cgroups(tmp_path: Path, kelly
         return started >= {MAX_PROCESSES}
     """)
     assert play(path, kelly_obs) == 0
+
+
+def test_compiled_caches_are_used_and_private(tmp_path: Path) -> None:
+    # numba's in-tree caches need a writable folder: each jail gets its own copy, so the first
+    # step of an agent using the action filter does not compile it again (about 30 s here), and
+    # what the agent writes there never reaches the host's cache
+    from palaestra.agents.sandbox.isolation import compiled_caches
+    from palaestra.agents.scripted.filtered import observation_mask
+    from palaestra.envs.bomber.env import BomberParallelEnv
+
+    obs, _ = BomberParallelEnv().reset(seed=0)
+    observation_mask(obs["player_0"])  # the host compiles (and caches) the filter first
+    target = next(c for c in compiled_caches() if c.parent.name == "bomber")
+    path = tmp_path / "submission" / "masked.py"
+    path.parent.mkdir()
+    path.write_text(textwrap.dedent(f"""
+        from palaestra.agents.scripted.filtered import observation_mask
+
+        def agent(obs, config):
+            open({str(target / "poison.nbi")!r}, "w").write("x")
+            return int(observation_mask(obs).argmax())
+    """))
+    limits = SandboxLimits(init_time_s=30.0, step_time_s=5.0, overage_bank_s=0.0, on_timeout="forfeit")
+    with launch(f"python:{path}", "bomber", {}, 0, limits, isolate=True) as agent:
+        agent.reset(np.random.default_rng(0))
+        assert 0 <= int(agent.act(obs["player_0"])) < 6  # within 5 s: no compile
+    assert not (target / "poison.nbi").exists()

@@ -95,6 +95,22 @@ def python_roots() -> tuple[Path, ...]:
     return tuple(sorted(roots))
 
 
+def compiled_caches() -> tuple[Path, ...]:
+    """palaestra's ``__pycache__`` folders that hold numba's compiled functions (``*.nbi``).
+
+    numba uses an in-tree cache only where it can write, and the jail's view of the package is
+    read-only, so without help every jailed agent would compile the rules kernel and the action
+    filter again (tens of seconds, past the first step's time limit). Each jail therefore gets its
+    own writable copy of these folders (:meth:`Jail.argv`): whatever the agent writes there dies
+    with its working directory and never reaches the host or another agent. Looked up at every
+    launch (a few ms), since the host fills its caches as it goes.
+    """
+    import palaestra
+
+    package = Path(palaestra.__file__).resolve().parent
+    return tuple(sorted(d for d in package.rglob("__pycache__") if any(d.glob("*.nbi"))))
+
+
 @dataclass(frozen=True)
 class Jail:
     """The namespaces and file-system view of one jailed agent."""
@@ -127,6 +143,13 @@ class Jail:
             cmd += ["--ro-bind-try", f, f]
         for root in python_roots():
             cmd += ["--ro-bind", str(root), str(root)]
+        for k, cache in enumerate(compiled_caches()):  # a private, writable copy each (see there)
+            copy = self.workdir / ".compiled" / str(k)
+            if not copy.exists():
+                shutil.copytree(cache, copy)
+                for d in (copy, *(p for p in copy.rglob("*") if p.is_dir())):
+                    os.chmod(d, 0o777)
+            cmd += ["--bind", str(copy), str(cache)]
         cmd += ["--bind", str(self.workdir), SANDBOX_DIR,
                 "--remount-ro", "/",  # the skeleton bwrap built (mount points) is read-only too
                 "--chdir", SANDBOX_DIR, "--"]
