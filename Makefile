@@ -78,6 +78,8 @@ bench: setup
 	$(PY) scripts/bench/es.py
 	$(PY) scripts/bench/prefs.py
 	$(PY) scripts/bench/sandbox.py
+	$(PY) scripts/bench/bots.py
+	$(PY) scripts/bench/league.py
 	$(PY) scripts/bench/bomber.py $(if $(PLAYGROUND),--playground $(PLAYGROUND) --playground-python $(PLAYGROUND_PYTHON))
 
 clean:

@@ -65,6 +65,16 @@ def build_league(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--eval-games", type=int, default=d.eval_games)
     t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
+    t.add_argument("--model", choices=["cnn", "mlp"], default=d.model,
+                   help=f"Bomber policy: a CNN over the planes or an MLP ({d.model})")
+    t.add_argument("--no-action-mask", dest="action_mask", action="store_false",
+                   help="Bomber: do not mask illegal and certainly deadly moves (masked by default)")
+    t.add_argument("--sampler", choices=["boards", "env"], default=d.sampler,
+                   help="Bomber: 'boards' steps --num-boards boards per env runner with compiled "
+                   "bots and batched inference; 'env' is RLlib's runner over one board per env "
+                   f"(the old path: --model mlp --no-action-mask) ({d.sampler})")
+    t.add_argument("--num-boards", type=int, default=d.num_boards,
+                   help=f"boards per env runner with --sampler boards ({d.num_boards})")
     t.add_argument("--curriculum", nargs="*", default=list(d.curriculum.stages), metavar="BOT",
                    help="Bomber: bots each learner must beat in turn before PFSP picks its "
                    f"opponents ({' '.join(d.curriculum.stages)}; none: PFSP at once)")
@@ -133,7 +143,8 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
         num_env_runners=args.num_env_runners,
         num_cpus_per_env_runner=args.num_cpus_per_env_runner,
         num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner,
-        reward_model=args.reward_model,
+        reward_model=args.reward_model, model=args.model, action_mask=args.action_mask,
+        sampler=args.sampler, num_boards=args.num_boards,
         curriculum=CurriculumConfig(tuple(args.curriculum),
                                     tuple(args.curriculum_thresholds) if args.curriculum else (),
                                     args.curriculum_window))

@@ -15,7 +15,9 @@ from palaestra.league.population.state import LeagueState
 
 TINY = ["--population", "2", "--steps-per-iteration", "600", "--minibatch-size", "200",
         "--epochs", "1", "--snapshot-every", "2", "--pbt-interval", "2", "--eval-every", "2",
-        "--eval-games", "1", "--num-cpus", "2"]
+        "--eval-games", "1", "--num-cpus", "2", "--num-boards", "2", "--curriculum"]
+# two boards per runner and no curriculum (whose static bots make 800-step games): with 600 env
+# steps per iteration, games end and are recorded within the run, as they do at full size
 
 
 def _state(out: Path) -> LeagueState:
@@ -63,10 +65,11 @@ def test_train_snapshots_pbt_ratings_plots_then_resume(tmp_path):
     assert main(["league", "train", "--out", str(out), "--iterations", "5", "--resume",
                  *TINY, "--lr", "0.1"]) == 2
     before = state.matches
-    assert main(["league", "train", "--out", str(out), "--iterations", "5", "--resume",
+    # two more iterations: the second evaluates (a training game may span both on two boards)
+    assert main(["league", "train", "--out", str(out), "--iterations", "6", "--resume",
                  *TINY]) == 0
     after = _state(out)
-    assert after.iteration == 5 and after.matches[:len(before)] == before
+    assert after.iteration == 6 and after.matches[:len(before)] == before
     assert len(after.matches) > len(before)
 
     rows_path = tmp_path / "eval.json"
@@ -151,7 +154,7 @@ def test_league_on_a_two_node_cluster_survives_losing_a_node(tmp_path):
         config = LeagueConfig(population=2, iterations=6, steps_per_iteration=600,
                               minibatch_size=200, epochs=1, snapshot_every=0, eval_every=0,
                               num_env_runners=2, num_cpus_per_env_runner=1.0,
-                              address=cluster.address, max_restarts=3)
+                              address=cluster.address, max_restarts=3, num_boards=2)
         config, state = prepare_run(config, out, resume=False, force=False)
         killed: list[int] = []
 

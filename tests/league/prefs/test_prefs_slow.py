@@ -42,6 +42,7 @@ def test_league_trains_on_a_learned_per_agent_reward(tmp_path: Path) -> None:
     assert main(["league", "train", "--env", "bomber", "--population", "1", "--iterations", "1",
                  "--steps-per-iteration", "500", "--minibatch-size", "250", "--snapshot-every",
                  "0", "--eval-every", "0", "--reward-model", str(tmp_path / "rm"),
+                 "--sampler", "env", "--model", "mlp", "--no-action-mask",
                  "--out", str(league)]) == 0
     state = json.loads((league / "league.json").read_text())
     assert state["iteration"] == 1 and state["matches"]  # true outcomes are still recorded

@@ -147,10 +147,13 @@ class LeagueMatches:
         self.env.set_league({self.member: dict(lineup.dist)}, list(lineup.bots), {})
 
     def _opponent(self, member: str, rng: np.random.Generator) -> Policy:
+        from palaestra.agents.learned.bomber import takes_mask
         from palaestra.league.population.eval import load_member_module, module_policy
 
         if member not in self._modules:
             self._modules[member] = load_member_module(self.run_dir, member)
+            if takes_mask(self._modules[member]):  # trained behind the action filter
+                self.env.masked_members.add(member)
         return module_policy(self._modules[member], rng)
 
     def play(self, act: Policy, seed: int) -> MatchOutcome:
@@ -158,6 +161,7 @@ class LeagueMatches:
         obs, _ = self.env.reset(seed=int(seed))
         rng = np.random.default_rng([int(seed), 7])
         policies = {m: self._opponent(m, rng) for m in self.env.agents if m != self.member}
+        obs = self.env.observations()  # a masked opponent loaded just now sees its mask too
         steps = 0
         while True:
             actions = {}

@@ -26,14 +26,19 @@ def make_league_env(ctx: Any) -> Any:
 
 
 def module_spec(config: LeagueConfig) -> Any:
-    """The spec of one member's module: an MLP policy and value net (on Bomber's flat planes, on
-    Kelly's features), or an LSTM for counting, which has to keep its own step count."""
+    """The spec of one member's module: for Bomber the CNN over the planes (behind the action mask
+    unless it is off) or an MLP on the flat planes; an MLP on Kelly's features; an LSTM for
+    counting, which has to keep its own step count."""
     if config.solo:
         env = make_solo_env(config.env)
-        obs_space, act_space = env.observation_space, env.action_space
-    else:
-        obs_space, act_space = OBS_SPACE, ACT_SPACE
-    return rllib_module_spec(obs_space, act_space, config.hidden, lstm=config.env == "counting")
+        return rllib_module_spec(env.observation_space, env.action_space, config.hidden,
+                                 lstm=config.env == "counting")
+    if config.model == "cnn":
+        from palaestra.league.rllib.cnn import CnnConfig, cnn_module_spec
+
+        cnn = CnnConfig(mask=config.action_mask)
+        return cnn_module_spec(cnn, obs_space=None if config.action_mask else OBS_SPACE, act_space=ACT_SPACE)
+    return rllib_module_spec(OBS_SPACE, ACT_SPACE, config.hidden)
 
 
 def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[str],
@@ -46,6 +51,13 @@ def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[s
     register_env(ENV_NAME, make_league_env)
     modules = [*learners, *snapshots]
     spec = module_spec(config)
+    boards = not config.solo and config.sampler == "boards"
+    runner: dict[str, Any] = {}
+    if boards:
+        from palaestra.league.population.vector_runner import BomberVectorEnvRunner
+
+        runner = {"env_runner_cls": BomberVectorEnvRunner}
+        env_config = {**env_config, "num_boards": config.num_boards}
     ppo = (
         PPOConfig()
         .environment(ENV_NAME, env_config={**env_config, "env": config.env},
@@ -54,10 +66,11 @@ def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[s
                      normalize_actions=False, clip_actions=config.env == "kelly")
         .env_runners(
             num_env_runners=config.num_env_runners,
-            num_envs_per_env_runner=config.num_envs_per_env_runner,
+            num_envs_per_env_runner=1 if boards else config.num_envs_per_env_runner,
             # RLlib annotates an int but takes fractional CPUs, as Ray does
             num_cpus_per_env_runner=config.num_cpus_per_env_runner,  # type: ignore[arg-type]
             rollout_fragment_length="auto",
+            **runner,
         )
         .learners(num_learners=config.num_learners,
                   num_gpus_per_learner=config.num_gpus_per_learner)
@@ -87,6 +100,9 @@ def push_league(algo: Any, lineups: dict[str, dict[str, float]], bots: list[str]
     """Install matchmaking, bots and shaping weights in every env of every env runner."""
 
     def install(runner: Any) -> int:
+        if hasattr(runner, "set_league"):  # the boards sampler holds the league itself
+            runner.set_league(lineups, bots, shaping)
+            return 1
         envs = getattr(runner.env, "envs", [])
         for env in envs:
             env.unwrapped.set_league(lineups, bots, shaping)
@@ -99,6 +115,8 @@ def pop_results(algo: Any) -> list[dict[str, Any]]:
     """The match records every env finished since the last call (runner by runner, env by env)."""
 
     def collect(runner: Any) -> list[dict[str, Any]]:
+        if hasattr(runner, "pop_results"):
+            return list(runner.pop_results())
         out: list[dict[str, Any]] = []
         for env in getattr(runner.env, "envs", []):
             out.extend(env.unwrapped.pop_results())

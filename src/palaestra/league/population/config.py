@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from palaestra.envs import get_spec
 from palaestra.errors import ConfigError, FileFormatError
@@ -42,7 +42,17 @@ class LeagueConfig:
         default_factory=lambda: {"shape_pickup": 0.1, "shape_enemy_death": 0.2})
     """Initial reward-shaping weights of every learner (PBT perturbs them)."""
     hidden: tuple[int, ...] = (256, 256)
-    """Hidden layers of the policy and value networks."""
+    """Hidden layers of the MLP policy and value networks (``model="mlp"``, and Kelly/counting)."""
+    model: Literal["cnn", "mlp"] = "cnn"
+    """Bomber: the CNN over the planes (league/rllib/cnn.py), or an MLP over the flat planes."""
+    action_mask: bool = True
+    """Bomber: mask the logits of illegal and certainly deadly moves (envs/bomber/action_filter.py)."""
+    sampler: Literal["boards", "env"] = "boards"
+    """Bomber: ``boards`` samples many boards per step in one env runner (BomberVectorEnvRunner:
+    compiled bots, batched inference); ``env`` is RLlib's own runner over one board per env (the
+    path before issue 17, MLP without the mask only)."""
+    num_boards: int = 32
+    """Boards per env runner with ``sampler="boards"``."""
     gamma: float = 0.99
     bots: tuple[str, ...] = ("random", "static", "simple")
     """Scripted bots in the league (opponents only)."""
@@ -85,7 +95,7 @@ class LeagueConfig:
             raise ConfigError(f"the league trains on {LEAGUE_ENVS}, not {self.env!r}")
         positive = ("population", "iterations", "steps_per_iteration", "minibatch_size", "epochs",
                     "num_cpus", "num_envs_per_env_runner", "keep_checkpoints", "eval_games",
-                    "max_snapshots")
+                    "max_snapshots", "num_boards")
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -110,6 +120,15 @@ class LeagueConfig:
         bad = [b for b in self.bots if b not in SCRIPTED_BOMBER_AGENTS]
         if bad:
             raise ConfigError(f"unknown bots {bad}; known: {', '.join(SCRIPTED_BOMBER_AGENTS)}")
+        if self.model not in ("cnn", "mlp") or self.sampler not in ("boards", "env"):
+            raise ConfigError(f"model must be cnn or mlp and sampler boards or env, got "
+                              f"{self.model!r} and {self.sampler!r}")
+        if not self.solo and self.sampler == "env" and (self.model != "mlp" or self.action_mask):
+            raise ConfigError("sampler 'env' (one board per env) takes model 'mlp' without the "
+                              "action mask; use sampler 'boards' for the CNN and the mask")
+        if not self.solo and self.sampler == "boards" and self.reward_model is not None:
+            raise ConfigError("a reward model needs sampler 'env' (the boards sampler pays Bomber's "
+                              "own rewards)")
         missing = [b for b in self.curriculum.stages if b not in self.bots]
         if missing and not self.solo:
             raise ConfigError(f"curriculum stages {missing} are not among the league's bots {list(self.bots)}")
@@ -162,9 +181,12 @@ class LeagueConfig:
             values["pbt"] = PBTConfig(**pbt)
         if "matchmaking" in values:
             values["matchmaking"] = MatchmakingConfig(**values["matchmaking"])
-        # a config saved before the curriculum existed resumes as it ran: PFSP from the start
+        # a config saved before the curriculum existed resumes as it ran: PFSP from the start;
+        # one saved before the CNN, the mask and the boards sampler: the MLP on one board per env
         curriculum = values.get("curriculum", {"stages": (), "thresholds": ()})
         values["curriculum"] = CurriculumConfig(**curriculum)
+        for name, old in (("model", "mlp"), ("action_mask", False), ("sampler", "env")):
+            values.setdefault(name, old)
         for name in ("hidden", "bots"):
             if name in values:
                 values[name] = tuple(values[name])

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from palaestra.agents.learned.bomber import takes_mask
 from palaestra.errors import ConfigError, RunStateError, UnknownNameError
 from palaestra.league.population.envs.bomber import BOT_PREFIX, BomberLeagueEnv
 from palaestra.league.population.layout import RunLayout
@@ -27,27 +28,34 @@ class EvalGame:
         return self.ranks[k] == 0 and self.ranks.count(0) == 1
 
 
-def module_policy(module: Any, rng: np.random.Generator) -> Callable[[np.ndarray], int]:
-    """Sample actions from an RLlib module's action distribution (as in training)."""
-    from palaestra.agents.learned.bomber import module_logits, sample_action
+def module_policy(module: Any, rng: np.random.Generator) -> Callable[[Any], int]:
+    """Sample actions from an RLlib module's action distribution (as in training). The
+    observation is the flat planes, or for a masked module the dict of planes and action mask
+    (``BomberLeagueEnv``'s ``masked_members``)."""
+    from palaestra.agents.learned.bomber import MASK_KEY, PLANES_KEY, module_logits, sample_action
 
     logits = module_logits(module)
 
-    def act(obs: np.ndarray) -> int:
-        return sample_action(np.asarray(logits(obs[None], None)[0], dtype=np.float64), rng)
+    def act(obs: Any) -> int:
+        if isinstance(obs, dict):
+            out = logits(obs[PLANES_KEY][None], obs[MASK_KEY][None])
+        else:
+            out = logits(obs[None], None)
+        return sample_action(np.asarray(out[0], dtype=np.float64), rng)
 
     return act
 
 
-def play_eval_games(member: str, policy: Callable[[np.ndarray], int], games: int, seed: int,
-                    bot: str = "simple") -> list[EvalGame]:
+def play_eval_games(member: str, policy: Callable[[Any], int], games: int, seed: int,
+                    bot: str = "simple", masked: bool = False) -> list[EvalGame]:
     """``games`` FFA games of ``member`` against three ``bot``\\ s, seats drawn at random.
 
     The game stops when ``member`` dies (the bots' play-out could not change its result), so a win
     is a game the member ends alone on top.
     """
     bot_id = BOT_PREFIX + bot
-    env = BomberLeagueEnv({"lineups": {member: {bot_id: 1.0}}, "bots": [bot_id], "play_out": False})
+    env = BomberLeagueEnv({"lineups": {member: {bot_id: 1.0}}, "bots": [bot_id], "play_out": False,
+                           "masked_members": [member] if masked else []})
     out = []
     for g in range(games):
         obs, _ = env.reset(seed=int(np.random.default_rng([seed, g]).integers(2**31)))
@@ -96,7 +104,8 @@ def evaluate_checkpoint(run_dir: Any, members: list[str] | None, games: int,
     for k, member in enumerate(members or state.learners()):
         module = load_member_module(run_dir, member)
         rng = np.random.default_rng([seed, k])
-        played = play_eval_games(member, module_policy(module, rng), games, seed)
+        played = play_eval_games(member, module_policy(module, rng), games, seed,
+                                 masked=takes_mask(module))
         wins = sum(g.won(member) for g in played)
         ties = sum(g.ranks[g.seats.index(member)] == 0 and not g.won(member) for g in played)
         rows.append({"member": member, "games": games, "wins": wins, "ties": ties,

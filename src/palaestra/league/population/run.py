@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from palaestra.agents.learned.bomber import takes_mask
 from palaestra.errors import RunStateError
 from palaestra.league.population import algorithm
 from palaestra.league.population.config import LeagueConfig
@@ -269,7 +270,7 @@ class LeagueRun:
             module = self.algo.get_module(learner)
             rng = np.random.default_rng([self.config.seed, it, k])
             games = play_eval_games(learner, module_policy(module, rng), self.config.eval_games,
-                                    seed=int(rng.integers(2**31)))
+                                    seed=int(rng.integers(2**31)), masked=takes_mask(module))
             for g in games:
                 self.state.record(MatchRecord(it, "eval", g.seats, g.ranks, g.seed))
             rates[learner] = sum(g.won(learner) for g in games) / len(games)

@@ -74,7 +74,9 @@ class BomberLeagueEnv(LeagueEnvBase):
     ``agent_ids`` (every member id the run may seat, future snapshots included),
     ``reward_model`` (a reward model directory, or None) and ``play_out`` (bool, default True:
     finish the bots' game once no member is alive; evaluation of one member may skip it, since
-    it cannot change that member's result).
+    it cannot change that member's result) and ``masked_members`` (member ids whose observation is
+    the dict of ``planes`` and ``action_mask``, for modules trained behind the action filter:
+    evaluation and ES opponents; training with the mask goes through the boards sampler).
     """
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -102,6 +104,7 @@ class BomberLeagueEnv(LeagueEnvBase):
                                       f"{OBS_SPACE.shape[0]} and one action")
         self._last_obs: dict[str, np.ndarray] = {}
         self._play_out = bool(config.get("play_out", True))
+        self.masked_members: set[str] = set(config.get("masked_members", ()))
 
     # -- league plumbing ---------------------------------------------------------------------
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
@@ -147,11 +150,24 @@ class BomberLeagueEnv(LeagueEnvBase):
     def _seat_of(self, member: str) -> int:
         return self._seats.index(member)
 
-    def _member_obs(self, members: list[str] | None = None) -> dict[str, np.ndarray]:
+    def observations(self) -> dict[str, Any]:
+        """The current observation of every member still playing."""
+        return self._member_obs()
+
+    def _member_obs(self, members: list[str] | None = None) -> dict[str, Any]:
         members = self.agents if members is None else members
         names = [AGENT_NAMES[self._seat_of(m)] for m in members]
         planes = self.game.planes_observations(names)
-        return {m: planes[n].reshape(-1) for m, n in zip(members, names)}
+        out: dict[str, Any] = {m: planes[n].reshape(-1) for m, n in zip(members, names)}
+        masked = [m for m in members if m in self.masked_members]
+        if masked:
+            from palaestra.agents.learned.bomber import MASK_KEY, PLANES_KEY
+            from palaestra.envs.bomber.action_filter import env_action_mask
+
+            mask = env_action_mask(self.game).astype(np.float32)
+            for m in masked:
+                out[m] = {PLANES_KEY: out[m], MASK_KEY: mask[self._seat_of(m)]}
+        return out
 
     def step(self, action_dict: dict[str, Any]  # type: ignore[override]
              ) -> tuple[dict, dict, dict, dict, dict]:
