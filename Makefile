@@ -47,7 +47,7 @@ demo: setup
 	$(PY) -c "import json; print(json.load(open('$(RUNS)/demo-plots/table.json'))['matches'][0]['match_id'])" > $(RUNS)/demo-match.txt
 	$(PY) -m palaestra tournament --db $(RUNS)/demo.sqlite replay --name demo --match $$(cat $(RUNS)/demo-match.txt) --out $(RUNS)/demo-match.json.gz
 	$(PY) -m palaestra replay export $(RUNS)/demo-match.json.gz --gif $(RUNS)/demo-match.gif
-	$(PY) -m palaestra league train --env bomber --population 2 --iterations 8 --steps-per-iteration 2000 --minibatch-size 500 --snapshot-every 4 --pbt-interval 4 --eval-every 4 --eval-games 4 --out $(RUNS)/demo-league --force
+	$(PY) -m palaestra league train --env bomber --population 2 --iterations 8 --steps-per-iteration 2000 --minibatch-size 500 --snapshot-every 4 --pbt-interval 4 --eval-every 4 --eval-games 4 --num-boards 8 --out $(RUNS)/demo-league --force
 	$(PY) -m palaestra league table --out $(RUNS)/demo-league --plots $(RUNS)/demo-league/plots
 
 test: setup
