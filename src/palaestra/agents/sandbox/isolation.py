@@ -147,8 +147,8 @@ class Jail:
             copy = self.workdir / ".compiled" / str(k)
             if not copy.exists():
                 shutil.copytree(cache, copy)
-                for d in (copy, *(p for p in copy.rglob("*") if p.is_dir())):
-                    os.chmod(d, 0o777)
+                for folder in (copy, *(p for p in copy.rglob("*") if p.is_dir())):
+                    os.chmod(folder, 0o777)
             cmd += ["--bind", str(copy), str(cache)]
         cmd += ["--bind", str(self.workdir), SANDBOX_DIR,
                 "--remount-ro", "/",  # the skeleton bwrap built (mount points) is read-only too
