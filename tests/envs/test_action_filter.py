@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from bomber_scenarios import scenario as state_of
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber import parallel_env
@@ -23,7 +24,6 @@ from palaestra.envs.bomber.pommerman_io import load_state
 
 S, U, D, L, R, B = C.STOP, C.UP, C.DOWN, C.LEFT, C.RIGHT, C.LAY_BOMB
 MOVES = (S, U, D, L, R)
-CODES = {".": C.PASSAGE, "#": C.RIGID, "w": C.WOOD, "e": C.EXTRA_BOMB, "r": C.INCR_RANGE, "k": C.KICK}
 OPEN = ["." * 11] * 11
 WALLED = ["#" * 11] * 11
 
@@ -45,24 +45,7 @@ def scenario(rows: list[str], agents: dict[int, tuple[int, int]], bombs: list[di
              flames: list[dict[str, Any]] | None = None, **fields: Any) -> BomberBatch:
     """A one-board batch; agent 0's fields (ammo, blast_strength, can_kick) are keywords, and
     agents not listed are dead."""
-    board = [[CODES[ch] for ch in row] for row in rows]
-    out = []
-    for k in range(4):
-        pos = agents.get(k)
-        if pos is not None:
-            board[pos[0]][pos[1]] = C.AGENT0 + k
-        out.append({"agent_id": k, "is_alive": pos is not None, "position": list(pos or (10, 10)),
-                    "ammo": 1, "blast_strength": 2, "can_kick": False})
-    out[0].update(fields)
-    for b in bombs or []:
-        r, c = b["position"]
-        if board[r][c] == C.PASSAGE:
-            board[r][c] = C.BOMB
-    for f in flames or []:
-        r, c = f["position"]
-        board[r][c] = C.FLAMES
-    return load_state({"step_count": 0, "board": board, "agents": out, "bombs": bombs or [],
-                       "flames": flames or [], "items": []})
+    return load_state(state_of(rows, agents, bombs=bombs or [], flames=flames or [], agent_fields={0: fields}))
 
 
 def kernel_escapes(batch: BomberBatch, i: int, seat: int, first: int, horizon: int = 16) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from bomber_scenarios import scenario
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber import parallel_env
@@ -13,32 +14,6 @@ from palaestra.envs.bomber.core import BomberBatch
 from palaestra.envs.bomber.pommerman_io import StateFormatError, load_state, state_to_json
 
 S, U, D, L, R, B = C.STOP, C.UP, C.DOWN, C.LEFT, C.RIGHT, C.LAY_BOMB
-CODES = {".": C.PASSAGE, "#": C.RIGID, "w": C.WOOD, "e": C.EXTRA_BOMB, "r": C.INCR_RANGE,
-         "k": C.KICK}
-
-
-def scenario(rows: list[str], agents: dict[int, tuple[int, int]], **extra: Any) -> dict[str, Any]:
-    """A state from an 11-row map; agents not listed are dead, parked in the far corner."""
-    board = [[CODES[ch] for ch in row] for row in rows]
-    assert len(board) == 11 and all(len(r) == 11 for r in board)
-    out = []
-    for k in range(4):
-        pos = agents.get(k)
-        if pos is not None:
-            board[pos[0]][pos[1]] = C.AGENT0 + k
-        out.append({"agent_id": k, "is_alive": pos is not None, "position": list(pos or (10, 10)),
-                    "ammo": 1, "blast_strength": 2, "can_kick": False})
-    for k, fields in extra.pop("agent_fields", {}).items():
-        out[k].update(fields)
-    state = {"step_count": 0, "board": board, "agents": out, "bombs": [], "flames": [], "items": []}
-    state.update(extra)
-    for b in state["bombs"]:
-        r, c = b["position"]
-        if board[r][c] == C.PASSAGE:
-            board[r][c] = C.BOMB
-    return state
-
-
 OPEN = ["." * 11] * 11
 
 
