@@ -94,8 +94,22 @@ def test_boards_play_exactly_as_the_league_env(bomber):
     b, rec_b = _boards_games(3, lineups, ["bot:static"], shaping, 12, bomber)
     _same_trace(a, b)
     assert sorted(rec_a, key=lambda r: r["seed"]) == sorted(rec_b, key=lambda r: r["seed"])
-    if bomber:
-        assert any(t[0] == "step" and any(t[3].values()) for t in b)  # truncations were compared
+    if bomber:  # games of 25 steps time out: a termination at -1 (the step is in the planes)
+        timed_out = [last for last, n in _last_steps(b) if n == bomber["max_steps"]]
+        assert timed_out
+        for last in timed_out:
+            assert all(last[2].values()) and not any(last[3].values())
+            assert all(r == pytest.approx(-1.0) for r in last[1].values())
+
+
+def _last_steps(trace):
+    """(last step, steps) of each game in a trace."""
+    out, n = [], 0
+    for k, t in enumerate(trace):
+        n = 0 if t[0] == "reset" else n + 1
+        if t[0] == "step" and (k + 1 == len(trace) or trace[k + 1][0] == "reset"):
+            out.append((t, n))
+    return out
 
 
 def test_boards_refuse_bots_they_cannot_play_and_other_modes():

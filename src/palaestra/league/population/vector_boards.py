@@ -8,7 +8,7 @@ game's seed), and the game's board is the one ``BomberParallelEnv.reset(seed=...
 seed. Seats of scripted bots are played by the compiled bots (one call per kind and step for all
 boards); the caller gives the moves of the league members' seats. Rewards, shaping, terminations,
 play-outs and match records follow ``BomberLeagueEnv`` (FFA): a member's reward is Bomber's own
-(-1 at its death, +1/-1 when the game ends) plus ``shape_pickup`` per power-up it collects and
+(-1 at its death, +1/-1 when the game ends, -1 at the time-out, a termination) plus ``shape_pickup`` per power-up it collects and
 ``shape_enemy_death`` per other agent that dies while it lives.
 
 Once no member of a board is alive, the bots still standing play the game out to its end in an
@@ -67,9 +67,10 @@ class BoardsStep:
     rewards: np.ndarray
     """(N, 4) float32 rewards of the seats that acted (shaping included), 0 elsewhere."""
     terminated: np.ndarray
-    """(N, 4) the acted seat's episode ended by its death or the game's decision."""
+    """(N, 4) the acted seat's episode ended: its death, the game's decision or the time-out."""
     truncated: np.ndarray
-    """(N, 4) the acted seat's episode ended by the step limit."""
+    """(N, 4) always False: the time-out is a termination (the step count is in the planes, so
+    nothing lies beyond it to bootstrap from). Kept for the runner's episode API."""
     over: np.ndarray
     """(N,) the members' episode of the board is over (no member alive, or the game ended)."""
     observations: np.ndarray
@@ -211,9 +212,9 @@ class LeagueBoards:
         self._death[died] = np.broadcast_to(steps[:, None], died.shape)[died]
         paid = done[:, None] | died
         rewards = np.where(paid, final, 0).astype(np.float32)
-        timeout = done & (steps >= self.config.max_steps) & ~(final > 0).any(axis=1) & alive.any(axis=1)
-        terminated = acted & ((done & ~timeout)[:, None] | died)
-        truncated = acted & timeout[:, None] & ~terminated
+        # a time-out terminates too: the step count is in the planes, nothing lies beyond it
+        terminated = acted & (done[:, None] | died)
+        truncated = np.zeros_like(terminated)
         # shaping for the members alive after the step
         rows, cols = b.agents[:, :, ROW], b.agents[:, :, COL]
         under = board_before[np.arange(n)[:, None], rows, cols]

@@ -13,7 +13,8 @@ finished game is kept as a match record (seats, ranks, seed) until the driver co
 
 The driver pushes the lineup table, the bots and each member's reward-shaping weights with
 :meth:`set_league` before every training iteration. Rewards are Bomber's own (+1 win, -1 death or
-loss) plus shaping: ``shape_pickup`` per power-up collected, ``shape_enemy_death`` per opponent
+loss, -1 at the time-out, which ends the episode as a termination: the step count is part of
+the planes, so nothing lies beyond it to bootstrap from) plus shaping: ``shape_pickup`` per power-up collected, ``shape_enemy_death`` per opponent
 that dies while the agent is alive. With ``reward_model`` (a directory of
 :mod:`palaestra.league.prefs`) a learned per-agent reward of the observation and action replaces
 Bomber's own; shaping still adds on top, and match records still hold true outcomes.
@@ -209,8 +210,10 @@ class BomberLeagueEnv(LeagueEnvBase):
                 enemy_deaths = int(np.sum(alive_before & ~alive))
                 r += w.get("shape_enemy_death", 0.0) * enemy_deaths
             out_rew[member] = r
-            out_term[member] = bool(terms.get(name, False))
-            out_trunc[member] = bool(truncs.get(name, False))
+            # the step count is in the planes and the game ends at max_steps: a time-out ends the
+            # member's episode for good (terminated), nothing lies beyond it to bootstrap from
+            out_term[member] = bool(terms.get(name, False) or truncs.get(name, False))
+            out_trunc[member] = False
         if over:
             info: dict[str, Any] = next((i for i in infos.values() if "result" in i), {})
             if self.game.agents and self._play_out:
