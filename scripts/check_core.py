@@ -44,6 +44,9 @@ CHECKS = (
           "error: palaestra league train needs the [rllib] extra (ray is not installed): "
           "pip install 'palaestra[rllib]'"),
     Check(("train", "kelly", "--out", "ppo"), 2, "pip install 'palaestra[sb3]'"),
+    # the shipped league agent is in the wheel (its files are found) but needs torch to play
+    Check(("bomber", "play", "--agent", "league", "--games", "1"), 2,
+          "the built-in agent 'league' needs the [rllib] extra (torch is not installed)"),
     Check(("replay", "export", "r.json.gz", "--gif", "r.gif"), 2, "pip install 'palaestra[viewer]'"),
 )
 

@@ -20,30 +20,19 @@ import time
 
 import numpy as np
 
-from palaestra.agents.base import Agent
-from palaestra.agents.scripted.bomber import RandomBomberAgent, make_scripted_bomber_agent
-from palaestra.agents.scripted.filtered import FilteredRandomBomberAgent
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.action_filter import action_mask
 from palaestra.envs.bomber.board import make_board, make_items
-from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.core import BomberBatch
-from palaestra.evaluation.bomber import play_bomber_game
+from palaestra.evaluation.versus import play_versus
 
 
-def versus_simple(make: type[Agent], games: int, seed: int) -> tuple[int, int, int, float]:
-    """(wins, ties, losses, seconds) of ``make()`` in one seat (rotated) against 3 SimpleAgents."""
-    config = BomberConfig()
-    wins = ties = 0
+def versus_simple(name: str, games: int, seed: int) -> tuple[int, int, int, float]:
+    """(wins, ties, losses, seconds) of built-in ``name`` in one seat (rotated) against 3
+    SimpleAgents (:func:`palaestra.evaluation.versus.play_versus`)."""
     start = time.perf_counter()
-    for g in range(games):
-        seat = g % C.NUM_AGENTS
-        agents = [make_scripted_bomber_agent("simple") for _ in range(C.NUM_AGENTS)]
-        agents[seat] = make()
-        result = play_bomber_game(agents, config, seed + g)
-        wins += seat in result.winners
-        ties += result.result == "tie"
-    return wins, ties, games - wins - ties, time.perf_counter() - start
+    t = play_versus(name, "simple", games, seed)
+    return t.wins, t.ties, t.losses, time.perf_counter() - start
 
 
 def mask_speed(boards: int, seed: int, repeats: int = 5) -> tuple[float, float]:
@@ -74,9 +63,9 @@ def main() -> None:
     print(f"mask speed: {per_mask * 1e6:.1f} us per (board, seat) over {args.boards} boards "
           f"({bombs:.1f} bombs per board on average)")
     print(f"{'agent':<16} {'games':>5} {'wins':>5} {'ties':>5} {'losses':>6} {'win %':>6} {'s/game':>7}")
-    for make in (FilteredRandomBomberAgent, RandomBomberAgent):
-        w, t, lo, secs = versus_simple(make, args.games, args.seed)
-        print(f"{make.name:<16} {args.games:>5} {w:>5} {t:>5} {lo:>6} {100 * w / args.games:>6.1f} "
+    for name in ("filtered-random", "random"):
+        w, t, lo, secs = versus_simple(name, args.games, args.seed)
+        print(f"{name:<16} {args.games:>5} {w:>5} {t:>5} {lo:>6} {100 * w / args.games:>6.1f} "
               f"{secs / args.games:>7.2f}")
 
 

@@ -14,6 +14,7 @@ import gymnasium as gym
 
 from palaestra.agents.scripted.kelly import KellyAgentBase, make_scripted_kelly_agent
 from palaestra.envs.kelly.env import KellyCoinflipEnv, KellyConfig
+from palaestra.errors import UnknownNameError
 
 
 def resolve_kelly_agent(spec: str, env: gym.Env, env_id: str) -> KellyAgentBase:
@@ -33,12 +34,38 @@ def resolve_kelly_agent(spec: str, env: gym.Env, env_id: str) -> KellyAgentBase:
     return make_scripted_kelly_agent(spec, config)
 
 
-def resolve_bomber_agent(spec: str) -> Any:
-    """A scripted Bomber agent by name, or a trained one by checkpoint directory
-    (``palaestra league export`` writes those).
+def bomber_builtins() -> dict[str, str]:
+    """Every Bomber agent playable by name, with its description: the scripted bots and the
+    trained agents shipped in the package (:mod:`palaestra.agents.learned.shipped`)."""
+    from palaestra.agents.learned.shipped import SHIPPED_BOMBER_AGENTS
+    from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
+
+    return {**SCRIPTED_BOMBER_AGENTS, **SHIPPED_BOMBER_AGENTS}
+
+
+def make_bomber_builtin(name: str) -> Any:
+    """A built-in Bomber agent by name (see :func:`bomber_builtins`).
 
     Raises:
-        UnknownNameError: no scripted agent has that name.
+        UnknownNameError: for an unknown name, listing the known ones.
+        MissingExtraError: a shipped trained agent needs torch, which is not installed.
+    """
+    from palaestra.agents.learned.shipped import SHIPPED_BOMBER_AGENTS, load_shipped_bomber_agent
+    from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS, make_scripted_bomber_agent
+
+    if name in SHIPPED_BOMBER_AGENTS:
+        return load_shipped_bomber_agent(name)
+    if name not in SCRIPTED_BOMBER_AGENTS:
+        raise UnknownNameError(f"unknown Bomber agent {name!r}; known: {', '.join(bomber_builtins())}")
+    return make_scripted_bomber_agent(name)
+
+
+def resolve_bomber_agent(spec: str) -> Any:
+    """A built-in Bomber agent by name (:func:`bomber_builtins`), or a trained one by checkpoint
+    directory (``palaestra league export`` writes those).
+
+    Raises:
+        UnknownNameError: no built-in has that name.
         FileFormatError, FileNotFoundError: the checkpoint is missing or malformed.
         MissingExtraError: loading the checkpoint needs an extra that is not installed.
     """
@@ -46,6 +73,4 @@ def resolve_bomber_agent(spec: str) -> Any:
         from palaestra.agents.learned.bomber import load_bomber_checkpoint
 
         return load_bomber_checkpoint(spec)
-    from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
-
-    return make_scripted_bomber_agent(spec)
+    return make_bomber_builtin(spec)

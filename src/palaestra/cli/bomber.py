@@ -13,10 +13,10 @@ from palaestra.errors import ConfigError, FileFormatError, require_extra
 
 
 def build_bomber(p: argparse.ArgumentParser) -> None:
-    from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
+    from palaestra.agents.registry import bomber_builtins
     from palaestra.envs.bomber.constants import MODES
 
-    agents = "\n".join(f"  {k:<8} {v}" for k, v in SCRIPTED_BOMBER_AGENTS.items())
+    agents = "\n".join(f"  {k:<16} {v}" for k, v in bomber_builtins().items())
     bsub = p.add_subparsers(dest="bomber_command", metavar="ACTION", required=True)
     play = bsub.add_parser(
         "play",
@@ -37,6 +37,27 @@ def build_bomber(p: argparse.ArgumentParser) -> None:
     play.add_argument("--png", type=Path, help="save the last frame of the last game as a PNG")
     play.add_argument("--json", type=Path, help="write the game results to this JSON file")
     play.set_defaults(func=_cmd_play)
+    versus = bsub.add_parser(
+        "versus",
+        help="one agent against three others, seats rotated: wins, ties and losses",
+        description="Play --games FFA games of --agent against three --opponent agents. Game g "
+        "seats the agent at g %% 4 on the board of seed (--seed, g), so every agent measured with "
+        "the same seed meets the same boards in the same seats. A win is a game it ends alone on "
+        "top; a tie, a game without a winner that it was still standing in at the end; anything "
+        "else is a loss.",
+        epilog=f"agents:\n{agents}\nexample:\n  palaestra bomber versus --agent league "
+        "--opponent simple --games 1000 --seed 0",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    versus.add_argument("--agent", required=True,
+                        help="a name below, or a checkpoint directory from `palaestra league export`")
+    versus.add_argument("--opponent", default="simple", help="the agent in the other three seats (simple)")
+    versus.add_argument("--games", type=int, default=100, help="games to play (100)")
+    versus.add_argument("--seed", type=int, default=0)
+    versus.add_argument("--workers", type=int, default=None,
+                        help="processes playing the games (default: one per CPU); results do not depend on it")
+    versus.add_argument("--json", type=Path, help="write the tally to this JSON file")
+    versus.set_defaults(func=_cmd_versus)
     check = bsub.add_parser(
         "check",
         help="replay recorded Pommerman games and report the first divergence of each",
@@ -90,6 +111,25 @@ def _cmd_play(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         args.json.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
         console.print(f"results written to {args.json}")
+    return 0
+
+
+def _cmd_versus(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import Progress
+
+    from palaestra.evaluation.versus import default_workers, play_versus
+
+    workers = args.workers or default_workers()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("games", total=args.games)
+        t = play_versus(args.agent, args.opponent, args.games, args.seed, workers,
+                        lambda n: bar.advance(task, n))
+    console.print(f"{t.agent} against three {t.opponent}, {t.games} FFA games (seats rotated, seed "
+                  f"{t.seed}): won {t.wins}, tied {t.ties}, lost {t.losses}: {t.win_rate:.1%} wins",
+                  highlight=False)
+    if args.json:
+        args.json.write_text(json.dumps(t.to_dict(), indent=2) + "\n")
+        console.print(f"tally written to {args.json}")
     return 0
 
 

@@ -104,15 +104,28 @@ def build_league(p: argparse.ArgumentParser) -> None:
     s.add_argument("--plots", type=Path, help="directory for league_table.png, rating curves, ...")
     s.set_defaults(func=_cmd_table)
 
-    e = lsub.add_parser("eval", help="play the learners against three SimpleAgents (FFA)",
-                        description="Load the last checkpoint and play each learner (or --member) "
-                        "in FFA games against three SimpleAgents; prints wins and the win rate.")
+    e = lsub.add_parser(
+        "eval", help="play the learners (and baselines) in one seat against three SimpleAgents",
+        description="Export each learner (or --member) from the last checkpoint and play it in "
+        "FFA games against three --opponent agents (SimpleAgents by default): game g seats it at "
+        "g %% 4 (seats rotated) on the board of seed (--seed, g), and every row meets the same "
+        "boards in the same seats. A win is a game it ends alone on top; a tie, a game without a "
+        "winner that it was still standing in at the end; anything else is a loss. "
+        "--baseline adds built-in agents measured the same way.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  palaestra league eval --out runs/league --games 1000 --baseline "
+               "filtered-random --baseline simple --baseline random --baseline static "
+               "--json runs/league/eval.json")
     e.add_argument("--out", type=Path, required=True, help="run directory")
-    e.add_argument("--games", type=int, default=100)
+    e.add_argument("--games", type=int, default=100, help="games per row (100)")
     e.add_argument("--member", action="append", help="member id (default: every learner)")
-    e.add_argument("--seed", type=int, default=12345)
+    e.add_argument("--seed", type=int, default=12345, help="seeds every game's board and agents")
     e.add_argument("--baseline", action="append", default=[],
-                   help="also play this scripted agent (simple, random, static) in the seat")
+                   help="also play this built-in agent (filtered-random, simple, random, static, "
+                        "league) in the seat")
+    e.add_argument("--opponent", default="simple", help="the built-in agent in the other three seats")
+    e.add_argument("--workers", type=int, default=None,
+                   help="processes playing the games (default: one per CPU); results do not depend on it")
     e.add_argument("--json", type=Path, help="write the results here")
     e.set_defaults(func=_cmd_eval)
 
@@ -197,38 +210,56 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
         print_league(state, console)
     layout = RunLayout(args.out)
     if state.matches:
-        paths = plot_league(state, layout.plots)
+        from palaestra.league.population.curves import read_events
+
+        paths = plot_league(state, layout.plots, None if config.solo else read_events(layout.events))
         console.print(f"plots: {', '.join(str(p) for p in paths.values())}")
     console.print(f"TensorBoard: tensorboard --logdir {layout.tb}")
     return 0
 
 
 def _cmd_table(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.league.population.curves import read_events
     from palaestra.league.population.layout import RunLayout
     from palaestra.league.population.plots import plot_league, print_league
     from palaestra.league.population.state import LeagueState
 
-    state = LeagueState.load(RunLayout(args.out).state)
+    layout = RunLayout(args.out)
+    state = LeagueState.load(layout.state)
     print_league(state, console)
     if args.plots:
-        for p in plot_league(state, args.plots).values():
+        for p in plot_league(state, args.plots, read_events(layout.events)).values():
             console.print(f"wrote {p}")
     return 0
 
 
 def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
     require_extra("rllib", "palaestra league eval", "ray", "torch")
-    from palaestra.league.population.eval import evaluate_baseline, evaluate_checkpoint
+    from rich.progress import Progress
+    from rich.table import Table
 
-    rows = evaluate_checkpoint(args.out, args.member, args.games, args.seed)
-    rows += [evaluate_baseline(b, args.games, args.seed) for b in args.baseline]
+    from palaestra.evaluation.versus import default_workers
+    from palaestra.league.population.eval import evaluate_members
+    from palaestra.league.population.layout import RunLayout
+    from palaestra.league.population.state import LeagueState
+
+    workers = args.workers or default_workers()
+    if args.games < 1 or workers < 1:
+        raise ConfigError(f"--games and --workers must be positive, got {args.games} and {workers}")
+    members = args.member or LeagueState.load(RunLayout(args.out).state).learners()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("evaluation games", total=args.games * (len(members) + len(args.baseline)))
+        rows = evaluate_members(args.out, members, args.baseline, args.games, args.seed,
+                                args.opponent, workers, lambda n: bar.advance(task, n))
+    table = Table(title=f"one seat (rotated) against three {args.opponent} agents, "
+                        f"{args.games} FFA games, seed {args.seed}")
+    for col in ("agent", "wins", "ties", "losses", "win rate"):
+        table.add_column(col, justify="left" if col == "agent" else "right")
     for r in rows:
-        extra = (f"shared first place {r['ties']}" if "ties" in r
-                 else f"games without a winner {r['draws']}")
-        console.print(f"{r['member']}: won {r['wins']} of {r['games']} FFA games against three "
-                      f"SimpleAgents ({r['win_rate']:.1%}; {extra})")
+        table.add_row(r.agent, str(r.wins), str(r.ties), str(r.losses), f"{r.win_rate:.1%}")
+    console.print(table)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
     return 0
 
 

@@ -115,11 +115,11 @@ def _cmd_submit(args: argparse.Namespace, console: Console) -> int:
 
 
 def _check_name(name: str, env: str) -> None:
-    from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
+    from palaestra.agents.registry import bomber_builtins
     from palaestra.agents.scripted.kelly import SCRIPTED_KELLY_AGENTS
     from palaestra.envs import get_spec
 
-    builtin = SCRIPTED_BOMBER_AGENTS if get_spec(env).family == "bomber" else SCRIPTED_KELLY_AGENTS
+    builtin = bomber_builtins() if get_spec(env).family == "bomber" else SCRIPTED_KELLY_AGENTS
     if name in builtin or not name or any(c in name for c in " /:"):
         raise ConfigError(f"{name!r} cannot name a submission (built-in name, empty, or has ' /:')")
 

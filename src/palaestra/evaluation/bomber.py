@@ -28,6 +28,15 @@ class BomberGameResult:
     """Seats of the winners (empty on a tie)."""
     rewards: list[float] = field(default_factory=list)
     """Total reward per seat."""
+    standing: list[int] = field(default_factory=list)
+    """Seats alive when the last step began. On a tie these share it (a time-out, or everyone
+    left dying together) and the other seats lost; on a win everyone but the winners lost."""
+
+    def outcome(self, seat: int) -> str:
+        """``win``, ``tie`` or ``loss`` for ``seat`` (see :attr:`standing`)."""
+        if seat in self.winners:
+            return "win"
+        return "tie" if self.result == "tie" and seat in self.standing else "loss"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,7 +67,9 @@ def play_bomber_game(
     totals = [0.0] * len(agents)
     info: dict[str, Any] = {}
     steps = 0
+    standing: list[int] = []
     while env.agents:
+        standing = [AGENT_NAMES.index(n) for n in env.agents if env.alive(n)]
         actions = {}
         for name in env.agents:
             k = AGENT_NAMES.index(name)
@@ -78,15 +89,15 @@ def play_bomber_game(
             on_step(env)
     winners = [AGENT_NAMES.index(w) for w in info.get("winners", [])]
     return BomberGameResult(seed, [a.name for a in agents], steps, info.get("result", "tie"),
-                            winners, totals)
+                            winners, totals, standing)
 
 
 def tally(results: Sequence[BomberGameResult]) -> list[dict[str, Any]]:
-    """Wins, ties and losses per seat over many games."""
+    """Wins, ties and losses per seat over many games (:meth:`BomberGameResult.outcome`)."""
     rows = []
     for seat in range(len(AGENT_NAMES)):
-        wins = sum(seat in r.winners for r in results)
-        ties = sum(r.result == "tie" for r in results)
+        wins = sum(r.outcome(seat) == "win" for r in results)
+        ties = sum(r.outcome(seat) == "tie" for r in results)
         rows.append({
             "seat": AGENT_NAMES[seat],
             "agent": results[0].agents[seat] if results else "",

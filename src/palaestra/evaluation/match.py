@@ -84,9 +84,9 @@ def _launch(spec: str, env: str, config: dict[str, Any], seat: int, limits: dict
     if spec.startswith(BUILTIN_PREFIX):
         name = spec[len(BUILTIN_PREFIX):]
         if get_spec(env).family == "bomber":
-            from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
+            from palaestra.agents.registry import make_bomber_builtin
 
-            return make_scripted_bomber_agent(name)
+            return make_bomber_builtin(name)
         from palaestra.agents.scripted.kelly import make_scripted_kelly_agent
         from palaestra.envs.kelly.env import KellyConfig
 

@@ -201,7 +201,9 @@ def _rated_games(matches: Iterable[dict[str, Any]]) -> list[Any]:
 def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str, str]:
     """Agent name -> launch spec; unknown names are an error listing what exists."""
     if config.family == "bomber":
-        from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS as builtin
+        from palaestra.agents.registry import bomber_builtins
+
+        builtin = bomber_builtins()
     else:
         from palaestra.agents.scripted.kelly import SCRIPTED_KELLY_AGENTS as builtin
     specs = {}

@@ -137,20 +137,20 @@ def _check_display() -> None:
 
 
 def _builtin_names() -> list[str]:
-    from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
+    from palaestra.agents.registry import bomber_builtins
 
-    return list(SCRIPTED_BOMBER_AGENTS)
+    return list(bomber_builtins())
 
 
 def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) -> Any:
     """The agent for ``spec`` at ``seat``: in-process for built-ins, sandboxed otherwise."""
+    from palaestra.agents.registry import make_bomber_builtin
     from palaestra.agents.sandbox.host import AgentFault, launch
     from palaestra.agents.sandbox.isolation import isolation_problem
-    from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 
     builtins = _builtin_names()
     if spec in builtins:
-        return make_scripted_bomber_agent(spec)
+        return make_bomber_builtin(spec)
     launch_spec: str | None = None
     sha256: str | None = None
     if spec.endswith(".py") or os.sep in spec:
@@ -169,7 +169,7 @@ def _opponent(spec: str, seat: int, config: HumanGameConfig, db: Path | None) ->
                 raise ConfigError(f"submission {spec!r} plays {sub['env']}, not bomber")
             launch_spec, sha256 = str(sub["spec"]), str(sub["sha256"])
             if launch_spec.startswith("builtin:") and launch_spec[8:] in builtins:
-                return make_scripted_bomber_agent(launch_spec[8:])
+                return make_bomber_builtin(launch_spec[8:])
     if launch_spec is None:
         raise ConfigError(f"unknown opponent {spec!r}; built-ins: {', '.join(builtins)}; or give a "
                          "path to a .py agent" + ("" if db else ", or a submission name with a "

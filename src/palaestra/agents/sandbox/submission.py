@@ -127,8 +127,11 @@ def _check_program(command: str) -> list[Path]:
 
 
 def _check_builtin(name: str, env: str) -> None:
+    known: Mapping[str, str]
     if env == "bomber":
-        from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS as known
+        from palaestra.agents.registry import bomber_builtins
+
+        known = bomber_builtins()
     else:
         from palaestra.agents.scripted.kelly import SCRIPTED_KELLY_AGENTS as known
     if name not in known and not (env != "bomber" and name.startswith("fraction:")):
@@ -177,7 +180,7 @@ class ProbeSeating:
         if get_spec(env).family == "bomber":
             from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
 
-            names = sorted(SCRIPTED_BOMBER_AGENTS)
+            names = sorted(SCRIPTED_BOMBER_AGENTS)  # the scripted bots: cheap, and in the core install
             seats = get_spec(env).seats[1]
             return cls(secrets.randbelow(seats), seats, secrets.randbits(63),
                        tuple(secrets.choice(names) for _ in range(seats - 1)))

@@ -137,9 +137,9 @@ def load_builtin_agent(name: str, env: str, config: dict[str, Any]) -> Any:
     """A scripted palaestra agent by name."""
     try:
         if env == "bomber":
-            from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
+            from palaestra.agents.registry import make_bomber_builtin
 
-            return make_scripted_bomber_agent(name)
+            return make_bomber_builtin(name)
         from palaestra.agents.scripted.kelly import make_scripted_kelly_agent
         from palaestra.envs.kelly.env import KellyConfig
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from palaestra.agents.learned.bomber import takes_mask
 from palaestra.errors import ConfigError, RunStateError, UnknownNameError
+from palaestra.evaluation.versus import VersusTally
 from palaestra.league.population.envs.bomber import BOT_PREFIX, BomberLeagueEnv
 from palaestra.league.population.layout import RunLayout
 
@@ -92,48 +93,38 @@ def member_module_dir(run_dir: Any, state: Any, member: str) -> Any:
     raise RunStateError(f"{run_dir}: neither the last checkpoint nor the archive holds {member!r}")
 
 
-def evaluate_checkpoint(run_dir: Any, members: list[str] | None, games: int,
-                        seed: int) -> list[dict[str, Any]]:
-    """Win counts of members (default: every learner) against three SimpleAgents."""
+def evaluate_members(run_dir: Any, members: list[str] | None, baselines: list[str], games: int,
+                     seed: int, opponent: str = "simple", workers: int = 1,
+                     on_games: Callable[[int], None] | None = None) -> list[VersusTally]:
+    """Members (default: every learner) and built-in baselines, each in one seat against three
+    ``opponent`` s over the same ``games`` games (:func:`palaestra.evaluation.versus.play_versus`:
+    seats rotated, ties apart from losses). A member plays its exported TorchScript policy,
+    sampling as in training, exactly as ``bomber play --agent DIR`` would play it.
+
+    Raises:
+        ConfigError: ``games`` below 1; UnknownNameError: an unknown member or baseline.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from palaestra.agents.registry import bomber_builtins
+    from palaestra.evaluation.versus import play_versus
     from palaestra.league.population.state import LeagueState
 
     if games < 1:
         raise ConfigError(f"games must be positive, got {games}")
+    unknown = [b for b in [*baselines, opponent] if b not in bomber_builtins()]
+    if unknown:
+        raise UnknownNameError(f"unknown built-in agents {unknown}; known: {', '.join(bomber_builtins())}")
     state = LeagueState.load(RunLayout(run_dir).state)
     rows = []
-    for k, member in enumerate(members or state.learners()):
-        module = load_member_module(run_dir, member)
-        rng = np.random.default_rng([seed, k])
-        played = play_eval_games(member, module_policy(module, rng), games, seed,
-                                 masked=takes_mask(module))
-        wins = sum(g.won(member) for g in played)
-        ties = sum(g.ranks[g.seats.index(member)] == 0 and not g.won(member) for g in played)
-        rows.append({"member": member, "games": games, "wins": wins, "ties": ties,
-                     "win_rate": wins / games, "iteration": state.iteration})
+    with tempfile.TemporaryDirectory(prefix="palaestra-eval-") as tmp:
+        for member in members or state.learners():
+            exported = export_member(run_dir, member, Path(tmp) / member.replace("@", "-"))
+            tally = play_versus(str(exported), opponent, games, seed, workers, on_games)
+            rows.append(replace(tally, agent=member))
+    rows += [play_versus(b, opponent, games, seed, workers, on_games) for b in baselines]
     return rows
-
-
-def evaluate_baseline(bot: str, games: int, seed: int) -> dict[str, Any]:
-    """The same measure for a scripted agent in the member's seat (e.g. ``simple``: how often a
-    SimpleAgent beats three others), in full games with a random seat. The member's games stop
-    when it dies, which cannot change whether it wins, so the two win rates compare directly."""
-    from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
-    from palaestra.envs.bomber.config import BomberConfig
-    from palaestra.evaluation.bomber import play_bomber_game
-
-    if games < 1:
-        raise ConfigError(f"games must be positive, got {games}")
-    wins = draws = 0
-    for g in range(games):
-        game_seed = int(np.random.default_rng([seed, g]).integers(2**31))
-        seat = int(np.random.default_rng([seed, g, 1]).integers(4))
-        agents = [make_scripted_bomber_agent("simple") for _ in range(4)]
-        agents[seat] = make_scripted_bomber_agent(bot)
-        result = play_bomber_game(agents, BomberConfig(), game_seed)
-        wins += result.winners == [seat]
-        draws += result.result == "tie"
-    return {"member": f"baseline:{bot}", "games": games, "wins": wins, "draws": draws,
-            "win_rate": wins / games}
 
 
 def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> Any:
@@ -143,7 +134,7 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
     from pathlib import Path
 
     import palaestra
-    from palaestra.agents.learned.bomber import TORCHSCRIPT_FILE, script_module, takes_mask
+    from palaestra.agents.learned.bomber import TORCHSCRIPT_FILE, script_module
     from palaestra.agents.learned.checkpoints import RLLIB_MODULE, CheckpointMeta
     from palaestra.envs import env_id
     from palaestra.league.population.config import LeagueConfig

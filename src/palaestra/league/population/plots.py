@@ -110,11 +110,15 @@ def _subset(table: RatingTable, names: list[str]) -> RatingTable:
         meetings={k: v for k, v in table.meetings.items() if k[0] in keep and k[1] in keep})
 
 
-def plot_league(state: LeagueState, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write the league table (PNG and JSON), rating histories and the win matrix to ``out_dir``.
+def plot_league(state: LeagueState, out_dir: str | os.PathLike[str],
+                events: list[dict[str, Any]] | None = None) -> dict[str, Path]:
+    """Write the league table (PNG and JSON), rating histories and the win matrix to ``out_dir``;
+    given the run's ``events`` (``events.jsonl``), also the learners' learning curve against
+    three SimpleAgents (:mod:`palaestra.league.population.curves`), where there are such games.
 
     Returns ``{"league_table", "league_table_json", "ratings_elo", "ratings_ordinal",
-    "win_matrix"} -> path``. ValueError when no match has been recorded (or none is ratable).
+    "win_matrix"[, "learning_curve"]} -> path``. RunStateError when no match has been recorded
+    (or none is ratable).
     """
     from palaestra.evaluation.plots import plot_rating_history, plot_win_matrix
 
@@ -135,6 +139,12 @@ def plot_league(state: LeagueState, out_dir: str | os.PathLike[str]) -> dict[str
         "win_matrix": plot_win_matrix(focus, out / "win_matrix.png"),
     }
     paths["league_table_json"].write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    if events is not None:
+        from palaestra.league.population.curves import learning_curve, plot_learning_curve
+
+        points = learning_curve(state, events)
+        if points:
+            paths["learning_curve"] = plot_learning_curve(points, out / "learning_curve.png")
     return paths
 
 

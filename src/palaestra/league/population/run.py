@@ -243,6 +243,7 @@ class LeagueRun:
             stats["pbt"] = [(e.target, e.donor) for e in events]
         state.iteration = it
         self._checkpoint()
+        stats["wall_seconds"] = time.perf_counter() - start  # the whole iteration, checkpoint included
         self._log(stats)
         return stats
 

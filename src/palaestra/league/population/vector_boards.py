@@ -8,8 +8,9 @@ game's seed), and the game's board is the one ``BomberParallelEnv.reset(seed=...
 seed. Seats of scripted bots are played by the compiled bots (one call per kind and step for all
 boards); the caller gives the moves of the league members' seats. Rewards, shaping, terminations,
 play-outs and match records follow ``BomberLeagueEnv`` (FFA): a member's reward is Bomber's own
-(-1 at its death, +1/-1 when the game ends, -1 at the time-out, a termination) plus ``shape_pickup`` per power-up it collects and
-``shape_enemy_death`` per other agent that dies while it lives.
+(-1 at its death, +1/-1 when the game ends, -1 at the time-out, which is a termination) plus
+``shape_pickup`` per power-up it collects and ``shape_enemy_death`` per other agent that dies while
+it lives.
 
 Once no member of a board is alive, the bots still standing play the game out to its end in an
 endgame pool (:class:`~palaestra.league.population.vector_playout.PlayoutPool`, one step per step of

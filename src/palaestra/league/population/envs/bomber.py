@@ -13,9 +13,9 @@ finished game is kept as a match record (seats, ranks, seed) until the driver co
 
 The driver pushes the lineup table, the bots and each member's reward-shaping weights with
 :meth:`set_league` before every training iteration. Rewards are Bomber's own (+1 win, -1 death or
-loss, -1 at the time-out, which ends the episode as a termination: the step count is part of
-the planes, so nothing lies beyond it to bootstrap from) plus shaping: ``shape_pickup`` per power-up collected, ``shape_enemy_death`` per opponent
-that dies while the agent is alive. With ``reward_model`` (a directory of
+loss, -1 at the time-out, which ends the episode as a termination: the step count is part of the
+planes, so nothing lies beyond it to bootstrap from) plus shaping: ``shape_pickup`` per power-up
+collected, ``shape_enemy_death`` per opponent that dies while the agent is alive. With ``reward_model`` (a directory of
 :mod:`palaestra.league.prefs`) a learned per-agent reward of the observation and action replaces
 Bomber's own; shaping still adds on top, and match records still hold true outcomes.
 """
