@@ -49,6 +49,8 @@ demo: setup
 	$(PY) -m palaestra replay export $(RUNS)/demo-match.json.gz --gif $(RUNS)/demo-match.gif
 	$(PY) -m palaestra league train --env bomber --population 2 --iterations 8 --steps-per-iteration 2000 --minibatch-size 500 --snapshot-every 4 --pbt-interval 4 --eval-every 4 --eval-games 4 --num-boards 8 --out $(RUNS)/demo-league --force
 	$(PY) -m palaestra league table --out $(RUNS)/demo-league --plots $(RUNS)/demo-league/plots
+	@# the shipped league learner in one seat (rotated) against three SimpleAgents
+	$(PY) -m palaestra bomber versus --agent league --opponent simple --games 100 --seed 0
 
 test: setup
 	$(PY) -m pytest -q -n 2

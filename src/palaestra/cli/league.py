@@ -57,6 +57,8 @@ def build_league(p: argparse.ArgumentParser) -> None:
     t.add_argument("--entropy", type=float, default=d.entropy_coeff,
                    help=f"initial entropy bonus ({d.entropy_coeff})")
     t.add_argument("--gamma", type=float, default=d.gamma, help=f"discount ({d.gamma})")
+    t.add_argument("--gae-lambda", type=float, default=d.gae_lambda,
+                   help=f"GAE lambda of the advantages ({d.gae_lambda})")
     t.add_argument("--snapshot-every", type=int, default=d.snapshot_every)
     t.add_argument("--max-snapshots", type=int, default=d.max_snapshots,
                    help="snapshots per learner kept as opponents; older ones are archived "
@@ -148,7 +150,7 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
     return LeagueConfig(
         env=args.env, population=args.population, iterations=args.iterations,
         steps_per_iteration=args.steps_per_iteration, minibatch_size=args.minibatch_size,
-        epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy, gamma=args.gamma,
+        epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy, gamma=args.gamma, gae_lambda=args.gae_lambda,
         snapshot_every=args.snapshot_every, max_snapshots=args.max_snapshots,
         eval_every=args.eval_every,
         eval_games=args.eval_games, bots=tuple(args.bots), seed=args.seed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -12,6 +12,9 @@ from palaestra.agents.base import Agent
 from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
 from palaestra.errors import ConfigError
+
+Outcome = Literal["win", "tie", "loss"]
+"""How one seat fared in a game."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class BomberGameResult:
     """Seats alive when the last step began. On a tie these share it (a time-out, or everyone
     left dying together) and the other seats lost; on a win everyone but the winners lost."""
 
-    def outcome(self, seat: int) -> str:
+    def outcome(self, seat: int) -> Outcome:
         """``win``, ``tie`` or ``loss`` for ``seat`` (see :attr:`standing`)."""
         if seat in self.winners:
             return "win"

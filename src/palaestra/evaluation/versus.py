@@ -18,14 +18,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
 from palaestra.errors import ConfigError
+from palaestra.evaluation.bomber import Outcome
 
-Outcome = Literal["win", "tie", "loss"]
 CHUNK = 10
 """Games per task handed to a worker process (the progress bar moves by this much)."""
 
@@ -63,8 +63,7 @@ def play_seat(agent: str, opponent: str, game: int, seed: int) -> Outcome:
     seat = game % C.NUM_AGENTS
     agents = [_agent(opponent, k) for k in range(C.NUM_AGENTS)]
     agents[seat] = _agent(agent, seat)
-    outcome = play_bomber_game(agents, BomberConfig(), game_seed(seed, game)).outcome(seat)
-    return "win" if outcome == "win" else "tie" if outcome == "tie" else "loss"
+    return play_bomber_game(agents, BomberConfig(), game_seed(seed, game)).outcome(seat)
 
 
 _CACHE: dict[tuple[str, int], Any] = {}

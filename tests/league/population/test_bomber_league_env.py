@@ -99,6 +99,12 @@ def test_league_config_validation_and_round_trip():
         LeagueConfig(num_gpus_per_learner=1.0)
     with pytest.raises(ValueError, match="unknown league config fields"):
         LeagueConfig.from_json({"populaton": 3})
+    with pytest.raises(ValueError, match="gae_lambda must be in"):
+        LeagueConfig(gae_lambda=1.5)
+    # GAE's lambda: 0.95 for new leagues; one saved before the field resumes on RLlib's 1.0
+    assert c.gae_lambda == 0.95
+    old = {k: v for k, v in c.to_json().items() if k != "gae_lambda"}
+    assert LeagueConfig.from_json(old).gae_lambda == 1.0
 
 
 def test_solo_league_env_plays_one_learner_per_episode():

@@ -40,6 +40,10 @@ def test_train_snapshots_pbt_ratings_plots_then_resume(tmp_path):
     assert any((out / "tb").iterdir())
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     assert [e["iteration"] for e in events if e["event"] == "iteration"] == [1, 2, 3, 4]
+    for e in (e for e in events if e["event"] == "iteration"):  # the action filter at work, logged
+        assert 0.0 < e["action_mask"]["masked_step_share"] <= 1.0
+        assert 0.0 < e["action_mask"]["masked_actions_per_step"] < 6.0
+        assert e["wall_seconds"] >= e["train_seconds"] > 0
     assert sum(e["event"] == "pbt" for e in events) == 2
     assert len(list((out / "checkpoints").iterdir())) == 2  # keep_checkpoints
     # snapshots are frozen, learners train: compare the two checkpoints kept (iterations 3, 4)

@@ -84,6 +84,7 @@ def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[s
             lr=config.lr,
             entropy_coeff=config.entropy_coeff,
             gamma=config.gamma,
+            lambda_=config.gae_lambda,
             train_batch_size_per_learner=config.steps_per_iteration,
             minibatch_size=config.minibatch_size,
             num_epochs=config.epochs,

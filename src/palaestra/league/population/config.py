@@ -54,6 +54,9 @@ class LeagueConfig:
     num_boards: int = 32
     """Boards per env runner with ``sampler="boards"``."""
     gamma: float = 0.99
+    gae_lambda: float = 0.95
+    """GAE's lambda. RLlib's own default, 1.0 (Monte Carlo returns), gives advantages of high
+    variance over Bomber's games of hundreds of steps; leagues saved before this field keep it."""
     bots: tuple[str, ...] = ("random", "static", "simple")
     """Scripted bots in the league (opponents only)."""
     snapshot_every: int = 10
@@ -109,6 +112,8 @@ class LeagueConfig:
             raise ConfigError("minibatch_size must not exceed steps_per_iteration")
         if not self.lr > 0 or self.entropy_coeff < 0 or not 0 < self.gamma <= 1:
             raise ConfigError("need lr > 0, entropy_coeff >= 0 and 0 < gamma <= 1")
+        if not 0 <= self.gae_lambda <= 1:
+            raise ConfigError(f"gae_lambda must be in [0, 1], got {self.gae_lambda}")
         unknown = set(self.shaping) - {"shape_pickup", "shape_enemy_death"}
         if unknown:
             raise ConfigError(f"unknown shaping weights {sorted(unknown)}; known: shape_pickup, "
@@ -185,7 +190,8 @@ class LeagueConfig:
         # one saved before the CNN, the mask and the boards sampler: the MLP on one board per env
         curriculum = values.get("curriculum", {"stages": (), "thresholds": ()})
         values["curriculum"] = CurriculumConfig(**curriculum)
-        for name, old in (("model", "mlp"), ("action_mask", False), ("sampler", "env")):
+        for name, old in (("model", "mlp"), ("action_mask", False), ("sampler", "env"),
+                          ("gae_lambda", 1.0)):
             values.setdefault(name, old)
         for name in ("hidden", "bots"):
             if name in values:

@@ -32,6 +32,7 @@ from palaestra.league.population.layout import CONFIG_FILE, STATE_FILE, RunLayou
 from palaestra.league.population.matchmaking import lineup_table
 from palaestra.league.population.pbt import exploit_explore
 from palaestra.league.population.state import LeagueState, MatchRecord, Member
+from palaestra.league.population.vector_runner import MASKED_ACTIONS_PER_STEP, MASKED_STEP_SHARE
 from palaestra.league.rllib.weights import apply_hyperparams, copy_weights, sync_weights
 
 ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
@@ -215,6 +216,9 @@ class LeagueRun:
                                    for m in state.learners()}
         runners = result.get("env_runners", {})
         stats["env_steps"] = int(runners.get("num_env_steps_sampled_lifetime", 0))
+        if MASKED_STEP_SHARE in runners:  # the action filter at work (masked modules only)
+            stats["action_mask"] = {k: float(runners[k]) for k in (MASKED_STEP_SHARE, MASKED_ACTIONS_PER_STEP)
+                                    if k in runners}
         returns = runners.get("agent_episode_returns_mean", {}) or {}
         stats["returns"] = {str(k): float(v) for k, v in returns.items()
                             if np.isfinite(v)}  # members that finished no episode report NaN
@@ -316,6 +320,8 @@ class LeagueRun:
             w.add_scalar(f"curriculum_stage/{learner}", (*self.config.curriculum.stages, "pfsp").index(stage), it)
         for learner, rate in stats.get("eval_win_rate", {}).items():
             w.add_scalar(f"eval_win_rate_vs_3_simple/{learner}", rate, it)
+        for k, v in stats.get("action_mask", {}).items():
+            w.add_scalar(f"action_mask/{k}", v, it)
         w.add_scalar("train/seconds_per_iteration", stats["train_seconds"], it)
         w.add_scalar("train/env_steps", stats["env_steps"], it)
         w.flush()

@@ -55,6 +55,11 @@ from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY
 
 DEFAULT_NUM_BOARDS = 32
 """Boards per runner when ``env_config`` has no ``num_boards``."""
+MASKED_STEP_SHARE = "masked_step_share"
+"""Env-runner metric: the share of masked members' steps where the action filter took at least
+one action away."""
+MASKED_ACTIONS_PER_STEP = "masked_actions_per_step"
+"""Env-runner metric: actions the filter took away per masked member step (of 6)."""
 _UNIFORM_LOGP = np.float32(-np.log(C.NUM_ACTIONS))
 
 
@@ -113,6 +118,9 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         self._obs = np.zeros((0,), np.float32)
         self._mask = np.zeros((0,), np.float32)
         self._boards_need_reset = True
+        self._mask_tally = np.zeros(3, np.int64)
+        """Masked members' steps since the last sample's metrics: steps, steps where the mask took
+        at least one action away, actions taken away."""
 
     # -- league plumbing ---------------------------------------------------------------------
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
@@ -203,6 +211,8 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
             obs: Any = torch.from_numpy(self._obs[bi, ki])
             if self._wants_mask(member):
                 obs = {PLANES_KEY: obs, MASK_KEY: torch.from_numpy(self._mask[bi, ki])}
+                removed = C.NUM_ACTIONS - self._mask[bi, ki].sum(axis=1)
+                self._mask_tally += (len(cells), int((removed > 0).sum()), int(removed.sum()))
             with torch.no_grad():
                 out = self._forward(module, {Columns.OBS: obs}, explore)
             logits = out[Columns.ACTION_DIST_INPUTS].detach().cpu().numpy()
@@ -322,4 +332,9 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
             m.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, module), count, reduce="lifetime_sum")
         if env_ts > 0:
             self._log_env_steps(metric=self._metrics_num_env_steps_sampled, num_steps=env_ts)
+        steps, masked, removed = (int(v) for v in self._mask_tally)
+        if steps:  # how much the action filter did (run.py logs it every iteration)
+            m.log_value(MASKED_STEP_SHARE, masked / steps, reduce="mean")
+            m.log_value(MASKED_ACTIONS_PER_STEP, removed / steps, reduce="mean")
+            self._mask_tally[:] = 0
         return done_episodes + ongoing
