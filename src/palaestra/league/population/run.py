@@ -199,6 +199,7 @@ class LeagueRun:
     def iteration(self) -> dict[str, Any]:
         c, state = self.config, self.state
         it = state.iteration + 1
+        self._await_env_runners(it)
         algorithm.push_league(self.algo, active_lineups(state, c), state.bots(), shaping_table(state))
         start = time.perf_counter()
         result = self.algo.train()
@@ -250,6 +251,31 @@ class LeagueRun:
         stats["wall_seconds"] = time.perf_counter() - start  # the whole iteration, checkpoint included
         self._log(stats)
         return stats
+
+    def _await_env_runners(self, it: int, timeout_s: float = 120.0) -> None:
+        """Bring back env runners lost with a node before the iteration starts.
+
+        RLlib restarts a lost runner's actor elsewhere, but its ``train()`` only probes for it, and
+        a Bomber runner takes a while to start (torch, numba). Without waiting, the iterations
+        after a node loss sample nothing, and a runner that comes back mid-iteration misses the
+        lineups pushed before it. So wait (at most ``timeout_s``) until every remote runner is
+        healthy again; RLlib's ``restore_env_runners`` also gives it the current weights.
+        """
+        group = getattr(self.algo, "env_runner_group", None)
+        if group is None or not self.config.num_env_runners:
+            return
+        missing = group.num_remote_env_runners() - group.num_healthy_remote_env_runners()
+        if not missing:
+            return
+        start = time.monotonic()
+        while group.num_healthy_remote_env_runners() < group.num_remote_env_runners():
+            self.algo.restore_env_runners(group)
+            if time.monotonic() - start > timeout_s:
+                break
+            time.sleep(0.5)
+        self._event({"event": "env_runners", "iteration": it, "missing": missing,
+                     "healthy": group.num_healthy_remote_env_runners(),
+                     "waited_seconds": round(time.monotonic() - start, 1)})
 
     def _record_returns(self, it: int, episodes: list[dict[str, Any]]) -> None:
         """Single-agent envs: each learner's mean return this iteration, in ``extra["returns"]``."""
