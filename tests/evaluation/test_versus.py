@@ -46,3 +46,11 @@ def test_bad_input_is_refused_before_any_game() -> None:
         play_versus("nobody", "simple", games=2, workers=2)
     with pytest.raises(ConfigError, match="positive"):
         play_versus("random", "simple", games=0)
+
+
+def test_the_command_refuses_zero_workers_rather_than_taking_the_default() -> None:
+    from palaestra.cli.main import main
+
+    assert main(["bomber", "versus", "--agent", "random", "--games", "2", "--workers", "0"]) == 2
+    assert main(["bomber", "versus", "--agent", "random", "--opponent", "static", "--games", "2",
+                 "--workers", "1"]) == 0

@@ -119,7 +119,7 @@ def _cmd_versus(args: argparse.Namespace, console: Console) -> int:
 
     from palaestra.evaluation.versus import default_workers, play_versus
 
-    workers = args.workers or default_workers()
+    workers = default_workers() if args.workers is None else args.workers
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("games", total=args.games)
         t = play_versus(args.agent, args.opponent, args.games, args.seed, workers,

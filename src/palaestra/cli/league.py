@@ -245,9 +245,7 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
     from palaestra.league.population.layout import RunLayout
     from palaestra.league.population.state import LeagueState
 
-    workers = args.workers or default_workers()
-    if args.games < 1 or workers < 1:
-        raise ConfigError(f"--games and --workers must be positive, got {args.games} and {workers}")
+    workers = default_workers() if args.workers is None else args.workers
     members = args.member or LeagueState.load(RunLayout(args.out).state).learners()
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("evaluation games", total=args.games * (len(members) + len(args.baseline)))

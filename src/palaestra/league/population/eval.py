@@ -10,7 +10,7 @@ import numpy as np
 
 from palaestra.agents.learned.bomber import takes_mask
 from palaestra.errors import ConfigError, RunStateError, UnknownNameError
-from palaestra.evaluation.versus import VersusTally
+from palaestra.evaluation.versus import VersusTally, game_seed
 from palaestra.league.population.envs.bomber import BOT_PREFIX, BomberLeagueEnv
 from palaestra.league.population.layout import RunLayout
 
@@ -59,7 +59,7 @@ def play_eval_games(member: str, policy: Callable[[Any], int], games: int, seed:
                            "masked_members": [member] if masked else []})
     out = []
     for g in range(games):
-        obs, _ = env.reset(seed=int(np.random.default_rng([seed, g]).integers(2**31)))
+        obs, _ = env.reset(seed=game_seed(seed, g))
         while True:
             obs, _, term, trunc, _ = env.step({m: policy(o) for m, o in obs.items()
                                                if m in env.agents})
@@ -102,7 +102,8 @@ def evaluate_members(run_dir: Any, members: list[str] | None, baselines: list[st
     sampling as in training, exactly as ``bomber play --agent DIR`` would play it.
 
     Raises:
-        ConfigError: ``games`` below 1; UnknownNameError: an unknown member or baseline.
+        ConfigError: ``games`` or ``workers`` below 1; UnknownNameError: an unknown member or
+            baseline. Both before any game is played.
     """
     import tempfile
     from pathlib import Path
@@ -111,15 +112,14 @@ def evaluate_members(run_dir: Any, members: list[str] | None, baselines: list[st
     from palaestra.evaluation.versus import play_versus
     from palaestra.league.population.state import LeagueState
 
-    if games < 1:
-        raise ConfigError(f"games must be positive, got {games}")
+    if games < 1 or workers < 1:
+        raise ConfigError(f"games and workers must be positive, got {games} and {workers}")
     unknown = [b for b in [*baselines, opponent] if b not in bomber_builtins()]
     if unknown:
         raise UnknownNameError(f"unknown built-in agents {unknown}; known: {', '.join(bomber_builtins())}")
-    state = LeagueState.load(RunLayout(run_dir).state)
     rows = []
     with tempfile.TemporaryDirectory(prefix="palaestra-eval-") as tmp:
-        for member in members or state.learners():
+        for member in members or LeagueState.load(RunLayout(run_dir).state).learners():
             exported = export_member(run_dir, member, Path(tmp) / member.replace("@", "-"))
             tally = play_versus(str(exported), opponent, games, seed, workers, on_games)
             rows.append(replace(tally, agent=member))
