@@ -86,6 +86,12 @@ def build_league(p: argparse.ArgumentParser) -> None:
                    f"({' '.join(map(str, d.curriculum.thresholds))})")
     t.add_argument("--curriculum-window", type=int, default=d.curriculum.window,
                    help=f"games over which a stage's win rate is measured ({d.curriculum.window})")
+    t.add_argument("--shape-pickup", type=float, default=d.shaping["shape_pickup"],
+                   help="Bomber: initial reward per power-up a learner picks up (PBT perturbs it) "
+                   f"({d.shaping['shape_pickup']})")
+    t.add_argument("--shape-enemy-death", type=float, default=d.shaping["shape_enemy_death"],
+                   help="Bomber: initial reward per other agent that dies while the learner stands "
+                   f"(PBT perturbs it) ({d.shaping['shape_enemy_death']})")
     t.add_argument("--reward-model", help="pay the learners a learned per-agent reward (a "
                    "reward model directory) instead of Bomber's own; ratings stay true")
     t.add_argument("--seed", type=int, default=d.seed)
@@ -158,6 +164,7 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
         num_env_runners=args.num_env_runners,
         num_cpus_per_env_runner=args.num_cpus_per_env_runner,
         num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner,
+        shaping={"shape_pickup": args.shape_pickup, "shape_enemy_death": args.shape_enemy_death},
         reward_model=args.reward_model, model=args.model, action_mask=args.action_mask,
         sampler=args.sampler, num_boards=args.num_boards,
         curriculum=CurriculumConfig(tuple(args.curriculum),

@@ -101,10 +101,30 @@ def test_league_config_validation_and_round_trip():
         LeagueConfig.from_json({"populaton": 3})
     with pytest.raises(ValueError, match="gae_lambda must be in"):
         LeagueConfig(gae_lambda=1.5)
+    with pytest.raises(ValueError, match="shaping weights must be >= 0, got shape_pickup=-0.1"):
+        LeagueConfig(shaping={"shape_pickup": -0.1, "shape_enemy_death": 0.2})
+    with pytest.raises(ValueError, match="unknown shaping weights"):
+        LeagueConfig(shaping={"shape_kills": 1.0})
     # GAE's lambda: 0.95 for new leagues; one saved before the field resumes on RLlib's 1.0
     assert c.gae_lambda == 0.95
     old = {k: v for k, v in c.to_json().items() if k != "gae_lambda"}
     assert LeagueConfig.from_json(old).gae_lambda == 1.0
+
+
+def test_train_command_line_sets_the_initial_shaping_weights():
+    from palaestra.cli.league import _config
+    from palaestra.cli.main import build_parser
+
+    def config(*extra):
+        args = build_parser().parse_args(["league", "train", "--out", "x", *extra])
+        return _config(args)
+
+    assert config().shaping == LeagueConfig().shaping
+    off = config("--shape-pickup", "0", "--shape-enemy-death", "0")
+    assert off.shaping == {"shape_pickup": 0.0, "shape_enemy_death": 0.0}
+    assert off.initial_hyperparams()["shape_pickup"] == 0.0
+    with pytest.raises(ValueError, match="shaping weights must be >= 0"):
+        config("--shape-enemy-death", "-1")
 
 
 def test_solo_league_env_plays_one_learner_per_episode():

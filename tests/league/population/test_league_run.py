@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from palaestra.cli.main import main
+from palaestra.league.population.run import LEARNER_DIAGNOSTICS, learner_diagnostics
 from palaestra.league.population.state import LeagueState
 
 TINY = ["--population", "2", "--steps-per-iteration", "600", "--minibatch-size", "200",
@@ -22,6 +23,14 @@ TINY = ["--population", "2", "--steps-per-iteration", "600", "--minibatch-size",
 
 def _state(out: Path) -> LeagueState:
     return LeagueState.load(out / "league.json")
+
+
+def test_learner_diagnostics_keep_the_trained_members_and_finite_values():
+    learners = {"m0": {"entropy": 1.2, "mean_kl_loss": 0.01, "vf_explained_var": float("nan"),
+                       "policy_loss": -0.1, "vf_loss": 0.02, "num_module_steps_trained": 8000},
+                "m0@it2": {"entropy": 1.0}, "__all_modules__": {"total_loss": 0.3}}
+    got = learner_diagnostics(learners, ["m0", "m1"])
+    assert got == {"m0": {"entropy": 1.2, "mean_kl_loss": 0.01, "policy_loss": -0.1, "vf_loss": 0.02}}
 
 
 def test_train_snapshots_pbt_ratings_plots_then_resume(tmp_path):
@@ -44,6 +53,10 @@ def test_train_snapshots_pbt_ratings_plots_then_resume(tmp_path):
         assert 0.0 < e["action_mask"]["masked_step_share"] <= 1.0
         assert 0.0 < e["action_mask"]["masked_actions_per_step"] < 6.0
         assert e["wall_seconds"] >= e["train_seconds"] > 0
+        for learner in ("m0", "m1"):  # PPO's own view of each learner, logged
+            got = e["learner"][learner]
+            assert set(got) == set(LEARNER_DIAGNOSTICS)
+            assert got["entropy"] > 0.0 and got["mean_kl_loss"] >= 0.0
     assert sum(e["event"] == "pbt" for e in events) == 2
     assert len(list((out / "checkpoints").iterdir())) == 2  # keep_checkpoints
     # snapshots are frozen, learners train: compare the two checkpoints kept (iterations 3, 4)

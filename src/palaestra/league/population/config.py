@@ -118,6 +118,10 @@ class LeagueConfig:
         if unknown:
             raise ConfigError(f"unknown shaping weights {sorted(unknown)}; known: shape_pickup, "
                               "shape_enemy_death")
+        negative = sorted(k for k, v in self.shaping.items() if not v >= 0)
+        if negative:
+            bad = ", ".join(f"{k}={self.shaping[k]}" for k in negative)
+            raise ConfigError(f"shaping weights must be >= 0, got {bad}")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ConfigError(f"hidden must list positive layer sizes, got {self.hidden!r}")
         from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS

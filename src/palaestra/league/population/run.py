@@ -38,6 +38,22 @@ from palaestra.league.rllib.weights import apply_hyperparams, copy_weights, sync
 ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
 
 
+LEARNER_DIAGNOSTICS = ("entropy", "mean_kl_loss", "vf_explained_var", "policy_loss", "vf_loss")
+"""PPO's per-module learner statistics logged every iteration (events.jsonl "learner", TensorBoard
+``learner/<member>/...``): a policy that does not move shows as a KL near 0 and a flat entropy."""
+
+
+def learner_diagnostics(learners: dict[str, Any], members: list[str]) -> dict[str, dict[str, float]]:
+    """The :data:`LEARNER_DIAGNOSTICS` of each trained member in RLlib's ``result["learners"]``."""
+    out: dict[str, dict[str, float]] = {}
+    for m in members:
+        values = learners.get(m) or {}
+        got = {k: float(values[k]) for k in LEARNER_DIAGNOSTICS if k in values}
+        if got:
+            out[m] = {k: v for k, v in got.items() if np.isfinite(v)}
+    return out
+
+
 class LeagueRunError(RunStateError):
     """A run directory that cannot be started or resumed as asked."""
 
@@ -220,6 +236,9 @@ class LeagueRun:
         if MASKED_STEP_SHARE in runners:  # the action filter at work (masked modules only)
             stats["action_mask"] = {k: float(runners[k]) for k in (MASKED_STEP_SHARE, MASKED_ACTIONS_PER_STEP)
                                     if k in runners}
+        learner_stats = learner_diagnostics(result.get("learners", {}), state.learners())
+        if learner_stats:
+            stats["learner"] = learner_stats
         returns = runners.get("agent_episode_returns_mean", {}) or {}
         stats["returns"] = {str(k): float(v) for k, v in returns.items()
                             if np.isfinite(v)}  # members that finished no episode report NaN
@@ -348,6 +367,9 @@ class LeagueRun:
             w.add_scalar(f"eval_win_rate_vs_3_simple/{learner}", rate, it)
         for k, v in stats.get("action_mask", {}).items():
             w.add_scalar(f"action_mask/{k}", v, it)
+        for learner, values in stats.get("learner", {}).items():
+            for k, v in values.items():
+                w.add_scalar(f"learner/{learner}/{k}", v, it)
         w.add_scalar("train/seconds_per_iteration", stats["train_seconds"], it)
         w.add_scalar("train/env_steps", stats["env_steps"], it)
         w.flush()
