@@ -64,6 +64,17 @@ def build_league(p: argparse.ArgumentParser) -> None:
                    help="snapshots per learner kept as opponents; older ones are archived "
                    f"({d.max_snapshots})")
     t.add_argument("--pbt-interval", type=int, default=d.pbt.interval)
+    mm = d.matchmaking
+    t.add_argument("--pfsp", choices=["hard", "variance", "uniform"], default=mm.weighting,
+                   help="PFSP's weighting of opponents by the learner's win rate p against them: "
+                   f"hard (1-p)^2, variance p(1-p), uniform ({mm.weighting})")
+    t.add_argument("--bot-weight", type=float, default=mm.bot_weight,
+                   help=f"PFSP: multiplier on the bots' weights, 0 leaves them out ({mm.bot_weight})")
+    t.add_argument("--snapshot-weight", type=float, default=mm.snapshot_weight,
+                   help=f"PFSP: multiplier on the snapshots' weights, 0 leaves them out ({mm.snapshot_weight})")
+    t.add_argument("--learner-weight", type=float, default=mm.learner_weight,
+                   help="PFSP: multiplier on the other learners' weights, 0 leaves them out "
+                   f"({mm.learner_weight})")
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--eval-games", type=int, default=d.eval_games)
     t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
@@ -151,6 +162,7 @@ def build_league(p: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace) -> LeagueConfig:
     from palaestra.league.population.config import LeagueConfig
     from palaestra.league.population.curriculum import CurriculumConfig
+    from palaestra.league.population.matchmaking import MatchmakingConfig
     from palaestra.league.population.pbt import PBTConfig
 
     return LeagueConfig(
@@ -160,7 +172,11 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
         snapshot_every=args.snapshot_every, max_snapshots=args.max_snapshots,
         eval_every=args.eval_every,
         eval_games=args.eval_games, bots=tuple(args.bots), seed=args.seed,
-        pbt=PBTConfig(interval=args.pbt_interval), address=args.address, num_cpus=args.num_cpus,
+        pbt=PBTConfig(interval=args.pbt_interval),
+        matchmaking=MatchmakingConfig(weighting=args.pfsp, bot_weight=args.bot_weight,
+                                      snapshot_weight=args.snapshot_weight,
+                                      learner_weight=args.learner_weight),
+        address=args.address, num_cpus=args.num_cpus,
         num_env_runners=args.num_env_runners,
         num_cpus_per_env_runner=args.num_cpus_per_env_runner,
         num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner,

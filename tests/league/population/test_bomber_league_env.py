@@ -111,7 +111,7 @@ def test_league_config_validation_and_round_trip():
     assert LeagueConfig.from_json(old).gae_lambda == 1.0
 
 
-def test_train_command_line_sets_the_initial_shaping_weights():
+def test_train_command_line_sets_shaping_and_pfsp_weights():
     from palaestra.cli.league import _config
     from palaestra.cli.main import build_parser
 
@@ -125,6 +125,12 @@ def test_train_command_line_sets_the_initial_shaping_weights():
     assert off.initial_hyperparams()["shape_pickup"] == 0.0
     with pytest.raises(ValueError, match="shaping weights must be >= 0"):
         config("--shape-enemy-death", "-1")
+    # PFSP's weights come from the command line too
+    assert config().matchmaking == LeagueConfig().matchmaking
+    mm = config("--pfsp", "variance", "--bot-weight", "3", "--snapshot-weight", "0").matchmaking
+    assert (mm.weighting, mm.bot_weight, mm.snapshot_weight, mm.learner_weight) == ("variance", 3.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="bot_weight must be finite and >= 0"):
+        config("--bot-weight", "-1")
 
 
 def test_solo_league_env_plays_one_learner_per_episode():
