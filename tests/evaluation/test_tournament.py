@@ -20,6 +20,8 @@ from palaestra.evaluation.replay import load_replay, replay_from_dict, save_repl
 from palaestra.evaluation.store import StoreError, TournamentStore
 from palaestra.evaluation.tournament import (
     TournamentConfig,
+    entry_base,
+    entry_names,
     local_runner,
     matchmaking_round,
     round_robin,
@@ -51,7 +53,8 @@ def test_round_robin_rotates_every_group_through_every_seat() -> None:
 def test_config_is_validated() -> None:
     with pytest.raises(ConfigError, match="at least that many"):
         TournamentConfig("t", "bomber", ("a", "b", "c"))
-    with pytest.raises(ConfigError, match="once"):
+    with pytest.raises(ConfigError, match="entry names must differ, got a more than once; name a "
+                       "built-in's copies a#2"):
         TournamentConfig("t", "kelly", ("a", "a"))
     with pytest.raises(ConfigError, match=r"env must be one of \('bomber', 'kelly', 'kelly-generalized'\)"):
         TournamentConfig("t", "chess", ("a", "b"))
@@ -156,6 +159,27 @@ def test_a_changed_config_does_not_silently_resume(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="differs in rounds"):
         run_tournament(store, TournamentConfig("x", "kelly", ("kelly", "optimal"), rounds=2),
                        local_runner(1))
+
+
+def test_a_built_in_seated_twice_enters_as_two_players(tmp_path: Path) -> None:
+    assert entry_names(["simple", "random", "simple", "simple"]) == ("simple", "random", "simple#2", "simple#3")
+    assert [entry_base(n) for n in ("simple#2", "simple", "a#b", "x#1", "#2")] == ["simple", "simple", "a#b", "x#1", "#2"]
+    store = TournamentStore(tmp_path / "t.sqlite")
+    agents = entry_names(["simple", "random", "simple", "random"])
+    config = TournamentConfig("dup", "bomber", agents, env_config={"mode": "team"}, seed=3)
+    summary = run_tournament(store, config, local_runner(1))
+    assert summary.played == 4 and summary.failed == {}
+    seatings = [m["seats"] for m in store.matches("dup", status="done")]
+    # every rotation of (simple, random, simple#2, random#2) makes the two SimpleAgents a team
+    assert len(seatings) == 4
+    assert all({"simple", "simple#2"} in ({s[0], s[2]}, {s[1], s[3]}) for s in seatings)
+    assert set(tournament_table(store, "dup").players) == {"simple", "simple#2", "random", "random#2"}
+    # a submission is one entrant: it cannot be seated twice
+    bot = _write(tmp_path / "bot.py", "def agent(obs, config):\n    return 0\n")
+    store.add_submission("idle", "bomber", "python", f"python:{bot}", sha256_of(bot), {})
+    twice = TournamentConfig("sub2", "bomber", entry_names(["idle", "idle", "simple", "random"]))
+    with pytest.raises(ConfigError, match="'idle#2': a submission enters a tournament once"):
+        run_tournament(store, twice, local_runner(1))
 
 
 def test_unknown_agent_is_named() -> None:

@@ -54,7 +54,8 @@ def build_tournament(p: argparse.ArgumentParser) -> None:
     r.add_argument("--name", required=True, help="tournament name (resume key)")
     r.add_argument("--env", required=True, choices=envs)
     r.add_argument("--agent", action="append", required=True,
-                   help="built-in agent or submission name (repeat; Bomber needs 4 or more)")
+                   help="built-in agent or submission name (repeat; Bomber needs 4 or more). A built-in "
+                   "given again enters as another player, simple#2, simple#3 ...")
     r.add_argument("--schedule", choices=["round-robin", "matchmaking"], default="round-robin")
     r.add_argument("--rounds", type=int, default=1, help="round-robin passes or matchmaking rounds")
     r.add_argument("--players", type=int, help="Kelly: agents per match (default 2)")
@@ -120,8 +121,8 @@ def _check_name(name: str, env: str) -> None:
     from palaestra.envs import get_spec
 
     builtin = bomber_builtins() if get_spec(env).family == "bomber" else SCRIPTED_KELLY_AGENTS
-    if name in builtin or not name or any(c in name for c in " /:"):
-        raise ConfigError(f"{name!r} cannot name a submission (built-in name, empty, or has ' /:')")
+    if name in builtin or not name or any(c in name for c in " /:#"):
+        raise ConfigError(f"{name!r} cannot name a submission (built-in name, empty, or has ' /:#')")
 
 
 def _plain(info: object) -> dict[str, Any]:
@@ -142,6 +143,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from palaestra.evaluation.store import TournamentStore
     from palaestra.evaluation.tournament import (
         TournamentConfig,
+        entry_names,
         local_runner,
         run_tournament,
         secret_seed,
@@ -170,7 +172,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     ) as bar:
         stored = stored_seed(store, args.name)
         seed = args.seed if args.seed is not None else stored[0] if stored else secret_seed()
-        config = TournamentConfig(args.name, args.env, tuple(args.agent), args.schedule,
+        config = TournamentConfig(args.name, args.env, entry_names(args.agent), args.schedule,
                                   args.rounds, args.players, seed, env_config, limits,
                                   seed_bits=stored[1] if stored else 63)  # type: ignore[arg-type]
         task = bar.add_task(f"{args.name}: matches", total=0)

@@ -29,6 +29,27 @@ from palaestra.evaluation.store import TournamentStore
 ENVS: tuple[str, ...] = tuple(sorted(short_names(*TOURNAMENT_FAMILIES)))
 """Short names of the envs a tournament can be played in (those of :data:`TOURNAMENT_FAMILIES`)."""
 
+COPY_SEP = "#"
+"""Separates a built-in's name from its copy number in an entry name: ``simple#2`` is the second
+``simple`` of a tournament (submission names may not contain it)."""
+
+
+def entry_names(agents: Iterable[str]) -> tuple[str, ...]:
+    """The entry names of ``agents`` as given on the command line: the k-th repeat (k >= 2) of a
+    name enters as ``name#k``, so that two ``simple`` bots are two players, rated apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in agents:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}{COPY_SEP}{seen[name]}")
+    return tuple(out)
+
+
+def entry_base(name: str) -> str:
+    """The agent an entry name plays: ``simple#2`` -> ``simple``; other names are their own."""
+    base, sep, copy = name.rpartition(COPY_SEP)
+    return base if sep and base and copy.isdigit() and int(copy) >= 2 else name
+
 
 @dataclass(frozen=True)
 class TournamentConfig:
@@ -65,7 +86,10 @@ class TournamentConfig:
         if self.schedule not in ("round-robin", "matchmaking"):
             raise ConfigError(f"schedule must be 'round-robin' or 'matchmaking', got {self.schedule!r}")
         if len(set(self.agents)) != len(self.agents):
-            raise ConfigError("each agent may enter a tournament once")
+            twice = sorted({a for a in self.agents if self.agents.count(a) > 1})
+            raise ConfigError(f"entry names must differ, got {', '.join(twice)} more than once; "
+                              f"name a built-in's copies {twice[0]}{COPY_SEP}2, {twice[0]}{COPY_SEP}3 "
+                              "... (entry_names does it)")
         if self.rounds < 1:
             raise ConfigError(f"rounds must be >= 1, got {self.rounds}")
         if self.seats_per_match > len(self.agents):
@@ -199,7 +223,8 @@ def _rated_games(matches: Iterable[dict[str, Any]]) -> list[Any]:
 
 
 def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str, str]:
-    """Agent name -> launch spec; unknown names are an error listing what exists."""
+    """Entry name -> launch spec; unknown names are an error listing what exists. Copies of a
+    built-in (``simple#2``, see :func:`entry_names`) launch the built-in; a submission enters once."""
     if config.family == "bomber":
         from palaestra.agents.registry import bomber_builtins
 
@@ -213,8 +238,11 @@ def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str,
             if sub["env"] != config.env:
                 raise ConfigError(f"submission {name!r} was submitted for {sub['env']}, not {config.env}")
             specs[name] = sub["spec"]
-        elif name in builtin or (config.family == "kelly" and name.startswith("fraction:")):
-            specs[name] = BUILTIN_PREFIX + name
+        elif (base := entry_base(name)) in builtin or (config.family == "kelly" and base.startswith("fraction:")):
+            specs[name] = BUILTIN_PREFIX + base
+        elif base != name and store.submission(base) is not None:
+            raise ConfigError(f"{name!r}: a submission enters a tournament once (only built-ins "
+                              "can be seated more than once)")
         else:
             known = sorted(builtin) + [s["name"] for s in store.submissions(config.env)]
             raise UnknownNameError(f"unknown agent {name!r} for {config.env}; known: {', '.join(known)}")
