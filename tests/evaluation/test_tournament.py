@@ -163,7 +163,8 @@ def test_a_changed_config_does_not_silently_resume(tmp_path: Path) -> None:
 
 def test_a_built_in_seated_twice_enters_as_two_players(tmp_path: Path) -> None:
     assert entry_names(["simple", "random", "simple", "simple"]) == ("simple", "random", "simple#2", "simple#3")
-    assert [entry_base(n) for n in ("simple#2", "simple", "a#b", "x#1", "#2")] == ["simple", "simple", "a#b", "x#1", "#2"]
+    names = ("simple#2", "simple", "a#b", "x#1", "#2")
+    assert [entry_base(n) for n in names] == ["simple", "simple", "a#b", "x#1", "#2"]
     store = TournamentStore(tmp_path / "t.sqlite")
     agents = entry_names(["simple", "random", "simple", "random"])
     config = TournamentConfig("dup", "bomber", agents, env_config={"mode": "team"}, seed=3)
