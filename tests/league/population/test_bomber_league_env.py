@@ -209,3 +209,15 @@ def test_without_play_out_the_game_stops_with_the_member():
         if term["__all__"] or trunc["__all__"]:
             break
     assert len(env.game.agents) == 3 and sorted(env.pop_results()[0]["ranks"]).count(0) == 3
+
+
+def test_evaluation_rounds_rotate_the_learner_through_the_four_seats():
+    from palaestra.league.population.eval import play_eval_games
+
+    rng = np.random.default_rng(0)
+    games = play_eval_games("m0", lambda obs: int(rng.integers(6)), games=8, seed=5)
+    assert [g.seats.index("m0") for g in games] == [0, 1, 2, 3, 0, 1, 2, 3]
+    assert all(sorted(g.seats) == ["bot:simple"] * 3 + ["m0"] for g in games)
+    env = BomberLeagueEnv({"lineups": {"m0": {"bot:simple": 1.0}}, "bots": ["bot:simple"]})
+    with pytest.raises(ValueError, match=r"options\['seat'\] must be an int in 0..3, got 4"):
+        env.reset(seed=0, options={"seat": 4})

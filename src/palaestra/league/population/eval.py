@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from palaestra.agents.learned.bomber import takes_mask
+from palaestra.envs.bomber import constants as C
 from palaestra.errors import ConfigError, RunStateError, UnknownNameError
 from palaestra.evaluation.versus import VersusTally, game_seed
 from palaestra.league.population.envs.bomber import BOT_PREFIX, BomberLeagueEnv
@@ -49,7 +50,8 @@ def module_policy(module: Any, rng: np.random.Generator) -> Callable[[Any], int]
 
 def play_eval_games(member: str, policy: Callable[[Any], int], games: int, seed: int,
                     bot: str = "simple", masked: bool = False) -> list[EvalGame]:
-    """``games`` FFA games of ``member`` against three ``bot``\\ s, seats drawn at random.
+    """``games`` FFA games of ``member`` against three ``bot``\\ s, its seat rotated (game ``g`` in
+    seat ``g % 4``, as :func:`palaestra.evaluation.versus.play_versus` seats it).
 
     The game stops when ``member`` dies (the bots' play-out could not change its result), so a win
     is a game the member ends alone on top.
@@ -59,7 +61,7 @@ def play_eval_games(member: str, policy: Callable[[Any], int], games: int, seed:
                            "masked_members": [member] if masked else []})
     out = []
     for g in range(games):
-        obs, _ = env.reset(seed=game_seed(seed, g))
+        obs, _ = env.reset(seed=game_seed(seed, g), options={"seat": g % C.NUM_AGENTS})
         while True:
             obs, _, term, trunc, _ = env.step({m: policy(o) for m, o in obs.items()
                                                if m in env.agents})

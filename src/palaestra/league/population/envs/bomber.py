@@ -134,6 +134,12 @@ class BomberLeagueEnv(LeagueEnvBase):
         opponents = draw_lineup(self._lineups[learner], self._bots, C.NUM_AGENTS - 1, self._rng)
         lineup = [learner, *opponents]
         self._seats = [lineup[i] for i in self._rng.permutation(C.NUM_AGENTS)]
+        seat = (options or {}).get("seat")
+        if seat is not None:  # the learner takes this seat; whoever had it takes the learner's
+            if type(seat) is not int or not 0 <= seat < C.NUM_AGENTS:
+                raise ValueError(f"options['seat'] must be an int in 0..{C.NUM_AGENTS - 1}, got {seat!r}")
+            k = self._seats.index(learner)
+            self._seats[k], self._seats[seat] = self._seats[seat], self._seats[k]
         self._seed = int(self._rng.integers(2**31))
         self._bot_agents = {}
         for k, member in enumerate(self._seats):
