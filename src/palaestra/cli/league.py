@@ -78,6 +78,9 @@ def build_league(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--eval-games", type=int, default=d.eval_games)
     t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
+    t.add_argument("--mode", choices=["ffa", "team"], default=d.mode,
+                   help="Bomber: ffa, or team (2v2: a learner plays both seats of its team against "
+                   f"one opponent team drawn by PFSP; needs --eval-every 0 for now) ({d.mode})")
     t.add_argument("--model", choices=["cnn", "mlp"], default=d.model,
                    help=f"Bomber policy: a CNN over the planes or an MLP ({d.model})")
     t.add_argument("--no-action-mask", dest="action_mask", action="store_false",
@@ -166,7 +169,7 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
     from palaestra.league.population.pbt import PBTConfig
 
     return LeagueConfig(
-        env=args.env, population=args.population, iterations=args.iterations,
+        env=args.env, mode=args.mode, population=args.population, iterations=args.iterations,
         steps_per_iteration=args.steps_per_iteration, minibatch_size=args.minibatch_size,
         epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy, gamma=args.gamma, gae_lambda=args.gae_lambda,
         snapshot_every=args.snapshot_every, max_snapshots=args.max_snapshots,

@@ -105,6 +105,15 @@ def test_league_config_validation_and_round_trip():
         LeagueConfig(shaping={"shape_pickup": -0.1, "shape_enemy_death": 0.2})
     with pytest.raises(ValueError, match="unknown shaping weights"):
         LeagueConfig(shaping={"shape_kills": 1.0})
+    # team leagues: the boards sampler only, and no FFA evaluation rounds
+    assert LeagueConfig(mode="team", eval_every=0).mode == "team"
+    assert LeagueConfig.from_json(c.to_json()).mode == "ffa"
+    with pytest.raises(ValueError, match="mode 'team' is a Bomber mode of the boards sampler"):
+        LeagueConfig(mode="team", eval_every=0, sampler="env", model="mlp", action_mask=False)
+    with pytest.raises(ValueError, match="evaluation rounds play FFA only"):
+        LeagueConfig(mode="team")
+    with pytest.raises(ValueError, match="mode must be 'ffa' or 'team'"):
+        LeagueConfig(mode="team_radio", eval_every=0)
     # GAE's lambda: 0.95 for new leagues; one saved before the field resumes on RLlib's 1.0
     assert c.gae_lambda == 0.95
     old = {k: v for k, v in c.to_json().items() if k != "gae_lambda"}

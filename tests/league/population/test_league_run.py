@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from palaestra.cli.main import main
+from palaestra.league.population.config import LeagueConfig
 from palaestra.league.population.run import LEARNER_DIAGNOSTICS, learner_diagnostics
 from palaestra.league.population.state import LeagueState
 
@@ -116,6 +117,22 @@ def test_train_snapshots_pbt_ratings_plots_then_resume(tmp_path):
     assert game.agents[0] == "m0"
     info = validate_submission(str(exported), "bomber", name="m0")
     assert info.name == "m0"
+
+
+def test_a_team_league_trains_and_rates_teams(tmp_path):
+    out = tmp_path / "team"
+    assert main(["league", "train", "--out", str(out), "--mode", "team", "--iterations", "3",
+                 "--bots", "simple", "filtered-random", *TINY, "--eval-every", "0"]) == 0
+    state = _state(out)
+    assert state.iteration == 3 and state.matches
+    for m in state.matches:  # one record per game, of two teams: each member plays both its seats
+        assert len(m.seats) == 2 and len(m.ranks) == 2
+    assert {"m0", "m1"} & set(state.rating_table().players)
+    assert LeagueConfig.load(out / "league_config.json").mode == "team"
+    # resuming keeps the team mode without asking for it again
+    assert main(["league", "train", "--out", str(out), "--iterations", "4", "--resume",
+                 "--bots", "simple", "filtered-random", *TINY, "--eval-every", "0"]) == 0
+    assert _state(out).iteration == 4
 
 
 def test_resume_after_kill_9_loses_no_league_state(tmp_path):

@@ -118,10 +118,45 @@ def test_boards_refuse_bots_they_cannot_play_and_other_modes():
     boards = LeagueBoards(2, bomber_config({}), 0)
     with pytest.raises(UnknownNameError):
         boards.set_league({"m0": {"bot:nope": 1.0}}, ["bot:nope"], {})
-    with pytest.raises(ConfigError):
-        bomber_config({"mode": "team"})
+    with pytest.raises(ConfigError, match="league boards play Bomber modes ffa, team, got 'team_radio'"):
+        bomber_config({"mode": "team_radio"})
     with pytest.raises(RuntimeError):
         boards.restart([0])
+
+
+@pytest.mark.parametrize("opponent", ["bot:simple", "m1"])
+def test_team_boards_pay_both_seats_the_teams_result_at_the_end(opponent):
+    """2v2: a learner takes both seats of a side; a seat that dies hangs until the game's end,
+    then both seats of each member team are paid the same +1/-1 and the record is by team."""
+    boards = LeagueBoards(1, bomber_config({"mode": "team", "max_steps": 200}), 3)
+    boards.set_league({"m0": {opponent: 1.0}}, ["bot:simple"], {})
+    rng = np.random.default_rng(0)
+    hung = 0
+    for _ in range(12):
+        boards.restart([0])
+        seats = boards.seats[0]
+        side = seats.index("m0")
+        assert seats == ["m0" if k % 2 == side else opponent for k in range(4)]
+        members = [k for k in range(4) if seats[k] in ("m0", "m1")]
+        assert list(np.flatnonzero(boards.member[0])) == members
+        paid = {}
+        while True:
+            step = boards.step(np.where(boards.active, rng.integers(6, size=(1, 4)), 0))
+            for k in np.flatnonzero(step.hanging[0]):
+                assert step.acted[0, k] and not step.terminated[0, k] and step.rewards[0, k] == 0
+                hung += 1
+            for k in np.flatnonzero(step.terminated[0]):
+                paid[int(k)] = float(step.rewards[0, k])
+            if step.over[0]:
+                break
+            assert not paid  # nobody is paid before the game's end
+        (record,) = boards.pop_results()
+        assert record["seats"] == seats[:2] and sorted(record["ranks"]) in ([0, 0], [0, 1])
+        assert sorted(paid) == members  # every member seat paid once, the hanging ones too
+        for k in members:
+            won = record["ranks"][k % 2] == 0 and record["ranks"][1 - k % 2] == 1
+            assert paid[k] == paid[(k + 2) % 4] == (1.0 if won else -1.0)
+    assert hung  # some seat died while its mate played on
 
 
 # -- the runner inside PPO -------------------------------------------------------------------
@@ -133,7 +168,7 @@ def ray_session():
     ray.shutdown()
 
 
-def _algo(spec=None, seed=0, num_boards=8, batch=400, lineups=None, shaping=None, play_out=True):
+def _algo(spec=None, seed=0, num_boards=8, batch=400, lineups=None, shaping=None, play_out=True, mode="ffa"):
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.tune.registry import register_env
@@ -146,7 +181,8 @@ def _algo(spec=None, seed=0, num_boards=8, batch=400, lineups=None, shaping=None
     register_env(ENV_NAME, make_league_env)
     spec = spec or module_spec(OBS_SPACE, ACT_SPACE, [32])
     env_config = {"lineups": lineups or LINEUPS, "bots": BOTS, "shaping": shaping or {}, "seed": seed,
-                  "agent_ids": MEMBERS, "num_boards": num_boards, "play_out": play_out, "env": "bomber"}
+                  "agent_ids": MEMBERS, "num_boards": num_boards, "play_out": play_out, "env": "bomber",
+                  "mode": mode}
     ppo = (PPOConfig()
            .environment(ENV_NAME, env_config=env_config, disable_env_checking=True)
            .env_runners(num_env_runners=0, num_envs_per_env_runner=1, env_runner_cls=BomberVectorEnvRunner,
@@ -187,6 +223,35 @@ def test_ppo_trains_with_the_vector_runner(ray_session):
         for r in records:
             _check_record(r)
         assert algo.env_runner.pop_results() == []
+    finally:
+        algo.stop()
+
+
+def test_ppo_trains_a_team_league_with_one_module_per_team(ray_session):
+    from palaestra.league.rllib.weights import module_weights
+
+    lineups = {"m0": {"m1": 0.5, "bot:simple": 0.5}, "m1": {"m0": 0.5, "bot:random": 0.5}}
+    algo = _algo(num_boards=6, batch=600, lineups=lineups, mode="team")
+    try:
+        eps = algo.env_runner.sample(num_timesteps=900)
+        agents = {a for e in eps for a in e.agent_episodes}
+        assert agents <= {f"{m}/{k}" for m in MEMBERS for k in range(4)} and len(agents) >= 2
+        done = [e for e in eps if e.is_done]
+        assert done
+        for e in done:  # both seats of a member team end with the same team result
+            finals = {}
+            for aid, sa in e.agent_episodes.items():
+                assert sa.is_terminated and len(sa.get_actions()) == len(sa) >= 1
+                finals.setdefault(aid.split("/")[0], set()).add(float(sa.get_rewards()[-1]))
+            assert all(len(v) == 1 and v <= {1.0, -1.0} for v in finals.values()), finals
+        records = algo.env_runner.pop_results()
+        assert records and all(len(r["seats"]) == 2 and len(r["ranks"]) == 2 for r in records)
+        before = {m: {k: v.copy() for k, v in module_weights(algo, m).items()} for m in MEMBERS}
+        result = algo.train()
+        assert result["env_runners"]["num_env_steps_sampled"] >= 600
+        for m in MEMBERS:
+            after = module_weights(algo, m)
+            assert any(not np.array_equal(before[m][k], after[k]) for k in after), m
     finally:
         algo.stop()
 

@@ -57,7 +57,7 @@ def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[s
         from palaestra.league.population.vector_runner import BomberVectorEnvRunner
 
         runner = {"env_runner_cls": BomberVectorEnvRunner}
-        env_config = {**env_config, "num_boards": config.num_boards}
+        env_config = {**env_config, "num_boards": config.num_boards, "mode": config.mode}
     ppo = (
         PPOConfig()
         .environment(ENV_NAME, env_config={**env_config, "env": config.env},

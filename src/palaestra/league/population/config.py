@@ -25,6 +25,9 @@ class LeagueConfig:
 
     env: str = "bomber"
     """Env short name (see :data:`LEAGUE_ENVS`)."""
+    mode: Literal["ffa", "team"] = "ffa"
+    """Bomber: ``ffa`` (one learner seat against three opponents) or ``team`` (2v2: a learner plays
+    both seats of its team against one opponent team; boards sampler only)."""
     population: int = 4
     """Number of learners trained side by side (``m0``, ``m1``, ...)."""
     iterations: int = 100
@@ -120,8 +123,8 @@ class LeagueConfig:
                               "shape_enemy_death")
         negative = sorted(k for k, v in self.shaping.items() if not v >= 0)
         if negative:
-            bad = ", ".join(f"{k}={self.shaping[k]}" for k in negative)
-            raise ConfigError(f"shaping weights must be >= 0, got {bad}")
+            listed = ", ".join(f"{k}={self.shaping[k]}" for k in negative)
+            raise ConfigError(f"shaping weights must be >= 0, got {listed}")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ConfigError(f"hidden must list positive layer sizes, got {self.hidden!r}")
         from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
@@ -138,6 +141,13 @@ class LeagueConfig:
         if not self.solo and self.sampler == "boards" and self.reward_model is not None:
             raise ConfigError("a reward model needs sampler 'env' (the boards sampler pays Bomber's "
                               "own rewards)")
+        if self.mode not in ("ffa", "team"):
+            raise ConfigError(f"mode must be 'ffa' or 'team', got {self.mode!r}")
+        if self.mode == "team" and (self.solo or self.sampler != "boards"):
+            raise ConfigError("mode 'team' is a Bomber mode of the boards sampler (sampler 'boards')")
+        if self.mode == "team" and self.eval_every:
+            raise ConfigError("the in-training evaluation rounds play FFA only: set eval_every 0 "
+                              "(--eval-every 0) for a team league")
         missing = [b for b in self.curriculum.stages if b not in self.bots]
         if missing and not self.solo:
             raise ConfigError(f"curriculum stages {missing} are not among the league's bots {list(self.bots)}")

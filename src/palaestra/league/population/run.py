@@ -33,6 +33,7 @@ from palaestra.league.population.matchmaking import lineup_table
 from palaestra.league.population.pbt import exploit_explore
 from palaestra.league.population.state import LeagueState, MatchRecord, Member
 from palaestra.league.population.vector_runner import MASKED_ACTIONS_PER_STEP, MASKED_STEP_SHARE
+from palaestra.league.rllib.modules import identity_mapping
 from palaestra.league.rllib.weights import apply_hyperparams, copy_weights, sync_weights
 
 ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
@@ -240,8 +241,11 @@ class LeagueRun:
         if learner_stats:
             stats["learner"] = learner_stats
         returns = runners.get("agent_episode_returns_mean", {}) or {}
-        stats["returns"] = {str(k): float(v) for k, v in returns.items()
-                            if np.isfinite(v)}  # members that finished no episode report NaN
+        by_member: dict[str, list[float]] = {}  # team games: one agent id per seat of a member
+        for agent, value in returns.items():
+            if np.isfinite(value):  # members that finished no episode report NaN
+                by_member.setdefault(str(identity_mapping(str(agent))), []).append(float(value))
+        stats["returns"] = {m: float(np.mean(v)) for m, v in by_member.items()}
         if c.eval_every and it % c.eval_every == 0 and not c.solo:
             stats["eval_win_rate"] = self._evaluate(it)
         if c.snapshot_every and it % c.snapshot_every == 0 and not c.solo:

@@ -1,4 +1,4 @@
-"""Many league games of FFA Bomber at once: the game side of :mod:`palaestra.league.population.vector_runner`.
+"""Many league games of Bomber at once: the game side of :mod:`palaestra.league.population.vector_runner`.
 
 :class:`LeagueBoards` holds ``num_boards`` games in one :class:`~palaestra.envs.bomber.core.BomberBatch`.
 Each board has a lineup drawn as :class:`~palaestra.league.population.envs.bomber.BomberLeagueEnv`
@@ -16,6 +16,15 @@ Once no member of a board is alive, the bots still standing play the game out to
 endgame pool (:class:`~palaestra.league.population.vector_playout.PlayoutPool`, one step per step of
 the boards), whose record is kept when it ends; the caller restarts the board at once with
 :meth:`LeagueBoards.restart`.
+
+**Team mode** (``mode="team"``, 2v2): a learner plays both seats of its team (seats 0 and 2, or 1
+and 3, drawn per game) against one opponent drawn by PFSP, which takes the other two seats: a
+learner or snapshot playing both, or two bots of one kind. Both seats of a team are paid the
+team's result (+1/-1, -1 at the time-out) when the game ends, the dead included: a seat that dies
+while its mate plays on is *hanging* (:attr:`BoardsStep.hanging`), its episode open without an
+observation until then. ``shape_enemy_death`` counts the other team's deaths. A game ends when a
+team is out, so there is no play-out; its record has two seats, the team of seat 0 and that of
+seat 1, so ratings and PFSP are by team.
 """
 
 from __future__ import annotations
@@ -42,15 +51,19 @@ BOT_KINDS: tuple[str, ...] = (*COMPILED_BOTS, FILTERED)
 """Bot names the boards can seat."""
 
 
+BOARD_MODES: tuple[str, ...] = ("ffa", "team")
+"""Bomber modes the boards play (team_radio needs the word head, not built yet)."""
+
+
 def bomber_config(bomber: dict[str, Any] | None) -> BomberConfig:
-    """The game of an env_config's ``bomber`` entry (BomberParallelEnv keyword arguments), FFA only.
+    """The game of an env_config's ``bomber`` entry (BomberParallelEnv keyword arguments).
 
     Raises:
-        ConfigError: for another mode or an unknown setting.
+        ConfigError: for a mode the boards do not play or an unknown setting.
     """
     bomber = dict(bomber or {})
-    if bomber.get("mode", "ffa") != "ffa":
-        raise ConfigError("league training plays FFA Bomber only (mode='ffa')")
+    if bomber.get("mode", "ffa") not in BOARD_MODES:
+        raise ConfigError(f"league boards play Bomber modes {', '.join(BOARD_MODES)}, got {bomber['mode']!r}")
     known = {f.name for f in fields(BomberConfig)}
     unknown = sorted(set(bomber) - known)
     if unknown:
@@ -66,9 +79,11 @@ class BoardsStep:
     acted: np.ndarray
     """(N, 4) the member seats that acted this step (in their episode when the step began)."""
     rewards: np.ndarray
-    """(N, 4) float32 rewards of the seats that acted (shaping included), 0 elsewhere."""
+    """(N, 4) float32 rewards of the seats that acted or are paid their team's result (shaping
+    included), 0 elsewhere."""
     terminated: np.ndarray
-    """(N, 4) the acted seat's episode ended: its death, the game's decision or the time-out."""
+    """(N, 4) the seat's episode ended: FFA, its death; both modes, the game's decision or the
+    time-out (team mode: also for the seats of :attr:`hanging` that died earlier)."""
     truncated: np.ndarray
     """(N, 4) always False: the time-out is a termination (the step count is in the planes, so
     nothing lies beyond it to bootstrap from). Kept for the runner's episode API."""
@@ -76,6 +91,10 @@ class BoardsStep:
     """(N,) the members' episode of the board is over (no member alive, or the game ended)."""
     observations: np.ndarray
     """(N, 4, planes) float32 flat planes after the step, before any restart (zeros for the dead)."""
+    hanging: np.ndarray
+    """(N, 4) team mode: member seats that died this step while their team plays on; their episode
+    stays open without an observation until the game's end pays them the team's result (in
+    :attr:`rewards` and :attr:`terminated`, without acting). Always False in FFA."""
 
 
 class LeagueBoards:
@@ -94,8 +113,9 @@ class LeagueBoards:
                  playout_slots: int | None = None) -> None:
         if num_boards < 1:
             raise ConfigError(f"num_boards must be >= 1, got {num_boards}")
-        if config.mode != "ffa":
-            raise ConfigError("league training plays FFA Bomber only (mode='ffa')")
+        if config.mode not in BOARD_MODES:
+            raise ConfigError(f"league boards play Bomber modes {', '.join(BOARD_MODES)}, got {config.mode!r}")
+        self.team = config.mode == "team"
         self.num_boards = n = num_boards
         self.config = config
         self.play_out = play_out
@@ -107,6 +127,8 @@ class LeagueBoards:
         self.seeds = np.zeros(n, np.int64)
         self.member = np.zeros((n, C.NUM_AGENTS), bool)
         self.active = np.zeros((n, C.NUM_AGENTS), bool)
+        self.hanging = np.zeros((n, C.NUM_AGENTS), bool)
+        """(N, 4) team mode: dead member seats whose episode awaits the team's result."""
         self._kind_mask = {k: np.zeros((n, C.NUM_AGENTS), bool) for k in BOT_KINDS}
         self._bots = {k: CompiledBots(k, n, config) for k in COMPILED_BOTS}
         self._death = np.full((n, C.NUM_AGENTS), -1, np.int64)
@@ -159,9 +181,14 @@ class LeagueBoards:
         for i in (int(v) for v in indices):
             rng = self._rng
             learner = learners[int(rng.integers(len(learners)))]
-            opponents = draw_lineup(self._lineups[learner], self._bot_ids, C.NUM_AGENTS - 1, rng)
-            lineup = [learner, *opponents]
-            seats = [lineup[k] for k in rng.permutation(C.NUM_AGENTS)]
+            if self.team:  # one opponent team: both seats of a member, or two bots of a kind
+                (opponent,) = draw_lineup(self._lineups[learner], self._bot_ids, 1, rng)
+                side = int(rng.integers(2))  # the learner's seats: side and side + 2
+                seats = [learner if k % 2 == side else opponent for k in range(C.NUM_AGENTS)]
+            else:
+                opponents = draw_lineup(self._lineups[learner], self._bot_ids, C.NUM_AGENTS - 1, rng)
+                lineup = [learner, *opponents]
+                seats = [lineup[k] for k in rng.permutation(C.NUM_AGENTS)]
             seed = int(rng.integers(2**31))
             game_rng = np.random.default_rng(seed)  # as BomberParallelEnv.reset(seed=seed)
             board = make_board(game_rng, num_rigid=c.num_rigid, num_wood=c.num_wood)
@@ -171,6 +198,7 @@ class LeagueBoards:
                 mask[i] = [s.startswith(BOT_PREFIX) and bot_name(s) == kind for s in seats]
             self.member[i] = [not s.startswith(BOT_PREFIX) for s in seats]
             self.active[i] = self.member[i]
+            self.hanging[i] = False
             self._death[i] = -1
             for k, s in enumerate(seats):
                 w = self._shaping.get(s, {})
@@ -208,33 +236,51 @@ class LeagueBoards:
         b.step(moves, self.config.blast_cap)
         alive = b.agents[:, :, ALIVE].astype(bool)
         steps = b.meta[:, STEP]
-        done, final = outcome_batch(alive, steps, self.config.max_steps, False)
+        done, final = outcome_batch(alive, steps, self.config.max_steps, self.team)
         died = alive_before & ~alive
         self._death[died] = np.broadcast_to(steps[:, None], died.shape)[died]
-        paid = done[:, None] | died
-        rewards = np.where(paid, final, 0).astype(np.float32)
-        # a time-out terminates too: the step count is in the planes, nothing lies beyond it
-        terminated = acted & (done[:, None] | died)
+        if self.team:
+            # the team's result goes to both its seats at the game's end, the dead included
+            hang = acted & died & ~done[:, None]
+            paid = (acted | self.hanging) & done[:, None]
+            rewards = np.where(paid, final, 0).astype(np.float32)
+            terminated = paid
+            even, odd = died[:, 0::2].sum(axis=1), died[:, 1::2].sum(axis=1)
+            enemy_deaths = np.where(np.arange(C.NUM_AGENTS) % 2 == 0, odd[:, None], even[:, None])
+        else:
+            hang = np.zeros_like(acted)
+            paid = acted
+            rewards = np.where(done[:, None] | died, final, 0).astype(np.float32)
+            # a time-out terminates too: the step count is in the planes, nothing lies beyond it
+            terminated = acted & (done[:, None] | died)
+            enemy_deaths = died.sum(axis=1)[:, None]
         truncated = np.zeros_like(terminated)
         # shaping for the members alive after the step
         rows, cols = b.agents[:, :, ROW], b.agents[:, :, COL]
         under = board_before[np.arange(n)[:, None], rows, cols]
         picked = np.isin(under, np.asarray(C.POWERUPS, np.int8)) & alive
-        enemy_deaths = died.sum(axis=1)[:, None]
         rewards += np.where(alive, picked * self._shaping_w[..., 0] + enemy_deaths * self._shaping_w[..., 1], 0.0)
-        rewards = np.where(acted, rewards, 0.0).astype(np.float32)
+        rewards = np.where(acted | paid, rewards, 0.0).astype(np.float32)
         obs = self.observe()
         over = done | ~(alive & self.member).any(axis=1)
-        self.active &= ~(terminated | truncated)
+        self.active &= ~(terminated | truncated | hang)
         self.active &= ~over[:, None]
+        self.hanging = (self.hanging | hang) & ~terminated
         ended = np.flatnonzero(over)
         if len(ended):
             self._finish(ended, done)
-        return BoardsStep(acted, rewards, terminated, truncated, over, obs)
+        return BoardsStep(acted, rewards, terminated, truncated, over, obs, hang)
 
     def _finish(self, ended: np.ndarray, done: np.ndarray) -> None:
         """Record the boards of ``ended``; those still running go to the endgame pool (``play_out``)."""
         for i in (int(v) for v in ended):
+            if self.team:  # decided (or timed out) when over: one record of two teams
+                alive = self.batch.agents[i, :, ALIVE].astype(bool)
+                even, odd = bool(alive[0::2].any()), bool(alive[1::2].any())
+                ranks = [0, 1] if even and not odd else [1, 0] if odd and not even else [0, 0]
+                self._results.append({"seats": [self.seats[i][0], self.seats[i][1]], "ranks": ranks,
+                                      "seed": int(self.seeds[i])})
+                continue
             if not done[i] and self.play_out:
                 self._results.extend(self._pool.add(self.batch, i, self._kind_mask, self._bots, self._death,
                                                     self.seats[i], int(self.seeds[i])))

@@ -7,7 +7,9 @@ games (default 32) in one :class:`~palaestra.league.population.vector_boards.Lea
 compiled bots play the bot seats in one call per kind and step, and runs each member's module once
 per step on the observations of all its live seats on all boards (no connectors). Every board game
 is one :class:`~ray.rllib.env.multi_agent_episode.MultiAgentEpisode` whose agent ids are the member
-ids of that board; running episodes are cut when ``sample(num_timesteps=...)`` has enough env steps
+ids of that board (team mode: ``member/seat``, since a member plays both seats of its team; a dead
+seat's action waits without an observation for the team's result at the game's end, which RLlib
+adds to its last step); running episodes are cut when ``sample(num_timesteps=...)`` has enough env steps
 (one board step is one env step, as one step of one RLlib env), as RLlib's runners cut them.
 
 Use it as ``PPOConfig().env_runners(env_runner_cls=BomberVectorEnvRunner, num_envs_per_env_runner=1)``
@@ -52,6 +54,7 @@ from palaestra.envs.bomber import constants as C
 from palaestra.errors import ConfigError, UnknownNameError
 from palaestra.league.population.vector_boards import LeagueBoards, bomber_config
 from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY
+from palaestra.league.rllib.modules import seat_agent_id
 
 DEFAULT_NUM_BOARDS = 32
 """Boards per runner when ``env_config`` has no ``num_boards``."""
@@ -88,8 +91,8 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
     """The league's sampler over many Bomber boards (see the module docstring).
 
     ``env_config`` keys read here: ``num_boards`` (default 32), ``seed``, ``lineups``, ``bots``,
-    ``shaping``, ``bomber`` (FFA settings), ``play_out`` (default True); ``reward_model`` must be
-    unset.
+    ``shaping``, ``bomber`` (game settings), ``mode`` (``ffa`` or ``team``, default ``ffa``),
+    ``play_out`` (default True); ``reward_model`` must be unset.
 
     Raises:
         ConfigError: for ``reward_model``, a non-Bomber league env or ``num_envs_per_env_runner`` other
@@ -108,7 +111,8 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
                               "and env_config['num_boards']")
         num_boards = int(env_config.get("num_boards", DEFAULT_NUM_BOARDS))
         seed = int(env_config.get("seed", 0)) * 1_000_003 + int(self.worker_index or 0)
-        self.boards = LeagueBoards(num_boards, bomber_config(env_config.get("bomber")), seed,
+        bomber = {**(env_config.get("bomber") or {}), "mode": env_config.get("mode", "ffa")}
+        self.boards = LeagueBoards(num_boards, bomber_config(bomber), seed,
                                    play_out=bool(env_config.get("play_out", True)))
         if env_config.get("lineups"):
             self.boards.set_league(env_config["lineups"], list(env_config.get("bots", [])),
@@ -163,17 +167,21 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
     def _space(self, member: str) -> gym.Space:
         return self._module(member).observation_space
 
+    def _agent_id(self, member: str, seat: int) -> str:
+        """The episode's agent id of ``member`` in ``seat`` (FFA: the member id)."""
+        return seat_agent_id(member, seat) if self.boards.team else member
+
     def _start_episode(self, i: int) -> MultiAgentEpisode:
         """A new episode for board ``i``'s current game, with its reset observations."""
         seats, member = self.boards.seats[i], self.boards.member[i]
-        ids = [s for s, m in zip(seats, member) if m]
-        obs_spaces: Any = {a: self._space(a) for a in ids}
+        ids = [self._agent_id(s, k) for k, (s, m) in enumerate(zip(seats, member)) if m]
+        obs_spaces: Any = {self._agent_id(s, k): self._space(s) for k, (s, m) in enumerate(zip(seats, member)) if m}
         act_spaces: Any = {a: gym.spaces.Discrete(C.NUM_ACTIONS) for a in ids}
         mapping: Any = self.config.policy_mapping_fn
         episode = MultiAgentEpisode(observation_space=obs_spaces, action_space=act_spaces,
                                     agent_to_module_mapping_fn=mapping)
         episode.add_env_reset(
-            observations={s: self._agent_obs(s, self._obs, self._mask, i, k)
+            observations={self._agent_id(s, k): self._agent_obs(s, self._obs, self._mask, i, k)
                           for k, s in enumerate(seats) if member[k]},
             infos={a: {} for a in ids})
         return episode
@@ -257,24 +265,28 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
             if any(self._wants_mask(s) for s in self._episode_ids()):
                 mask_after = self.boards.action_mask().astype(np.float32)
             for i in range(self.boards.num_boards):
-                acted = np.flatnonzero(step.acted[i])
-                if not len(acted):
+                acted = [int(k) for k in np.flatnonzero(step.acted[i])]
+                if not acted:
                     continue
                 seats = self.boards.seats[i]
-                ids = [seats[k] for k in acted]
-                trunc: dict[Any, bool] = {a: bool(step.truncated[i, k]) for a, k in zip(ids, acted)}
-                term: dict[Any, bool] = {a: bool(step.terminated[i, k]) for a, k in zip(ids, acted)}
+                # team mode: seats that died earlier are paid the team's result without acting
+                paid = acted + [int(k) for k in np.flatnonzero(step.terminated[i] & ~step.acted[i])]
+                seen = [k for k in acted if not step.hanging[i, k]]  # hanging seats get no observation
+                aid = {k: self._agent_id(seats[k], k) for k in paid}
+                trunc: dict[Any, bool] = {aid[k]: bool(step.truncated[i, k]) for k in paid}
+                term: dict[Any, bool] = {aid[k]: bool(step.terminated[i, k]) for k in paid}
                 over = bool(step.over[i])
                 term["__all__"] = over and not any(trunc.values())
                 trunc["__all__"] = over and any(trunc.values())
                 self._board_episodes[i].add_env_step(
-                    observations={a: self._agent_obs(a, next_obs, mask_after, i, int(k)) for a, k in zip(ids, acted)},
-                    actions={a: moves[i, k] for a, k in zip(ids, acted)},
-                    rewards={a: float(step.rewards[i, k]) for a, k in zip(ids, acted)},
-                    infos={a: {} for a in ids},
+                    observations={aid[k]: self._agent_obs(seats[k], next_obs, mask_after, i, k) for k in seen},
+                    actions={aid[k]: moves[i, k] for k in acted},
+                    rewards={aid[k]: float(step.rewards[i, k]) for k in paid},
+                    infos={aid[k]: {} for k in seen},
                     terminateds=term, truncateds=trunc,
-                    extra_model_outputs={a: extras[(i, int(k))] for a, k in zip(ids, acted)},
+                    extra_model_outputs={aid[k]: extras[(i, k)] for k in acted},
                 )
+                ids = [aid[k] for k in acted]
                 env_ts += 1
                 agent_ts += len(ids)
                 for a in ids:

@@ -7,10 +7,20 @@ from typing import Any
 
 import gymnasium as gym
 
+SEAT_SEP = "/"
+"""Separates a member id from a seat in the agent ids of team games (``m0/2``: ``m0`` in seat 2),
+where one member plays two seats of a board. Member ids never contain it."""
+
+
+def seat_agent_id(member: str, seat: int) -> str:
+    """The agent id of ``member`` playing ``seat`` in a team game."""
+    return f"{member}{SEAT_SEP}{seat}"
+
 
 def identity_mapping(agent_id: Any, episode: Any = None, **kwargs: Any) -> Any:
-    """Policy mapping where an agent's id is its module id (every league seat is its member)."""
-    return agent_id
+    """Policy mapping where an agent's id is its module id (every FFA league seat is its member);
+    a team game's agent id ``member/seat`` maps to ``member``."""
+    return agent_id.split(SEAT_SEP, 1)[0] if isinstance(agent_id, str) else agent_id
 
 
 def model_config(hidden: Sequence[int], lstm: bool = False) -> Any:
