@@ -54,3 +54,26 @@ def test_the_command_refuses_zero_workers_rather_than_taking_the_default() -> No
     assert main(["bomber", "versus", "--agent", "random", "--games", "2", "--workers", "0"]) == 2
     assert main(["bomber", "versus", "--agent", "random", "--opponent", "static", "--games", "2",
                  "--workers", "1"]) == 0
+
+
+def test_team_mode_seats_the_agent_on_one_side_and_scores_the_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    from palaestra.evaluation import bomber
+
+    sides, modes = [], []
+    real = bomber.play_bomber_game
+
+    def spy(agents, config, seed, env=None, on_step=None):  # type: ignore[no-untyped-def]
+        sides.append([k for k, a in enumerate(agents) if a.name == "random"])
+        modes.append(config.mode)
+        return real(agents, config, seed, env, on_step)
+
+    monkeypatch.setattr(bomber, "play_bomber_game", spy)
+    tally = play_versus("random", "static", games=4, seed=0, mode="team")
+    assert sides == [[0, 2], [1, 3], [0, 2], [1, 3]] and set(modes) == {"team"}
+    assert tally.mode == "team" and tally.to_dict()["mode"] == "team"
+    # two static bots never bomb: a random team that blows itself up loses, one that lives ties
+    assert tally.wins == 0 and tally.ties + tally.losses == 4
+    statics = play_versus("static", "static", games=2, seed=0, mode="team")
+    assert (statics.wins, statics.ties, statics.losses) == (0, 2, 0)
+    with pytest.raises(ConfigError, match="mode must be one of ffa, team, got 'radio'"):
+        play_versus("random", "static", games=2, mode="radio")

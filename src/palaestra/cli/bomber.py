@@ -44,14 +44,19 @@ def build_bomber(p: argparse.ArgumentParser) -> None:
         "seats the agent at g %% 4 on the board of seed (--seed, g), so every agent measured with "
         "the same seed meets the same boards in the same seats. A win is a game it ends alone on "
         "top; a tie, a game without a winner that it was still standing in at the end; anything "
-        "else is a loss.",
-        epilog=f"agents:\n{agents}\nexample:\n  palaestra bomber versus --agent league "
-        "--opponent simple --games 1000 --seed 0",
+        "else is a loss. With --mode team the agent plays both seats of side g %% 2 (seats 0 and "
+        "2, or 1 and 3) against two --opponent agents; its team wins when its side wins and ties "
+        "when nobody wins while one of its seats still stands.",
+        epilog=f"agents:\n{agents}\nexamples:\n  palaestra bomber versus --agent league "
+        "--opponent simple --games 1000 --seed 0\n  palaestra bomber versus --mode team --agent "
+        "filtered-random --opponent simple --games 200",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     versus.add_argument("--agent", required=True,
                         help="a name below, or a checkpoint directory from `palaestra league export`")
     versus.add_argument("--opponent", default="simple", help="the agent in the other three seats (simple)")
+    versus.add_argument("--mode", choices=["ffa", "team"], default="ffa",
+                        help="ffa: one seat against three; team: one side (two seats) against two (ffa)")
     versus.add_argument("--games", type=int, default=100, help="games to play (100)")
     versus.add_argument("--seed", type=int, default=0)
     versus.add_argument("--workers", type=int, default=None,
@@ -123,10 +128,11 @@ def _cmd_versus(args: argparse.Namespace, console: Console) -> int:
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("games", total=args.games)
         t = play_versus(args.agent, args.opponent, args.games, args.seed, workers,
-                        lambda n: bar.advance(task, n))
-    console.print(f"{t.agent} against three {t.opponent}, {t.games} FFA games (seats rotated, seed "
-                  f"{t.seed}): won {t.wins}, tied {t.ties}, lost {t.losses}: {t.win_rate:.1%} wins",
-                  highlight=False)
+                        lambda n: bar.advance(task, n), mode=args.mode)
+    setting = (f"three {t.opponent}, {t.games} FFA games (seats rotated" if t.mode == "ffa" else
+               f"two {t.opponent}, {t.games} team games (sides rotated")
+    console.print(f"{t.agent} against {setting}, seed {t.seed}): won {t.wins}, tied {t.ties}, "
+                  f"lost {t.losses}: {t.win_rate:.1%} wins", highlight=False)
     if args.json:
         args.json.write_text(json.dumps(t.to_dict(), indent=2) + "\n")
         console.print(f"tally written to {args.json}")

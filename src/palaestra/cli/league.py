@@ -277,8 +277,10 @@ def _cmd_eval(args: argparse.Namespace, console: Console) -> int:
         task = bar.add_task("evaluation games", total=args.games * (len(members) + len(args.baseline)))
         rows = evaluate_members(args.out, members, args.baseline, args.games, args.seed,
                                 args.opponent, workers, lambda n: bar.advance(task, n))
-    table = Table(title=f"one seat (rotated) against three {args.opponent} agents, "
-                        f"{args.games} FFA games, seed {args.seed}")
+    title = (f"one seat (rotated) against three {args.opponent} agents, {args.games} FFA games"
+             if not rows or rows[0].mode == "ffa" else
+             f"one side (rotated) against two {args.opponent} agents, {args.games} team games")
+    table = Table(title=f"{title}, seed {args.seed}")
     for col in ("agent", "wins", "ties", "losses", "win rate"):
         table.add_column(col, justify="left" if col == "agent" else "right")
     for r in rows:

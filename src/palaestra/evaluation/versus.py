@@ -1,4 +1,5 @@
-"""One Bomber agent against three of another kind: the win-rate protocol of the league's results.
+"""One Bomber agent against three of another kind (or, 2v2, a team of two against two): the
+win-rate protocol of the league's results.
 
 Game ``g`` of ``n`` seats the agent at ``g % 4`` (seats rotated) on the board and generators of
 :func:`game_seed` ``(seed, g)``, so every agent measured with the same seed meets the same boards in
@@ -6,6 +7,11 @@ the same seats, and a result is the same for any number of worker processes. Eac
 for the agent's seat alone: a **win** when it is the only winner, a **tie** when the game has no
 winner and the agent was still standing before its last step (a time-out, or everyone left dying
 together), and a **loss** otherwise (it died while someone else lived on, or another seat won).
+
+In team mode (``mode="team"``) the agent plays both seats of one side, game ``g`` on side
+``g % 2`` (seats 0 and 2, or 1 and 3: sides rotated), against two ``opponent`` s; the team wins
+when its side wins, ties when the game has no winner and one of its seats was still standing, and
+loses otherwise.
 
 Agents are named by spec, as on the command line: a built-in name (``simple``, ``league``, ...)
 or a checkpoint directory (``palaestra league export`` writes those).
@@ -41,6 +47,8 @@ class VersusTally:
     ties: int
     losses: int
     seed: int
+    mode: str = "ffa"
+    """``ffa`` (one seat against three) or ``team`` (one side against the other, 2v2)."""
 
     @property
     def win_rate(self) -> float:
@@ -55,15 +63,25 @@ def game_seed(seed: int, game: int) -> int:
     return int(np.random.default_rng([seed, game]).integers(2**31))
 
 
-def play_seat(agent: str, opponent: str, game: int, seed: int) -> Outcome:
-    """Play game ``game``: ``agent`` in seat ``game % 4``, three ``opponent`` s in the others."""
+MODES = ("ffa", "team")
+"""The modes of a measurement."""
+_ORDER: dict[Outcome, int] = {"win": 0, "tie": 1, "loss": 2}
+
+
+def play_seat(agent: str, opponent: str, game: int, seed: int, mode: str = "ffa") -> Outcome:
+    """Play game ``game``: FFA, ``agent`` in seat ``game % 4`` and three ``opponent`` s in the
+    others; team, ``agent`` in both seats of side ``game % 2`` and ``opponent`` in the other two."""
     from palaestra.envs.bomber.config import BomberConfig
     from palaestra.evaluation.bomber import play_bomber_game
 
-    seat = game % C.NUM_AGENTS
-    agents = [_agent(opponent, k) for k in range(C.NUM_AGENTS)]
-    agents[seat] = _agent(agent, seat)
-    return play_bomber_game(agents, BomberConfig(), game_seed(seed, game)).outcome(seat)
+    if mode == "team":
+        side = game % 2
+        mine = [side, side + 2]
+    else:
+        mine = [game % C.NUM_AGENTS]
+    agents = [_agent(agent if k in mine else opponent, k) for k in range(C.NUM_AGENTS)]
+    result = play_bomber_game(agents, BomberConfig(mode=mode), game_seed(seed, game))  # type: ignore[arg-type]
+    return min((result.outcome(k) for k in mine), key=_ORDER.__getitem__)
 
 
 _CACHE: dict[tuple[str, int], Any] = {}
@@ -80,8 +98,8 @@ def _agent(spec: str, seat: int) -> Any:
     return _CACHE[key]
 
 
-def _play_chunk(agent: str, opponent: str, games: Sequence[int], seed: int) -> list[Outcome]:
-    return [play_seat(agent, opponent, g, seed) for g in games]
+def _play_chunk(agent: str, opponent: str, games: Sequence[int], seed: int, mode: str) -> list[Outcome]:
+    return [play_seat(agent, opponent, g, seed, mode) for g in games]
 
 
 def _one_thread() -> None:
@@ -93,37 +111,41 @@ def _one_thread() -> None:
 
 
 def play_versus(agent: str, opponent: str = "simple", games: int = 1000, seed: int = 0,
-                workers: int = 1, on_games: Callable[[int], None] | None = None) -> VersusTally:
-    """``games`` FFA games of ``agent`` against three ``opponent`` s, seats rotated.
+                workers: int = 1, on_games: Callable[[int], None] | None = None,
+                mode: str = "ffa") -> VersusTally:
+    """``games`` games of ``agent`` against ``opponent`` s: FFA, one seat against three, seats
+    rotated; team, both seats of one side against two, sides rotated.
 
     ``workers`` processes play the games (1: in this process); the tally does not depend on it.
     ``on_games(n)`` is called as each batch of ``n`` games finishes (progress bars).
 
     Raises:
-        ConfigError: ``games`` or ``workers`` below 1.
+        ConfigError: ``games`` or ``workers`` below 1, or an unknown ``mode``.
         UnknownNameError, CheckpointError: an agent spec that names no agent.
     """
     if games < 1 or workers < 1:
         raise ConfigError(f"games and workers must be positive, got {games} and {workers}")
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     for spec in (agent, opponent):
         _agent(spec, 0)  # a bad name or checkpoint fails here, before any worker starts
     chunks = [list(range(i, min(i + CHUNK, games))) for i in range(0, games, CHUNK)]
     outcomes: list[Outcome] = []
     if workers == 1:
         for chunk in chunks:
-            outcomes += _play_chunk(agent, opponent, chunk, seed)
+            outcomes += _play_chunk(agent, opponent, chunk, seed, mode)
             if on_games:
                 on_games(len(chunk))
     else:
         with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=get_context("spawn"),
                                  initializer=_one_thread) as pool:
-            futures = [pool.submit(_play_chunk, agent, opponent, chunk, seed) for chunk in chunks]
+            futures = [pool.submit(_play_chunk, agent, opponent, chunk, seed, mode) for chunk in chunks]
             for chunk, future in zip(chunks, futures):
                 outcomes += future.result()
                 if on_games:
                     on_games(len(chunk))
     return VersusTally(agent, opponent, games, outcomes.count("win"), outcomes.count("tie"),
-                       outcomes.count("loss"), seed)
+                       outcomes.count("loss"), seed, mode)
 
 
 def default_workers() -> int:

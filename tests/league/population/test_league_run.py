@@ -133,6 +133,12 @@ def test_a_team_league_trains_and_rates_teams(tmp_path):
     assert main(["league", "train", "--out", str(out), "--iterations", "4", "--resume",
                  "--bots", "simple", "filtered-random", *TINY, "--eval-every", "0"]) == 0
     assert _state(out).iteration == 4
+    # the evaluation of a team league plays each member on one side against two SimpleAgents
+    rows_path = tmp_path / "team-eval.json"
+    assert main(["league", "eval", "--out", str(out), "--games", "2", "--member", "m0",
+                 "--baseline", "filtered-random", "--workers", "1", "--json", str(rows_path)]) == 0
+    rows = json.loads(rows_path.read_text())
+    assert [(r["agent"], r["mode"], r["games"]) for r in rows] == [("m0", "team", 2), ("filtered-random", "team", 2)]
 
 
 def test_resume_after_kill_9_loses_no_league_state(tmp_path):

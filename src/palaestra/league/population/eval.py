@@ -100,7 +100,8 @@ def evaluate_members(run_dir: Any, members: list[str] | None, baselines: list[st
                      on_games: Callable[[int], None] | None = None) -> list[VersusTally]:
     """Members (default: every learner) and built-in baselines, each in one seat against three
     ``opponent`` s over the same ``games`` games (:func:`palaestra.evaluation.versus.play_versus`:
-    seats rotated, ties apart from losses). A member plays its exported TorchScript policy,
+    seats rotated, ties apart from losses); in a team league (``mode="team"`` in its config), each
+    in both seats of one side against two ``opponent`` s, sides rotated. A member plays its exported TorchScript policy,
     sampling as in training, exactly as ``bomber play --agent DIR`` would play it.
 
     Raises:
@@ -112,6 +113,7 @@ def evaluate_members(run_dir: Any, members: list[str] | None, baselines: list[st
 
     from palaestra.agents.registry import bomber_builtins
     from palaestra.evaluation.versus import play_versus
+    from palaestra.league.population.config import LeagueConfig
     from palaestra.league.population.state import LeagueState
 
     if games < 1 or workers < 1:
@@ -119,13 +121,15 @@ def evaluate_members(run_dir: Any, members: list[str] | None, baselines: list[st
     unknown = [b for b in [*baselines, opponent] if b not in bomber_builtins()]
     if unknown:
         raise UnknownNameError(f"unknown built-in agents {unknown}; known: {', '.join(bomber_builtins())}")
+    layout = RunLayout(run_dir)
+    mode = LeagueConfig.load(layout.config).mode if layout.config.is_file() else "ffa"
     rows = []
     with tempfile.TemporaryDirectory(prefix="palaestra-eval-") as tmp:
         for member in members or LeagueState.load(RunLayout(run_dir).state).learners():
             exported = export_member(run_dir, member, Path(tmp) / member.replace("@", "-"))
-            tally = play_versus(str(exported), opponent, games, seed, workers, on_games)
+            tally = play_versus(str(exported), opponent, games, seed, workers, on_games, mode=mode)
             rows.append(replace(tally, agent=member))
-    rows += [play_versus(b, opponent, games, seed, workers, on_games) for b in baselines]
+    rows += [play_versus(b, opponent, games, seed, workers, on_games, mode=mode) for b in baselines]
     return rows
 
 
