@@ -51,3 +51,14 @@ def test_old_events_time_the_run_by_train_seconds_and_the_plot_is_written(tmp_pa
     state.record(MatchRecord(1, "train", ("m0", S, S, S), (0, 1, 2, 3), 1))
     path = plot_learning_curve(learning_curve(state, events), tmp_path / "c.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_team_leagues_records_count_against_a_side_of_simple_agents(tmp_path: Path) -> None:
+    state = _state()
+    for it, seats, ranks in [(1, ("m0", S), (0, 1)), (1, (S, "m0"), (0, 0)), (2, (S, "m0"), (0, 1)),
+                             (2, ("m0", "bot:static"), (0, 1))]:  # the last: not SimpleAgents
+        state.record(MatchRecord(it, "train", seats, ranks, it))
+    events = [{"event": "iteration", "iteration": i, "env_steps": 100 * i, "wall_seconds": 1.0} for i in (1, 2)]
+    (point,) = learning_curve(state, events)
+    assert (point.games, point.wins, point.ties) == (3, 1, 1)
+    assert plot_learning_curve([point], tmp_path / "t.png", team=True).read_bytes()[:4] == b"\x89PNG"

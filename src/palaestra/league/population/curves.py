@@ -1,8 +1,9 @@
-"""Learning curves of a Bomber league: each learner's results against three SimpleAgents over its
-training games, window by window, against env steps and wall-clock time.
+"""Learning curves of a Bomber league: each learner's results against three SimpleAgents (a team
+league: against a side of two SimpleAgents) over its training games, window by window, against
+env steps and wall-clock time.
 
 The points come from the match history (every training game is recorded) and ``events.jsonl``
-(env steps and seconds per iteration). Only games in which all three opponents were SimpleAgents
+(env steps and seconds per iteration). Only games in which every opponent was a SimpleAgent
 count, so a point measures one thing throughout, whatever PFSP or the curriculum drew otherwise.
 """
 
@@ -89,8 +90,9 @@ def learning_curve(state: LeagueState, events: list[dict[str, Any]], window: int
     return points
 
 
-def plot_learning_curve(points: list[CurvePoint], path: Path) -> Path:
-    """Win rate (solid) and tie rate (dashed) per learner against env steps and wall minutes."""
+def plot_learning_curve(points: list[CurvePoint], path: Path, team: bool = False) -> Path:
+    """Win rate (solid) and tie rate (dashed) per learner against env steps and wall minutes
+    (``team``: the games of a team league, one side against two SimpleAgents)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -111,7 +113,8 @@ def plot_learning_curve(points: list[CurvePoint], path: Path) -> Path:
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[1].legend(loc="upper left", fontsize=8)
-    fig.suptitle("learners against three SimpleAgents (training games, sampled policy)")
+    against = "a side of two SimpleAgents" if team else "three SimpleAgents"
+    fig.suptitle(f"learners against {against} (training games, sampled policy)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

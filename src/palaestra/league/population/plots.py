@@ -144,7 +144,8 @@ def plot_league(state: LeagueState, out_dir: str | os.PathLike[str],
 
         points = learning_curve(state, events)
         if points:
-            paths["learning_curve"] = plot_learning_curve(points, out / "learning_curve.png")
+            team = any(len(m.seats) == 2 for m in state.matches)  # a team league's records
+            paths["learning_curve"] = plot_learning_curve(points, out / "learning_curve.png", team)
     return paths
 
 
