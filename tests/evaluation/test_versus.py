@@ -25,9 +25,9 @@ def test_the_seat_rotates_with_the_game_index(monkeypatch: pytest.MonkeyPatch) -
     seats = []
     real = bomber.play_bomber_game
 
-    def spy(agents, config, seed, env=None, on_step=None):  # type: ignore[no-untyped-def]
+    def spy(agents, config, seed, env=None, on_step=None, on_actions=None):  # type: ignore[no-untyped-def]
         seats.append([a.name for a in agents].index("random"))
-        return real(agents, config, seed, env, on_step)
+        return real(agents, config, seed, env, on_step, on_actions)
 
     monkeypatch.setattr(bomber, "play_bomber_game", spy)
     play_versus("random", "static", games=6, seed=0)
@@ -62,10 +62,10 @@ def test_team_mode_seats_the_agent_on_one_side_and_scores_the_side(monkeypatch: 
     sides, modes = [], []
     real = bomber.play_bomber_game
 
-    def spy(agents, config, seed, env=None, on_step=None):  # type: ignore[no-untyped-def]
+    def spy(agents, config, seed, env=None, on_step=None, on_actions=None):  # type: ignore[no-untyped-def]
         sides.append([k for k, a in enumerate(agents) if a.name == "random"])
         modes.append(config.mode)
-        return real(agents, config, seed, env, on_step)
+        return real(agents, config, seed, env, on_step, on_actions)
 
     monkeypatch.setattr(bomber, "play_bomber_game", spy)
     tally = play_versus("random", "static", games=4, seed=0, mode="team")

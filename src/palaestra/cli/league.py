@@ -160,6 +160,20 @@ def build_league(p: argparse.ArgumentParser) -> None:
     x.add_argument("--to", type=Path, required=True, help="checkpoint directory to create")
     x.add_argument("--force", action="store_true", help="replace --to if it exists")
     x.set_defaults(func=_cmd_export)
+    rp = lsub.add_parser("replay", help="save a replay of one evaluation game of a member",
+                         description="Play evaluation game --game of --member as `league eval` plays "
+                         "it (the same --seed and --opponent give the same game: FFA, the member in seat "
+                         "game %% 4 against three opponents; a team league, on side game %% 2 against "
+                         "two) and save it as a replay, which `palaestra replay view` and `replay "
+                         "export` show.")
+    rp.add_argument("--out", type=Path, required=True, help="run directory")
+    rp.add_argument("--member", required=True, help="member id, e.g. m0 or m0@it100")
+    rp.add_argument("--to", type=Path, required=True, help="replay file to write (.json or .json.gz)")
+    rp.add_argument("--game", type=int, default=0, help="which evaluation game (0)")
+    rp.add_argument("--seed", type=int, default=0, help="the evaluation's seed (0)")
+    rp.add_argument("--opponent", default="simple", help="the built-in opponents (simple)")
+    rp.add_argument("--force", action="store_true", help="replace --to if it exists")
+    rp.set_defaults(func=_cmd_replay)
 
 
 def _config(args: argparse.Namespace) -> LeagueConfig:
@@ -298,4 +312,19 @@ def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     out = export_member(args.out, args.member, args.to, args.force)
     console.print(f"wrote {out}: try `palaestra bomber play --agent {out} --agent simple "
                   "--agent simple --agent simple --games 10`")
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace, console: Console) -> int:
+    require_extra("rllib", "palaestra league replay", "ray", "torch")
+    from palaestra.evaluation.replay import save_replay
+    from palaestra.league.population.eval import record_member_game
+
+    if args.to.exists() and not args.force:
+        raise FileExistsError(f"{args.to} already exists; pass --force to replace it")
+    replay = record_member_game(args.out, args.member, args.game, args.seed, args.opponent)
+    save_replay(replay, args.to)
+    console.print(f"game {args.game} of {args.member} ({replay.steps} steps, winners: "
+                  f"{replay.outcome.get('winners', [])}) "
+                  f"saved to {args.to}", highlight=False)
     return 0

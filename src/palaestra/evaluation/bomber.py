@@ -34,6 +34,8 @@ class BomberGameResult:
     standing: list[int] = field(default_factory=list)
     """Seats alive when the last step began. On a tie these share it (a time-out, or everyone
     left dying together) and the other seats lost; on a win everyone but the winners lost."""
+    env_seed: int | None = None
+    """The seed the env was reset with (drawn from :attr:`seed`): a replay's seed."""
 
     def outcome(self, seat: int) -> Outcome:
         """``win``, ``tie`` or ``loss`` for ``seat`` (see :attr:`standing`)."""
@@ -51,10 +53,14 @@ def play_bomber_game(
     seed: int,
     env: BomberParallelEnv | None = None,
     on_step: Callable[[BomberParallelEnv], None] | None = None,
+    on_actions: Callable[[dict[str, Any]], None] | None = None,
 ) -> BomberGameResult:
     """Play one game, seat k taken by ``agents[k]``.
 
     ``seed`` fixes the board and every agent's generator, so a game replays exactly.
+    ``on_actions`` is called with each step's joint action (bare moves of radio games already made
+    silent ``[move, 0, 0]``) before it is applied: with :attr:`BomberGameResult.env_seed` it makes
+    a replay (:func:`palaestra.evaluation.replay.make_replay`).
 
     Raises:
         ConfigError: if there are not 4 agents.
@@ -64,7 +70,8 @@ def play_bomber_game(
         raise ConfigError(f"Bomber needs {len(AGENT_NAMES)} agents, got {len(agents)}")
     env = env if env is not None else BomberParallelEnv(**asdict(config))
     seeds = np.random.SeedSequence(seed).spawn(len(agents) + 1)
-    obs, _ = env.reset(seed=int(np.random.default_rng(seeds[0]).integers(2**31)))
+    env_seed = int(np.random.default_rng(seeds[0]).integers(2**31))
+    obs, _ = env.reset(seed=env_seed)
     for agent, s in zip(agents, seeds[1:]):
         agent.reset(np.random.default_rng(s))
     totals = [0.0] * len(agents)
@@ -81,6 +88,8 @@ def play_bomber_game(
             if env.config.radio and np.ndim(action) == 0:
                 action = [int(action), 0, 0]  # a bare move is a silent action, as in tournaments
             actions[name] = action
+        if on_actions is not None:
+            on_actions(actions)
         obs, rewards, _, _, infos = env.step(actions)
         steps += 1
         for name, r in rewards.items():
@@ -92,7 +101,7 @@ def play_bomber_game(
             on_step(env)
     winners = [AGENT_NAMES.index(w) for w in info.get("winners", [])]
     return BomberGameResult(seed, [a.name for a in agents], steps, info.get("result", "tie"),
-                            winners, totals, standing)
+                            winners, totals, standing, env_seed)
 
 
 def tally(results: Sequence[BomberGameResult]) -> list[dict[str, Any]]:

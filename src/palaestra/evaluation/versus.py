@@ -68,20 +68,31 @@ MODES = ("ffa", "team")
 _ORDER: dict[Outcome, int] = {"win": 0, "tie": 1, "loss": 2}
 
 
-def play_seat(agent: str, opponent: str, game: int, seed: int, mode: str = "ffa") -> Outcome:
-    """Play game ``game``: FFA, ``agent`` in seat ``game % 4`` and three ``opponent`` s in the
-    others; team, ``agent`` in both seats of side ``game % 2`` and ``opponent`` in the other two."""
+def agent_seats(game: int, mode: str = "ffa") -> list[int]:
+    """The seats of the measured agent in game ``game``: FFA ``[game % 4]``; team, both seats of
+    side ``game % 2``."""
+    if mode == "team":
+        return [game % 2, game % 2 + 2]
+    return [game % C.NUM_AGENTS]
+
+
+def play_game(agent: str, opponent: str, game: int, seed: int, mode: str = "ffa",
+              on_actions: Callable[[dict[str, Any]], None] | None = None) -> Any:
+    """Game ``game`` of a measurement: ``agent`` in :func:`agent_seats`, ``opponent`` elsewhere, on
+    the board of :func:`game_seed`; returns its :class:`~palaestra.evaluation.bomber.BomberGameResult`."""
     from palaestra.envs.bomber.config import BomberConfig
     from palaestra.evaluation.bomber import play_bomber_game
 
-    if mode == "team":
-        side = game % 2
-        mine = [side, side + 2]
-    else:
-        mine = [game % C.NUM_AGENTS]
+    mine = agent_seats(game, mode)
     agents = [_agent(agent if k in mine else opponent, k) for k in range(C.NUM_AGENTS)]
-    result = play_bomber_game(agents, BomberConfig(mode=mode), game_seed(seed, game))  # type: ignore[arg-type]
-    return min((result.outcome(k) for k in mine), key=_ORDER.__getitem__)
+    return play_bomber_game(agents, BomberConfig(mode=mode), game_seed(seed, game),  # type: ignore[arg-type]
+                            on_actions=on_actions)
+
+
+def play_seat(agent: str, opponent: str, game: int, seed: int, mode: str = "ffa") -> Outcome:
+    """Play game ``game`` (:func:`play_game`) and score it for the agent's seat (FFA) or side (team)."""
+    result = play_game(agent, opponent, game, seed, mode)
+    return min((result.outcome(k) for k in agent_seats(game, mode)), key=_ORDER.__getitem__)
 
 
 _CACHE: dict[tuple[str, int], Any] = {}

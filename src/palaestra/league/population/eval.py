@@ -170,3 +170,41 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
                    package_version=palaestra.__version__,
                    train_config=config.to_json(), results=results).write(out)
     return out
+
+
+def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
+                       opponent: str = "simple") -> Any:
+    """A replay of evaluation game ``game`` of ``member``: the game ``league eval`` (and
+    ``bomber versus``) plays with these ``seed`` and ``opponent`` (FFA: the member in seat
+    ``game % 4``; a team league: on side ``game % 2``), re-simulated and verified on load.
+
+    Raises:
+        ConfigError: a Kelly or counting league (their replays are not recorded yet), or
+            ``game`` below 0; UnknownNameError: an unknown member or opponent.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from palaestra.agents.registry import bomber_builtins
+    from palaestra.evaluation.replay import make_replay
+    from palaestra.evaluation.versus import agent_seats, play_game
+    from palaestra.league.population.config import LeagueConfig
+
+    config = LeagueConfig.load(RunLayout(run_dir).config)
+    if config.solo:
+        raise ConfigError(f"{run_dir} is a {config.env} league: replays record Bomber and Kelly games, "
+                          f"not {config.env} episodes yet")
+    if game < 0:
+        raise ConfigError(f"game must be >= 0, got {game}")
+    if opponent not in bomber_builtins():
+        raise UnknownNameError(f"unknown built-in agent {opponent!r}; known: {', '.join(bomber_builtins())}")
+    actions: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="palaestra-replay-") as tmp:
+        exported = export_member(run_dir, member, Path(tmp) / member.replace("@", "-"))
+        result = play_game(str(exported), opponent, game, seed, config.mode,
+                           on_actions=lambda a: actions.append(dict(a)))
+    mine = agent_seats(game, config.mode)
+    names = [member if k in mine else opponent for k in range(C.NUM_AGENTS)]
+    meta = {"league": str(Path(run_dir).resolve()), "member": member, "game": game, "seed": seed,
+            "opponent": opponent, "mode": config.mode}
+    return make_replay("bomber", {"mode": config.mode}, result.env_seed, names, actions, meta=meta)
