@@ -111,26 +111,32 @@ def evaluate_members(run_dir: Any, members: list[str] | None, baselines: list[st
     import tempfile
     from pathlib import Path
 
-    from palaestra.agents.registry import bomber_builtins
     from palaestra.evaluation.versus import play_versus
     from palaestra.league.population.config import LeagueConfig
     from palaestra.league.population.state import LeagueState
 
     if games < 1 or workers < 1:
         raise ConfigError(f"games and workers must be positive, got {games} and {workers}")
-    unknown = [b for b in [*baselines, opponent] if b not in bomber_builtins()]
-    if unknown:
-        raise UnknownNameError(f"unknown built-in agents {unknown}; known: {', '.join(bomber_builtins())}")
+    _require_builtins([*baselines, opponent])
     layout = RunLayout(run_dir)
-    mode = LeagueConfig.load(layout.config).mode if layout.config.is_file() else "ffa"
+    mode = LeagueConfig.load(layout.config).mode
     rows = []
     with tempfile.TemporaryDirectory(prefix="palaestra-eval-") as tmp:
-        for member in members or LeagueState.load(RunLayout(run_dir).state).learners():
+        for member in members or LeagueState.load(layout.state).learners():
             exported = export_member(run_dir, member, Path(tmp) / member.replace("@", "-"))
             tally = play_versus(str(exported), opponent, games, seed, workers, on_games, mode=mode)
             rows.append(replace(tally, agent=member))
     rows += [play_versus(b, opponent, games, seed, workers, on_games, mode=mode) for b in baselines]
     return rows
+
+
+def _require_builtins(names: list[str]) -> None:
+    """UnknownNameError naming every one of ``names`` that is not a built-in Bomber agent."""
+    from palaestra.agents.registry import bomber_builtins
+
+    unknown = [n for n in names if n not in bomber_builtins()]
+    if unknown:
+        raise UnknownNameError(f"unknown built-in agents {unknown}; known: {', '.join(bomber_builtins())}")
 
 
 def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> Any:
@@ -185,7 +191,6 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
     import tempfile
     from pathlib import Path
 
-    from palaestra.agents.registry import bomber_builtins
     from palaestra.evaluation.replay import make_replay
     from palaestra.evaluation.versus import agent_seats, play_game
     from palaestra.league.population.config import LeagueConfig
@@ -196,8 +201,7 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
                           f"not {config.env} episodes yet")
     if game < 0:
         raise ConfigError(f"game must be >= 0, got {game}")
-    if opponent not in bomber_builtins():
-        raise UnknownNameError(f"unknown built-in agent {opponent!r}; known: {', '.join(bomber_builtins())}")
+    _require_builtins([opponent])
     actions: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="palaestra-replay-") as tmp:
         exported = export_member(run_dir, member, Path(tmp) / member.replace("@", "-"))

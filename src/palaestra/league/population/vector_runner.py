@@ -173,17 +173,16 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
 
     def _start_episode(self, i: int) -> MultiAgentEpisode:
         """A new episode for board ``i``'s current game, with its reset observations."""
-        seats, member = self.boards.seats[i], self.boards.member[i]
-        ids = [self._agent_id(s, k) for k, (s, m) in enumerate(zip(seats, member)) if m]
-        obs_spaces: Any = {self._agent_id(s, k): self._space(s) for k, (s, m) in enumerate(zip(seats, member)) if m}
-        act_spaces: Any = {a: gym.spaces.Discrete(C.NUM_ACTIONS) for a in ids}
+        seated = {self._agent_id(s, k): (s, k) for k, (s, m) in
+                  enumerate(zip(self.boards.seats[i], self.boards.member[i])) if m}
+        obs_spaces: Any = {a: self._space(s) for a, (s, _) in seated.items()}
+        act_spaces: Any = {a: gym.spaces.Discrete(C.NUM_ACTIONS) for a in seated}
         mapping: Any = self.config.policy_mapping_fn
         episode = MultiAgentEpisode(observation_space=obs_spaces, action_space=act_spaces,
                                     agent_to_module_mapping_fn=mapping)
         episode.add_env_reset(
-            observations={self._agent_id(s, k): self._agent_obs(s, self._obs, self._mask, i, k)
-                          for k, s in enumerate(seats) if member[k]},
-            infos={a: {} for a in ids})
+            observations={a: self._agent_obs(s, self._obs, self._mask, i, k) for a, (s, k) in seated.items()},
+            infos={a: {} for a in seated})
         return episode
 
     def _reset_boards(self) -> None:
