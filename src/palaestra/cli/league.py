@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from palaestra.envs.bomber.filter_names import FILTERS
 from palaestra.errors import ConfigError, require_extra
 
 if TYPE_CHECKING:
@@ -85,6 +86,11 @@ def build_league(p: argparse.ArgumentParser) -> None:
                    help=f"Bomber policy: a CNN over the planes or an MLP ({d.model})")
     t.add_argument("--no-action-mask", dest="action_mask", action="store_false",
                    help="Bomber: do not mask illegal and certainly deadly moves (masked by default)")
+    t.add_argument("--action-filter", choices=FILTERS, default=d.action_filter,
+                   help="Bomber: the mask's filter: 'sure-death' masks illegal moves and moves "
+                   "after which every escape meets a flame (opponents keeping still); 'cautious' "
+                   "also masks moves that one near opponent's next bomb or step would make deadly, "
+                   f"while a move safe from that is left ({d.action_filter})")
     t.add_argument("--sampler", choices=["boards", "env"], default=d.sampler,
                    help="Bomber: 'boards' steps --num-boards boards per env runner with compiled "
                    "bots and batched inference; 'env' is RLlib's runner over one board per env "
@@ -199,6 +205,7 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
         num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner,
         shaping={"shape_pickup": args.shape_pickup, "shape_enemy_death": args.shape_enemy_death},
         reward_model=args.reward_model, model=args.model, action_mask=args.action_mask,
+        action_filter=args.action_filter,
         sampler=args.sampler, num_boards=args.num_boards,
         curriculum=CurriculumConfig(tuple(args.curriculum),
                                     tuple(args.curriculum_thresholds) if args.curriculum else (),

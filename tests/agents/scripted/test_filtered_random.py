@@ -73,3 +73,24 @@ def test_filtered_random_outlives_random_against_random_opponents() -> None:
 
     random_deaths, filtered_deaths = deaths(RandomBomberAgent), deaths(FilteredRandomBomberAgent)
     assert random_deaths >= 10 and filtered_deaths * 3 < random_deaths, (filtered_deaths, random_deaths)
+
+
+def test_cautious_random_keeps_to_the_cautious_mask() -> None:
+    from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
+
+    env = parallel_env()
+    agent = make_scripted_bomber_agent("cautious-random")
+    assert agent.name == "cautious-random"
+    agent.reset(np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    decisions = 0
+    for game in range(4):
+        obs, _ = env.reset(seed=game)
+        while "player_0" in env.agents and len(env.agents) > 1:
+            allowed = observation_mask(obs["player_0"], "cautious")
+            actions = {a: int(rng.integers(6)) for a in env.agents}
+            actions["player_0"] = agent.act(obs["player_0"])
+            assert allowed[actions["player_0"]]
+            obs, *_ = env.step(actions)
+            decisions += 1
+    assert decisions > 60

@@ -118,6 +118,12 @@ def test_league_config_validation_and_round_trip():
     assert c.gae_lambda == 0.95
     old = {k: v for k, v in c.to_json().items() if k != "gae_lambda"}
     assert LeagueConfig.from_json(old).gae_lambda == 1.0
+    # the action filter: cautious for new leagues; one saved before the field keeps sure-death
+    assert c.action_filter == "cautious"
+    old = {k: v for k, v in c.to_json().items() if k != "action_filter"}
+    assert LeagueConfig.from_json(old).action_filter == "sure-death"
+    with pytest.raises(ValueError, match="unknown action filter 'careful'; known: sure-death, cautious"):
+        LeagueConfig(action_filter="careful")  # type: ignore[arg-type]
 
 
 def test_train_command_line_sets_shaping_and_pfsp_weights():
@@ -129,6 +135,8 @@ def test_train_command_line_sets_shaping_and_pfsp_weights():
         return _config(args)
 
     assert config().shaping == LeagueConfig().shaping
+    assert config().action_filter == "cautious"
+    assert config("--action-filter", "sure-death").action_filter == "sure-death"
     off = config("--shape-pickup", "0", "--shape-enemy-death", "0")
     assert off.shaping == {"shape_pickup": 0.0, "shape_enemy_death": 0.0}
     assert off.initial_hyperparams()["shape_pickup"] == 0.0

@@ -8,8 +8,9 @@ not Ray, and fits the sandbox's default 1 GiB address-space limit (the RLlib mod
 planes from Pommerman's dict observation (:func:`~palaestra.envs.bomber.observe.
 planes_from_observation`), so it plays anywhere a scripted agent does: ``bomber play``,
 tournaments and the sandbox. A module trained behind the action mask (its observation a dict of
-``planes`` and ``action_mask``; checkpoint feature ``action_mask: true``) gets the mask of
-:mod:`palaestra.envs.bomber.action_filter`, rebuilt from the same observation.
+``planes`` and ``action_mask``; checkpoint feature ``action_mask: true``) gets the mask of the
+filter it was trained behind (feature ``action_filter``, ``sure-death`` when absent:
+:mod:`palaestra.envs.bomber.filters`), rebuilt from the same observation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from palaestra.envs import env_id
 from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.filter_names import FILTERS, LEGACY_FILTER, FilterName, check_filter
 from palaestra.envs.bomber.observe import planes_from_observation
 
 BOMBER_ENV_ID = env_id("bomber")
@@ -48,13 +50,16 @@ class BomberModuleAgent:
     """
 
     def __init__(self, logits: Logits, name: str, greedy: bool = False,
-                 max_steps: int = C.MAX_STEPS, masked: bool = False) -> None:
+                 max_steps: int = C.MAX_STEPS, masked: bool = False,
+                 action_filter: FilterName = LEGACY_FILTER) -> None:
         self._logits = logits
         self.name = name
         self.greedy = greedy
         self.max_steps = max_steps
         self.masked = masked
         """The policy takes the action filter's mask (it was trained behind it)."""
+        self.action_filter = check_filter(action_filter)
+        """The filter it was trained behind (:mod:`palaestra.envs.bomber.filters`)."""
         self._rng = np.random.default_rng(0)
 
     def reset(self, rng: np.random.Generator) -> None:
@@ -66,7 +71,7 @@ class BomberModuleAgent:
         if self.masked:
             from palaestra.agents.scripted.filtered import observation_mask
 
-            mask = observation_mask(observation).astype(np.float32).reshape(1, -1)
+            mask = observation_mask(observation, self.action_filter).astype(np.float32).reshape(1, -1)
         logits = np.asarray(self._logits(planes, mask), dtype=np.float64).reshape(-1)
         if logits.shape != (C.NUM_ACTIONS,) or not np.all(np.isfinite(logits)):
             raise ValueError(f"{self.name}: the policy gave logits of shape {logits.shape}")
@@ -124,6 +129,10 @@ def load_bomber_checkpoint(path: str | Path, greedy: bool = False) -> BomberModu
     name = str(meta.results.get("member", directory.name))
     max_steps = int(meta.features.get("max_steps", C.MAX_STEPS))
     masked = bool(meta.features.get("action_mask", False))
+    action_filter = str(meta.features.get("action_filter", LEGACY_FILTER))
+    if action_filter not in FILTERS:
+        raise CheckpointError(f"{directory}: unknown action filter {action_filter!r} (known: "
+                              f"{', '.join(FILTERS)}); a newer palaestra may have written it")
     script = directory / TORCHSCRIPT_FILE
     if script.is_file():
         import torch
@@ -132,12 +141,14 @@ def load_bomber_checkpoint(path: str | Path, greedy: bool = False) -> BomberModu
             policy = torch.jit.load(str(script), map_location="cpu")
         except Exception as exc:  # torch raises RuntimeError and others for a damaged file
             raise CheckpointError(f"{script}: cannot load the TorchScript policy ({exc})") from None
-        return BomberModuleAgent(_script_logits(policy, masked), name, greedy, max_steps, masked)
+        return BomberModuleAgent(_script_logits(policy, masked), name, greedy, max_steps, masked,
+                                 check_filter(action_filter))
     weights = directory / RLLIB_MODULE
     if not weights.is_dir():
         raise CheckpointError(f"{directory}: neither {TORCHSCRIPT_FILE} nor {RLLIB_MODULE}/")
     module = load_rllib_module(weights)
-    return BomberModuleAgent(module_logits(module), name, greedy, max_steps, takes_mask(module))
+    return BomberModuleAgent(module_logits(module), name, greedy, max_steps, takes_mask(module),
+                             check_filter(action_filter))
 
 
 def _script_logits(policy: Any, masked: bool) -> Logits:

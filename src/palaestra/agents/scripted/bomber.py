@@ -201,6 +201,9 @@ SCRIPTED_BOMBER_AGENTS: dict[str, str] = {
     "simple": "port of Pommerman's SimpleAgent: flees bombs, bombs wood/enemies, chases items",
     "filtered-random": "uniformly random among the actions the action filter allows (no certain "
                        "death within the bomb timers): the no-learning baseline",
+    "cautious-random": "uniformly random among the actions the cautious filter allows (also "
+                       "weighs a near opponent's next bomb or step): the baseline of leagues "
+                       "trained behind that filter",
 }
 
 
@@ -210,11 +213,18 @@ def _filtered_random() -> Agent:
     return FilteredRandomBomberAgent()
 
 
+def _cautious_random() -> Agent:
+    from palaestra.agents.scripted.filtered import CautiousRandomBomberAgent  # numba: lazily
+
+    return CautiousRandomBomberAgent()
+
+
 _FACTORIES: dict[str, Callable[[], Agent]] = {
     "random": RandomBomberAgent,
     "static": StaticBomberAgent,
     "simple": SimpleBomberAgent,
     "filtered-random": _filtered_random,
+    "cautious-random": _cautious_random,
 }
 
 

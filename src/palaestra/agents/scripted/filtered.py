@@ -1,9 +1,11 @@
-"""``filtered-random``: uniformly random actions behind the Bomber action filter.
+"""``filtered-random`` and ``cautious-random``: uniformly random actions behind an action filter.
 
-The no-learning baseline of the Pommerman competitions' learning agents: random moves, but never
-one that is useless or leads to certain death within the bomb timers
-(:mod:`palaestra.envs.bomber.action_filter`). It works from Pommerman's per-agent observation
-dict, the same dict the other scripted Bomber agents get.
+The no-learning baselines of the Pommerman competitions' learning agents: random moves, but never
+one that is useless or leads to certain death within the bomb timers (``filtered-random``, filter
+``sure-death``: :mod:`palaestra.envs.bomber.action_filter`), or, for ``cautious-random``, none
+that one near opponent's next act could make deadly when another move is safe from it too (filter
+``cautious``: :mod:`palaestra.envs.bomber.filters`). They work from Pommerman's per-agent
+observation dict, the same dict the other scripted Bomber agents get.
 
 This module does not import :mod:`palaestra.agents.scripted.bomber` (which registers the agent by
 name), so that the registry can import it without a cycle.
@@ -18,8 +20,9 @@ import numpy as np
 
 from palaestra.agents.base import SeededAgent
 from palaestra.envs.bomber import constants as C
-from palaestra.envs.bomber.action_filter import action_status, mask_from_status
 from palaestra.envs.bomber.core import ALIVE, AMMO, BLAST, COL, KICK, ROW, BomberBatch
+from palaestra.envs.bomber.filter_names import LEGACY_FILTER, FilterName
+from palaestra.envs.bomber.filters import filter_mask
 
 
 def _int(value: Any) -> int:
@@ -82,10 +85,12 @@ def observation_batch(observation: Mapping[str, Any]) -> tuple[BomberBatch, int]
     return batch, seat
 
 
-def observation_mask(observation: Mapping[str, Any]) -> np.ndarray:
-    """(6,) bool: the action filter's mask for the observer (see :func:`observation_batch`)."""
+def observation_mask(observation: Mapping[str, Any], name: FilterName = LEGACY_FILTER) -> np.ndarray:
+    """(6,) bool: action filter ``name``'s mask for the observer (see :func:`observation_batch`)."""
     batch, seat = observation_batch(observation)
-    return np.asarray(mask_from_status(action_status(batch)[0, seat]))
+    seats = np.zeros((1, C.NUM_AGENTS), np.bool_)
+    seats[0, seat] = True
+    return np.asarray(filter_mask(batch, name, seats)[0, seat])
 
 
 class FilteredRandomBomberAgent(SeededAgent):
@@ -96,8 +101,16 @@ class FilteredRandomBomberAgent(SeededAgent):
     """
 
     name = "filtered-random"
+    action_filter: FilterName = "sure-death"
 
     def act(self, observation: Any) -> int:
         """The action for one observation dict, drawn from the generator given to ``reset``."""
-        options = np.flatnonzero(observation_mask(observation))
+        options = np.flatnonzero(observation_mask(observation, self.action_filter))
         return int(options[int(self._rng.integers(len(options)))])
+
+
+class CautiousRandomBomberAgent(FilteredRandomBomberAgent):
+    """Picks uniformly among the actions the ``cautious`` filter allows (see the module docstring)."""
+
+    name = "cautious-random"
+    action_filter: FilterName = "cautious"

@@ -139,8 +139,12 @@ class LeagueMatches:
 
     def __init__(self, run_dir: str, member: str) -> None:
         self.run_dir, self.member = str(run_dir), member
+        from palaestra.league.population.config import LeagueConfig
+
+        # learned opponents see the mask of the filter their league trained behind
+        action_filter = LeagueConfig.load(RunLayout(Path(run_dir)).config).action_filter
         self.env = BomberLeagueEnv({"lineups": {member: {BOT_PREFIX + "static": 1.0}},
-                                    "bots": [BOT_PREFIX + "static"]})
+                                    "bots": [BOT_PREFIX + "static"], "action_filter": action_filter})
         self._modules: dict[str, Any] = {}
 
     def set_lineup(self, lineup: Lineup) -> None:

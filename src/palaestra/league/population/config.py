@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from palaestra.envs import get_spec
+from palaestra.envs.bomber.filter_names import DEFAULT_FILTER, LEGACY_FILTER, FilterName, check_filter
 from palaestra.errors import ConfigError, FileFormatError
 from palaestra.league.population.curriculum import CurriculumConfig
 from palaestra.league.population.matchmaking import MatchmakingConfig
@@ -49,7 +50,11 @@ class LeagueConfig:
     model: Literal["cnn", "mlp"] = "cnn"
     """Bomber: the CNN over the planes (league/rllib/cnn.py), or an MLP over the flat planes."""
     action_mask: bool = True
-    """Bomber: mask the logits of illegal and certainly deadly moves (envs/bomber/action_filter.py)."""
+    """Bomber: mask the logits of the moves the action filter forbids."""
+    action_filter: FilterName = DEFAULT_FILTER
+    """Bomber: the filter of that mask (envs/bomber/filters.py): ``sure-death`` (illegal and
+    certainly deadly moves) or ``cautious`` (also moves one near opponent's next act could make
+    deadly); leagues saved before this field keep ``sure-death``."""
     sampler: Literal["boards", "env"] = "boards"
     """Bomber: ``boards`` samples many boards per step in one env runner (BomberVectorEnvRunner:
     compiled bots, batched inference); ``env`` is RLlib's own runner over one board per env (the
@@ -141,6 +146,7 @@ class LeagueConfig:
         if not self.solo and self.sampler == "boards" and self.reward_model is not None:
             raise ConfigError("a reward model needs sampler 'env' (the boards sampler pays Bomber's "
                               "own rewards)")
+        check_filter(self.action_filter)
         if self.mode not in ("ffa", "team"):
             raise ConfigError(f"mode must be 'ffa' or 'team', got {self.mode!r}")
         if self.mode == "team" and (self.solo or self.sampler != "boards"):
@@ -205,7 +211,7 @@ class LeagueConfig:
         curriculum = values.get("curriculum", {"stages": (), "thresholds": ()})
         values["curriculum"] = CurriculumConfig(**curriculum)
         for name, old in (("model", "mlp"), ("action_mask", False), ("sampler", "env"),
-                          ("gae_lambda", 1.0)):
+                          ("gae_lambda", 1.0), ("action_filter", LEGACY_FILTER)):
             values.setdefault(name, old)
         for name in ("hidden", "bots"):
             if name in values:

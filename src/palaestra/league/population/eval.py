@@ -10,6 +10,7 @@ import numpy as np
 
 from palaestra.agents.learned.bomber import takes_mask
 from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.filter_names import LEGACY_FILTER
 from palaestra.errors import ConfigError, RunStateError, UnknownNameError
 from palaestra.evaluation.versus import VersusTally, game_seed
 from palaestra.league.population.envs.bomber import BOT_PREFIX, BomberLeagueEnv
@@ -49,16 +50,18 @@ def module_policy(module: Any, rng: np.random.Generator) -> Callable[[Any], int]
 
 
 def play_eval_games(member: str, policy: Callable[[Any], int], games: int, seed: int,
-                    bot: str = "simple", masked: bool = False) -> list[EvalGame]:
+                    bot: str = "simple", masked: bool = False,
+                    action_filter: str = LEGACY_FILTER) -> list[EvalGame]:
     """``games`` FFA games of ``member`` against three ``bot``\\ s, its seat rotated (game ``g`` in
-    seat ``g % 4``, as :func:`palaestra.evaluation.versus.play_versus` seats it).
+    seat ``g % 4``, as :func:`palaestra.evaluation.versus.play_versus` seats it). A ``masked``
+    member sees the mask of ``action_filter``.
 
     The game stops when ``member`` dies (the bots' play-out could not change its result), so a win
     is a game the member ends alone on top.
     """
     bot_id = BOT_PREFIX + bot
     env = BomberLeagueEnv({"lineups": {member: {bot_id: 1.0}}, "bots": [bot_id], "play_out": False,
-                           "masked_members": [member] if masked else []})
+                           "masked_members": [member] if masked else [], "action_filter": action_filter})
     out = []
     for g in range(games):
         obs, _ = env.reset(seed=game_seed(seed, g), options={"seat": g % C.NUM_AGENTS})
@@ -172,7 +175,7 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
         results.update(ordinal=player.ordinal, elo=player.elo, games=player.games)
     CheckpointMeta(env_id=env_id("bomber"), backend="rllib", algo="ppo",
                    features={"observation": "planes", "max_steps": 800,
-                             "action_mask": takes_mask(module)},
+                             "action_mask": takes_mask(module), "action_filter": config.action_filter},
                    package_version=palaestra.__version__,
                    train_config=config.to_json(), results=results).write(out)
     return out

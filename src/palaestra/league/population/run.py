@@ -148,7 +148,7 @@ def shaping_table(state: LeagueState) -> dict[str, dict[str, float]]:
 def env_config(state: LeagueState, config: LeagueConfig) -> dict[str, Any]:
     return {"lineups": active_lineups(state, config), "bots": state.bots(),
             "shaping": shaping_table(state), "seed": config.seed,
-            "reward_model": config.reward_model,
+            "reward_model": config.reward_model, "action_filter": config.action_filter,
             "agent_ids": sorted(set(config.planned_member_ids()) | set(state.learners())
                                 | set(state.snapshots()))}
 
@@ -324,7 +324,8 @@ class LeagueRun:
             module = self.algo.get_module(learner)
             rng = np.random.default_rng([self.config.seed, it, k])
             games = play_eval_games(learner, module_policy(module, rng), self.config.eval_games,
-                                    seed=int(rng.integers(2**31)), masked=takes_mask(module))
+                                    seed=int(rng.integers(2**31)), masked=takes_mask(module),
+                                    action_filter=self.config.action_filter)
             for g in games:
                 self.state.record(MatchRecord(it, "eval", g.seats, g.ranks, g.seed))
             rates[learner] = sum(g.won(learner) for g in games) / len(games)

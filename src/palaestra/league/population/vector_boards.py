@@ -36,18 +36,19 @@ import numpy as np
 
 from palaestra.agents.scripted.compiled import COMPILED_BOTS, CompiledBots
 from palaestra.envs.bomber import constants as C
-from palaestra.envs.bomber.action_filter import action_mask
 from palaestra.envs.bomber.board import make_board, make_items
 from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.core import ALIVE, COL, ROW, STEP, BomberBatch
+from palaestra.envs.bomber.filter_names import LEGACY_FILTER, check_filter
+from palaestra.envs.bomber.filters import filter_mask
 from palaestra.envs.bomber.observe import planes
 from palaestra.envs.bomber.vector import outcome_batch
 from palaestra.errors import ConfigError, UnknownNameError
 from palaestra.league.population.envs.bomber import BOT_PREFIX, bot_name, placement_ranks
 from palaestra.league.population.matchmaking import draw_lineup
-from palaestra.league.population.vector_playout import FILTERED, PlayoutPool, bot_moves
+from palaestra.league.population.vector_playout import FILTERED_BOTS, PlayoutPool, bot_moves
 
-BOT_KINDS: tuple[str, ...] = (*COMPILED_BOTS, FILTERED)
+BOT_KINDS: tuple[str, ...] = (*COMPILED_BOTS, *FILTERED_BOTS)
 """Bot names the boards can seat."""
 
 
@@ -107,10 +108,11 @@ class LeagueBoards:
         play_out: finish the bots' game once no member of a board is alive (as BomberLeagueEnv).
         playout_slots: endgames played at once (default ``4 * num_boards``: a bots-only endgame, with
             static bots that never die, can last up to the step limit, far longer than a member's game).
+        action_filter: the filter of :meth:`action_mask` (:mod:`palaestra.envs.bomber.filters`).
     """
 
     def __init__(self, num_boards: int, config: BomberConfig, seed: int, play_out: bool = True,
-                 playout_slots: int | None = None) -> None:
+                 playout_slots: int | None = None, action_filter: str = LEGACY_FILTER) -> None:
         if num_boards < 1:
             raise ConfigError(f"num_boards must be >= 1, got {num_boards}")
         if config.mode not in BOARD_MODES:
@@ -119,6 +121,7 @@ class LeagueBoards:
         self.num_boards = n = num_boards
         self.config = config
         self.play_out = play_out
+        self.action_filter = check_filter(action_filter)
         self._rng = np.random.default_rng(seed)
         self._bot_rng = np.random.default_rng([seed, 1])
         self.batch = BomberBatch.empty(n)
@@ -217,8 +220,8 @@ class LeagueBoards:
         return stack.reshape(stack.shape[0], C.NUM_AGENTS, -1)
 
     def action_mask(self) -> np.ndarray:
-        """(N, 4, 6) the action filter's mask of every seat."""
-        return action_mask(self.batch)
+        """(N, 4, 6) the mask of the boards' action filter for the member seats (all True elsewhere)."""
+        return filter_mask(self.batch, self.action_filter, self.active)
 
     def step(self, member_moves: np.ndarray) -> BoardsStep:
         """One step of every board: ``member_moves`` (N, 4) for the active member seats, bots inside.

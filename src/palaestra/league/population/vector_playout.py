@@ -18,14 +18,15 @@ import numpy as np
 
 from palaestra.agents.scripted.compiled import COMPILED_BOTS, CompiledBots
 from palaestra.envs.bomber import constants as C
-from palaestra.envs.bomber.action_filter import action_mask
 from palaestra.envs.bomber.config import BomberConfig
 from palaestra.envs.bomber.core import ALIVE, STEP, BomberBatch
+from palaestra.envs.bomber.filter_names import FilterName
+from palaestra.envs.bomber.filters import filter_mask
 from palaestra.envs.bomber.vector import outcome_batch
 from palaestra.league.population.envs.bomber import placement_ranks
 
-FILTERED = "filtered-random"
-"""The bot played from the action filter (uniform among its allowed actions)."""
+FILTERED_BOTS: dict[str, FilterName] = {"filtered-random": "sure-death", "cautious-random": "cautious"}
+"""The bots played from an action filter (uniform among its allowed actions), and their filters."""
 
 
 def copy_memory(src: CompiledBots, src_i: int, dst: CompiledBots, dst_i: int) -> None:
@@ -46,8 +47,8 @@ def bot_moves(batch: BomberBatch, kind_mask: dict[str, np.ndarray], bots: dict[s
         seats = mask & alive
         if not seats.any():
             continue
-        if kind == FILTERED:
-            allowed = action_mask(batch)
+        if kind in FILTERED_BOTS:
+            allowed = filter_mask(batch, FILTERED_BOTS[kind], seats)
             for i, k in zip(*np.nonzero(seats)):
                 options = np.flatnonzero(allowed[i, k])
                 moves[i, k] = options[int(rng.integers(len(options)))]

@@ -51,6 +51,7 @@ from ray.rllib.utils.metrics import (
 )
 
 from palaestra.envs.bomber import constants as C
+from palaestra.envs.bomber.filter_names import LEGACY_FILTER
 from palaestra.errors import ConfigError, UnknownNameError
 from palaestra.league.population.vector_boards import LeagueBoards, bomber_config
 from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY
@@ -113,7 +114,8 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         seed = int(env_config.get("seed", 0)) * 1_000_003 + int(self.worker_index or 0)
         bomber = {**(env_config.get("bomber") or {}), "mode": env_config.get("mode", "ffa")}
         self.boards = LeagueBoards(num_boards, bomber_config(bomber), seed,
-                                   play_out=bool(env_config.get("play_out", True)))
+                                   play_out=bool(env_config.get("play_out", True)),
+                                   action_filter=str(env_config.get("action_filter", LEGACY_FILTER)))
         if env_config.get("lineups"):
             self.boards.set_league(env_config["lineups"], list(env_config.get("bots", [])),
                                    dict(env_config.get("shaping", {})))

@@ -31,6 +31,7 @@ from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.core import ALIVE, COL, ROW
 from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
+from palaestra.envs.bomber.filter_names import LEGACY_FILTER, check_filter
 from palaestra.envs.bomber.observe import NUM_PLANES
 from palaestra.errors import ConfigError, FileFormatError, InvalidActionError
 from palaestra.league.population.envs.base import LeagueEnvBase
@@ -77,7 +78,9 @@ class BomberLeagueEnv(LeagueEnvBase):
     finish the bots' game once no member is alive; evaluation of one member may skip it, since
     it cannot change that member's result) and ``masked_members`` (member ids whose observation is
     the dict of ``planes`` and ``action_mask``, for modules trained behind the action filter:
-    evaluation and ES opponents; training with the mask goes through the boards sampler).
+    evaluation and ES opponents; training with the mask goes through the boards sampler) and
+    ``action_filter`` (the filter of that mask, default ``sure-death``:
+    :mod:`palaestra.envs.bomber.filters`).
     """
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -106,6 +109,7 @@ class BomberLeagueEnv(LeagueEnvBase):
         self._last_obs: dict[str, np.ndarray] = {}
         self._play_out = bool(config.get("play_out", True))
         self.masked_members: set[str] = set(config.get("masked_members", ()))
+        self.action_filter = check_filter(str(config.get("action_filter", LEGACY_FILTER)))
 
     # -- league plumbing ---------------------------------------------------------------------
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
@@ -169,9 +173,9 @@ class BomberLeagueEnv(LeagueEnvBase):
         masked = [m for m in members if m in self.masked_members]
         if masked:
             from palaestra.agents.learned.bomber import MASK_KEY, PLANES_KEY
-            from palaestra.envs.bomber.action_filter import env_action_mask
+            from palaestra.envs.bomber.filters import filter_mask
 
-            mask = env_action_mask(self.game).astype(np.float32)
+            mask = filter_mask(self.game.batch, self.action_filter)[0].astype(np.float32)
             for m in masked:
                 out[m] = {PLANES_KEY: out[m], MASK_KEY: mask[self._seat_of(m)]}
         return out
