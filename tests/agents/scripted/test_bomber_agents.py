@@ -77,11 +77,12 @@ def actions_over_seeds(obs, seeds=range(40)):
 
 
 def test_registry_and_unknown_name():
-    assert set(SCRIPTED_BOMBER_AGENTS) == {"random", "static", "simple", "filtered-random"}
+    assert set(SCRIPTED_BOMBER_AGENTS) == {"random", "static", "simple", "filtered-random", "cautious-random"}
     for name in SCRIPTED_BOMBER_AGENTS:
         agent = make_scripted_bomber_agent(name)
         assert isinstance(agent, Agent) and agent.name == name
-    with pytest.raises(UnknownNameError, match="unknown Bomber agent 'smart'.*random, static, simple, filtered-random"):
+    with pytest.raises(UnknownNameError,
+                       match="unknown Bomber agent .smart.*random, static, simple, filtered-random, cautious-random"):
         make_scripted_bomber_agent("smart")
 
 

@@ -124,6 +124,36 @@ def test_boards_refuse_bots_they_cannot_play_and_other_modes():
         boards.restart([0])
 
 
+def test_boards_mask_the_member_seats_behind_their_filter():
+    from palaestra.envs.bomber.filters import filter_mask
+    from palaestra.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown action filter 'nope'"):
+        LeagueBoards(1, bomber_config({}), 0, action_filter="nope")
+    boards = LeagueBoards(4, bomber_config({"max_steps": 120}), 5, action_filter="cautious")
+    boards.set_league({"m0": {"bot:cautious-random": 0.5, "bot:simple": 0.5}},
+                      ["bot:cautious-random", "bot:simple"], {})
+    boards.restart(np.arange(4))
+    rng = np.random.default_rng(1)
+    differs = 0
+    for _ in range(300):
+        mask = boards.action_mask()
+        active = boards.active.copy()
+        assert np.array_equal(mask[active], filter_mask(boards.batch, "cautious")[active])
+        assert mask[~active].all()
+        differs += int((mask[active] != filter_mask(boards.batch, "sure-death")[active]).any())
+        moves = np.zeros((4, 4), np.int64)
+        for i, k in zip(*np.nonzero(active)):
+            moves[i, k] = rng.choice(np.flatnonzero(mask[i, k]))
+        step = boards.step(moves)
+        ended = np.flatnonzero(step.over)
+        if len(ended):
+            boards.restart(ended)
+    assert differs > 0
+    boards.finish_playouts()
+    assert any("bot:cautious-random" in r["seats"] for r in boards.pop_results())
+
+
 @pytest.mark.parametrize("opponent", ["bot:simple", "m1"])
 def test_team_boards_pay_both_seats_the_teams_result_at_the_end(opponent):
     """2v2: a learner takes both seats of a side; a seat that dies hangs until the game's end,
