@@ -231,3 +231,20 @@ def test_play_needs_a_display(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert code == 2 and "no display" in out
     code, out = run(capsys, "play", "bomber", "--vs", "simple", "random", "nobody")
     assert code == 2
+
+
+def test_no_help_text_shows_a_doubled_percent_sign() -> None:
+    # argparse expands %% in an option's help but prints a parser's description as written
+    import argparse
+
+    from palaestra.cli.main import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        text = parser.format_help()
+        assert "%%" not in text, path
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+
+    walk(build_parser(), "palaestra")

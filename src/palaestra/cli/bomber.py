@@ -41,10 +41,10 @@ def build_bomber(p: argparse.ArgumentParser) -> None:
         "versus",
         help="one agent against three others, seats rotated: wins, ties and losses",
         description="Play --games FFA games of --agent against three --opponent agents. Game g "
-        "seats the agent at g %% 4 on the board of seed (--seed, g), so every agent measured with "
+        "seats the agent at g % 4 on the board of seed (--seed, g), so every agent measured with "
         "the same seed meets the same boards in the same seats. A win is a game it ends alone on "
         "top; a tie, a game without a winner that it was still standing in at the end; anything "
-        "else is a loss. With --mode team the agent plays both seats of side g %% 2 (seats 0 and "
+        "else is a loss. With --mode team the agent plays both seats of side g % 2 (seats 0 and "
         "2, or 1 and 3) against two --opponent agents; its team wins when its side wins and ties "
         "when nobody wins while one of its seats still stands.",
         epilog=f"agents:\n{agents}\nexamples:\n  palaestra bomber versus --agent league "

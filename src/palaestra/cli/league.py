@@ -136,7 +136,7 @@ def build_league(p: argparse.ArgumentParser) -> None:
         "eval", help="play the learners (and baselines) in one seat against three SimpleAgents",
         description="Export each learner (or --member) from the last checkpoint and play it in "
         "FFA games against three --opponent agents (SimpleAgents by default): game g seats it at "
-        "g %% 4 (seats rotated) on the board of seed (--seed, g), and every row meets the same "
+        "g % 4 (seats rotated) on the board of seed (--seed, g), and every row meets the same "
         "boards in the same seats. A win is a game it ends alone on top; a tie, a game without a "
         "winner that it was still standing in at the end; anything else is a loss. "
         "--baseline adds built-in agents measured the same way.",
@@ -169,7 +169,7 @@ def build_league(p: argparse.ArgumentParser) -> None:
     rp = lsub.add_parser("replay", help="save a replay of one evaluation game of a member",
                          description="Play evaluation game --game of --member as `league eval` plays "
                          "it (the same --seed and --opponent give the same game: FFA, the member in seat "
-                         "game %% 4 against three opponents; a team league, on side game %% 2 against "
+                         "game % 4 against three opponents; a team league, on side game % 2 against "
                          "two) and save it as a replay, which `palaestra replay view` and `replay "
                          "export` show.")
     rp.add_argument("--out", type=Path, required=True, help="run directory")
