@@ -75,5 +75,9 @@ def test_team_mode_seats_the_agent_on_one_side_and_scores_the_side(monkeypatch: 
     assert tally.wins == 0 and tally.ties + tally.losses == 4
     statics = play_versus("static", "static", games=2, seed=0, mode="team")
     assert (statics.wins, statics.ties, statics.losses) == (0, 2, 0)
-    with pytest.raises(ConfigError, match="mode must be one of ffa, team, got 'radio'"):
+    with pytest.raises(ConfigError, match="mode must be one of ffa, team, team_radio, got 'radio'"):
         play_versus("random", "static", games=2, mode="radio")
+    # team_radio seats a side the same way; bare moves of built-ins are silent radio actions
+    sides.clear()
+    radio = play_versus("random", "static", games=2, seed=0, mode="team_radio")
+    assert sides == [[0, 2], [1, 3]] and radio.mode == "team_radio"

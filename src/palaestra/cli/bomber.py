@@ -55,8 +55,9 @@ def build_bomber(p: argparse.ArgumentParser) -> None:
     versus.add_argument("--agent", required=True,
                         help="a name below, or a checkpoint directory from `palaestra league export`")
     versus.add_argument("--opponent", default="simple", help="the agent in the other three seats (simple)")
-    versus.add_argument("--mode", choices=["ffa", "team"], default="ffa",
-                        help="ffa: one seat against three; team: one side (two seats) against two (ffa)")
+    versus.add_argument("--mode", choices=list(MODES), default="ffa",
+                        help="ffa: one seat against three; team and team_radio: one side (two "
+                        "seats) against two (ffa)")
     versus.add_argument("--games", type=int, default=100, help="games to play (100)")
     versus.add_argument("--seed", type=int, default=0)
     versus.add_argument("--workers", type=int, default=None,

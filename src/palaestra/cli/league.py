@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from palaestra.envs.bomber.constants import MODES as BOMBER_MODES
 from palaestra.envs.bomber.filter_names import FILTERS
 from palaestra.errors import ConfigError, require_extra
 
@@ -79,9 +80,11 @@ def build_league(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--eval-games", type=int, default=d.eval_games)
     t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
-    t.add_argument("--mode", choices=["ffa", "team"], default=d.mode,
-                   help="Bomber: ffa, or team (2v2: a learner plays both seats of its team against "
-                   f"one opponent team drawn by PFSP; needs --eval-every 0 for now) ({d.mode})")
+    t.add_argument("--mode", choices=list(BOMBER_MODES), default=d.mode,
+                   help="Bomber: ffa, team (2v2: a learner plays both seats of its team against "
+                   "one opponent team drawn by PFSP) or team_radio (the same, and each seat sends "
+                   "its mate two words a step through the module's word heads); the team modes "
+                   f"need --eval-every 0 for now ({d.mode})")
     t.add_argument("--model", choices=["cnn", "mlp"], default=d.model,
                    help=f"Bomber policy: a CNN over the planes or an MLP ({d.model})")
     t.add_argument("--no-action-mask", dest="action_mask", action="store_false",

@@ -63,15 +63,15 @@ def game_seed(seed: int, game: int) -> int:
     return int(np.random.default_rng([seed, game]).integers(2**31))
 
 
-MODES = ("ffa", "team")
-"""The modes of a measurement."""
+MODES: tuple[str, ...] = C.MODES
+"""The modes of a measurement: every Bomber mode."""
 _ORDER: dict[Outcome, int] = {"win": 0, "tie": 1, "loss": 2}
 
 
 def agent_seats(game: int, mode: str = "ffa") -> list[int]:
-    """The seats of the measured agent in game ``game``: FFA ``[game % 4]``; team, both seats of
-    side ``game % 2``."""
-    if mode == "team":
+    """The seats of the measured agent in game ``game``: FFA ``[game % 4]``; team and team_radio,
+    both seats of side ``game % 2``."""
+    if mode != C.FFA:
         return [game % 2, game % 2 + 2]
     return [game % C.NUM_AGENTS]
 

@@ -112,8 +112,11 @@ def test_league_config_validation_and_round_trip():
         LeagueConfig(mode="team", eval_every=0, sampler="env", model="mlp", action_mask=False)
     with pytest.raises(ValueError, match="evaluation rounds play FFA only"):
         LeagueConfig(mode="team")
-    with pytest.raises(ValueError, match="mode must be 'ffa' or 'team'"):
-        LeagueConfig(mode="team_radio", eval_every=0)
+    assert LeagueConfig(mode="team_radio", eval_every=0).mode == "team_radio"
+    with pytest.raises(ValueError, match="mode must be one of ffa, team, team_radio, got 'radio'"):
+        LeagueConfig(mode="radio", eval_every=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mode 'team_radio' needs model 'cnn'"):
+        LeagueConfig(mode="team_radio", eval_every=0, model="mlp")
     # GAE's lambda: 0.95 for new leagues; one saved before the field resumes on RLlib's 1.0
     assert c.gae_lambda == 0.95
     old = {k: v for k, v in c.to_json().items() if k != "gae_lambda"}

@@ -32,6 +32,9 @@ PLANES_KEY = "planes"
 MASK_KEY = "action_mask"
 """The keys of a masked module's observation: the flat planes and the (6,) action mask as floats."""
 
+RADIO_HEADS: tuple[int, ...] = (C.NUM_ACTIONS, C.RADIO_VOCAB_SIZE, C.RADIO_VOCAB_SIZE)
+"""The logit segments of a team_radio policy: the move and each of its two words."""
+
 Logits = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 """A policy: (flat planes (n, 2662), mask (n, 6) floats or None) -> logits (n, 6)."""
 
@@ -65,7 +68,8 @@ class BomberModuleAgent:
     def reset(self, rng: np.random.Generator) -> None:
         self._rng = rng
 
-    def act(self, observation: Any) -> int:
+    def act(self, observation: Any) -> Any:
+        """The move; for a team_radio policy in a team_radio game (``game_type`` 3), [move, word, word]."""
         planes = planes_from_observation(observation, self.max_steps).reshape(1, -1)
         mask = None
         if self.masked:
@@ -73,11 +77,18 @@ class BomberModuleAgent:
 
             mask = observation_mask(observation, self.action_filter).astype(np.float32).reshape(1, -1)
         logits = np.asarray(self._logits(planes, mask), dtype=np.float64).reshape(-1)
-        if logits.shape != (C.NUM_ACTIONS,) or not np.all(np.isfinite(logits)):
+        if logits.shape not in ((C.NUM_ACTIONS,), (sum(RADIO_HEADS),)) or not np.all(np.isfinite(logits)):
             raise ValueError(f"{self.name}: the policy gave logits of shape {logits.shape}")
-        if self.greedy:
-            return int(np.argmax(logits))
-        return sample_action(logits, self._rng)
+        segments = np.split(logits, np.cumsum(RADIO_HEADS)[:-1]) if len(logits) > C.NUM_ACTIONS else [logits]
+        picks = [int(np.argmax(s)) if self.greedy else sample_action(s, self._rng) for s in segments]
+        if len(picks) > 1 and _int_or(observation.get("game_type"), 0) == C.GAME_TYPE_VALUE[C.TEAM_RADIO]:
+            return picks
+        return picks[0]
+
+
+def _int_or(value: Any, default: int) -> int:
+    """``value`` as an int (an int, a numpy scalar or a one-element array), or ``default`` if None."""
+    return default if value is None else int(np.asarray(value).reshape(-1)[0])
 
 
 def sample_action(logits: np.ndarray, rng: np.random.Generator) -> int:
@@ -168,7 +179,8 @@ def _script_logits(policy: Any, masked: bool) -> Logits:
 
 def script_module(module: Any, path: Path) -> None:
     """Save an RLlib module's logits function as TorchScript: flat planes -> 6 logits, or
-    (flat planes, mask) -> 6 logits for a module that takes the mask."""
+    (flat planes, mask) -> 6 logits for a module that takes the mask (22 logits, the move's and
+    the two words', for a team_radio module)."""
     import torch
 
     planes = torch.zeros(1, C.BOARD_SIZE * C.BOARD_SIZE * 22)

@@ -27,17 +27,18 @@ def make_league_env(ctx: Any) -> Any:
 
 def module_spec(config: LeagueConfig) -> Any:
     """The spec of one member's module: for Bomber the CNN over the planes (behind the action mask
-    unless it is off) or an MLP on the flat planes; an MLP on Kelly's features; an LSTM for
-    counting, which has to keep its own step count."""
+    unless it is off; in team_radio with the two word heads) or an MLP on the flat planes; an MLP
+    on Kelly's features; an LSTM for counting, which has to keep its own step count."""
     if config.solo:
         env = make_solo_env(config.env)
         return rllib_module_spec(env.observation_space, env.action_space, config.hidden,
                                  lstm=config.env == "counting")
     if config.model == "cnn":
-        from palaestra.league.rllib.cnn import CnnConfig, cnn_module_spec
+        from palaestra.league.rllib.cnn import CnnConfig, cnn_module_spec, radio_action_space
 
         cnn = CnnConfig(mask=config.action_mask)
-        return cnn_module_spec(cnn, obs_space=None if config.action_mask else OBS_SPACE, act_space=ACT_SPACE)
+        act_space = radio_action_space() if config.mode == "team_radio" else ACT_SPACE
+        return cnn_module_spec(cnn, obs_space=None if config.action_mask else OBS_SPACE, act_space=act_space)
     return rllib_module_spec(OBS_SPACE, ACT_SPACE, config.hidden)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from palaestra.envs import get_spec
+from palaestra.envs.bomber.constants import MODES as BOMBER_MODES
 from palaestra.envs.bomber.filter_names import DEFAULT_FILTER, LEGACY_FILTER, FilterName, check_filter
 from palaestra.errors import ConfigError, FileFormatError
 from palaestra.league.population.curriculum import CurriculumConfig
@@ -26,7 +27,7 @@ class LeagueConfig:
 
     env: str = "bomber"
     """Env short name (see :data:`LEAGUE_ENVS`)."""
-    mode: Literal["ffa", "team"] = "ffa"
+    mode: Literal["ffa", "team", "team_radio"] = "ffa"
     """Bomber: ``ffa`` (one learner seat against three opponents) or ``team`` (2v2: a learner plays
     both seats of its team against one opponent team; boards sampler only)."""
     population: int = 4
@@ -147,11 +148,13 @@ class LeagueConfig:
             raise ConfigError("a reward model needs sampler 'env' (the boards sampler pays Bomber's "
                               "own rewards)")
         check_filter(self.action_filter)
-        if self.mode not in ("ffa", "team"):
-            raise ConfigError(f"mode must be 'ffa' or 'team', got {self.mode!r}")
-        if self.mode == "team" and (self.solo or self.sampler != "boards"):
-            raise ConfigError("mode 'team' is a Bomber mode of the boards sampler (sampler 'boards')")
-        if self.mode == "team" and self.eval_every:
+        if self.mode not in BOMBER_MODES:
+            raise ConfigError(f"mode must be one of {', '.join(BOMBER_MODES)}, got {self.mode!r}")
+        if self.mode != "ffa" and (self.solo or self.sampler != "boards"):
+            raise ConfigError(f"mode {self.mode!r} is a Bomber mode of the boards sampler (sampler 'boards')")
+        if self.mode == "team_radio" and self.model != "cnn":
+            raise ConfigError("mode 'team_radio' needs model 'cnn' (the word heads are the CNN's)")
+        if self.mode != "ffa" and self.eval_every:
             raise ConfigError("the in-training evaluation rounds play FFA only: set eval_every 0 "
                               "(--eval-every 0) for a team league")
         missing = [b for b in self.curriculum.stages if b not in self.bots]

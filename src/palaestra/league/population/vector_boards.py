@@ -52,8 +52,8 @@ BOT_KINDS: tuple[str, ...] = (*COMPILED_BOTS, *FILTERED_BOTS)
 """Bot names the boards can seat."""
 
 
-BOARD_MODES: tuple[str, ...] = ("ffa", "team")
-"""Bomber modes the boards play (team_radio needs the word head, not built yet)."""
+BOARD_MODES: tuple[str, ...] = (C.FFA, C.TEAM, C.TEAM_RADIO)
+"""Bomber modes the boards play."""
 
 
 def bomber_config(bomber: dict[str, Any] | None) -> BomberConfig:
@@ -117,7 +117,10 @@ class LeagueBoards:
             raise ConfigError(f"num_boards must be >= 1, got {num_boards}")
         if config.mode not in BOARD_MODES:
             raise ConfigError(f"league boards play Bomber modes {', '.join(BOARD_MODES)}, got {config.mode!r}")
-        self.team = config.mode == "team"
+        self.team = config.team
+        self.radio = config.radio
+        """team_radio: members send two words a step (:meth:`step`'s ``member_words``), heard by
+        their mate in the next step's planes; bots send none (zeros), as a bare move does."""
         self.num_boards = n = num_boards
         self.config = config
         self.play_out = play_out
@@ -202,6 +205,7 @@ class LeagueBoards:
             self.member[i] = [not s.startswith(BOT_PREFIX) for s in seats]
             self.active[i] = self.member[i]
             self.hanging[i] = False
+            self._messages[i] = 0
             self._death[i] = -1
             for k, s in enumerate(seats):
                 w = self._shaping.get(s, {})
@@ -223,14 +227,18 @@ class LeagueBoards:
         """(N, 4, 6) the mask of the boards' action filter for the member seats (all True elsewhere)."""
         return filter_mask(self.batch, self.action_filter, self.active)
 
-    def step(self, member_moves: np.ndarray) -> BoardsStep:
+    def step(self, member_moves: np.ndarray, member_words: np.ndarray | None = None) -> BoardsStep:
         """One step of every board: ``member_moves`` (N, 4) for the active member seats, bots inside.
 
+        In team_radio, ``member_words`` (N, 4, 2) are the words of the active member seats (None:
+        zeros); every living seat's words replace what its mate hears, as in BomberParallelEnv.
         Boards whose members' episode ends are played out (when ``play_out``) and recorded; call
         :meth:`restart` for them before the next step.
         """
         b, n = self.batch, self.num_boards
         moves = np.where(self.active, np.asarray(member_moves, np.int64), C.STOP).astype(np.int64)
+        if self.radio:
+            self._send(member_words)
         self._results.extend(self._pool.step())
         bot_moves(b, self._kind_mask, self._bots, self._bot_rng, moves)
         acted = self.active.copy()
@@ -273,6 +281,22 @@ class LeagueBoards:
         if len(ended):
             self._finish(ended, done)
         return BoardsStep(acted, rewards, terminated, truncated, over, obs, hang)
+
+    def _send(self, member_words: np.ndarray | None) -> None:
+        """What each living seat says this step becomes what its mate hears (bots say zeros)."""
+        words = np.zeros((self.num_boards, C.NUM_AGENTS, C.RADIO_NUM_WORDS), np.int64)
+        if member_words is not None:
+            given = np.asarray(member_words, np.int64)
+            if given.shape != words.shape:
+                raise ValueError(f"member_words must have shape {words.shape}, got {given.shape}")
+            words = np.where(self.active[..., None], given, 0)
+        if words.min() < 0 or words.max() >= C.RADIO_VOCAB_SIZE:
+            raise ValueError(f"radio words must lie in 0..{C.RADIO_VOCAB_SIZE - 1}")
+        alive = self.batch.agents[:, :, ALIVE].astype(bool)
+        mate = (np.arange(C.NUM_AGENTS) + 2) % C.NUM_AGENTS
+        heard = self._messages.copy()
+        heard[:, mate] = np.where(alive[..., None], words, self._messages[:, mate])
+        self._messages = heard
 
     def _finish(self, ended: np.ndarray, done: np.ndarray) -> None:
         """Record the boards of ``ended``; those still running go to the endgame pool (``play_out``)."""

@@ -54,7 +54,7 @@ from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.filter_names import LEGACY_FILTER
 from palaestra.errors import ConfigError, UnknownNameError
 from palaestra.league.population.vector_boards import LeagueBoards, bomber_config
-from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY
+from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY, action_heads
 from palaestra.league.rllib.modules import seat_agent_id
 
 DEFAULT_NUM_BOARDS = 32
@@ -64,7 +64,6 @@ MASKED_STEP_SHARE = "masked_step_share"
 one action away."""
 MASKED_ACTIONS_PER_STEP = "masked_actions_per_step"
 """Env-runner metric: actions the filter took away per masked member step (of 6)."""
-_UNIFORM_LOGP = np.float32(-np.log(C.NUM_ACTIONS))
 
 
 def sample_categorical(logits: np.ndarray, rng: np.random.Generator,
@@ -92,7 +91,7 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
     """The league's sampler over many Bomber boards (see the module docstring).
 
     ``env_config`` keys read here: ``num_boards`` (default 32), ``seed``, ``lineups``, ``bots``,
-    ``shaping``, ``bomber`` (game settings), ``mode`` (``ffa`` or ``team``, default ``ffa``),
+    ``shaping``, ``bomber`` (game settings), ``mode`` (``ffa``, ``team`` or ``team_radio``, default ``ffa``),
     ``play_out`` (default True); ``reward_model`` must be unset.
 
     Raises:
@@ -178,7 +177,7 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         seated = {self._agent_id(s, k): (s, k) for k, (s, m) in
                   enumerate(zip(self.boards.seats[i], self.boards.member[i])) if m}
         obs_spaces: Any = {a: self._space(s) for a, (s, _) in seated.items()}
-        act_spaces: Any = {a: gym.spaces.Discrete(C.NUM_ACTIONS) for a in seated}
+        act_spaces: Any = {a: self._module(s).action_space for a, (s, _) in seated.items()}
         mapping: Any = self.config.policy_mapping_fn
         episode = MultiAgentEpisode(observation_space=obs_spaces, action_space=act_spaces,
                                     agent_to_module_mapping_fn=mapping)
@@ -196,10 +195,21 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         self._boards_need_reset = False
 
     # -- acting ------------------------------------------------------------------------------
-    def _act(self, explore: bool, random_actions: bool) -> tuple[np.ndarray, dict[tuple[int, int], dict]]:
-        """Moves (N, 4) of the active member seats and each seat's extra model outputs."""
+    def _heads(self, member: str) -> tuple[int, ...]:
+        """The logit segments of a member's module: (6,), or (6, 8, 8) for a team_radio module."""
+        return action_heads(self._module(member).action_space)
+
+    def _episode_action(self, member: str, move: int, words: np.ndarray) -> Any:
+        """The action an episode records: the move, or [move, word, word] for a radio module."""
+        return np.array([move, *words], np.int64) if len(self._heads(member)) > 1 else move
+
+    def _act(self, explore: bool, random_actions: bool
+             ) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], dict]]:
+        """Moves (N, 4) and words (N, 4, 2) of the active member seats, and each seat's extra
+        model outputs (a module without the word heads says zeros)."""
         boards = self.boards
         moves = np.zeros((boards.num_boards, C.NUM_AGENTS), np.int64)
+        words = np.zeros((boards.num_boards, C.NUM_AGENTS, C.RADIO_NUM_WORDS), np.int64)
         extras: dict[tuple[int, int], dict] = {}
         groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for i, k in zip(*np.nonzero(boards.active)):
@@ -207,16 +217,19 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         for member, cells in groups.items():
             bi = np.array([c[0] for c in cells])
             ki = np.array([c[1] for c in cells])
+            heads = self._heads(member)
             if random_actions:  # uniform: the outputs of a uniform policy keep the episodes' columns whole
-                moves[bi, ki] = self._policy_rng.integers(C.NUM_ACTIONS, size=len(cells))
-                uniform = np.zeros(C.NUM_ACTIONS, np.float32)
+                drawn = np.stack([self._policy_rng.integers(h, size=len(cells)) for h in heads], axis=1)
+                moves[bi, ki] = drawn[:, 0]
+                if len(heads) > 1:
+                    words[bi, ki] = drawn[:, 1:]
+                uniform = np.zeros(sum(heads), np.float32)
+                logp_uniform = np.float32(-np.log(heads).sum())
                 for c in cells:
-                    extras[c] = {Columns.ACTION_DIST_INPUTS: uniform, Columns.ACTION_LOGP: _UNIFORM_LOGP,
+                    extras[c] = {Columns.ACTION_DIST_INPUTS: uniform, Columns.ACTION_LOGP: logp_uniform,
                                  WEIGHTS_SEQ_NO: self._weights_seq_no}
                 continue
             module = self._module(member)
-            if not isinstance(module.action_space, gym.spaces.Discrete):
-                raise ConfigError(f"module {member!r} must have a Discrete action space, got {module.action_space}")
             obs: Any = torch.from_numpy(self._obs[bi, ki])
             if self._wants_mask(member):
                 obs = {PLANES_KEY: obs, MASK_KEY: torch.from_numpy(self._mask[bi, ki])}
@@ -225,12 +238,16 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
             with torch.no_grad():
                 out = self._forward(module, {Columns.OBS: obs}, explore)
             logits = out[Columns.ACTION_DIST_INPUTS].detach().cpu().numpy()
-            actions, logp = sample_categorical(logits, self._policy_rng, explore)
-            moves[bi, ki] = actions
+            parts = np.split(logits, np.cumsum(heads)[:-1], axis=1)
+            drawn_logp = [sample_categorical(p, self._policy_rng, explore) for p in parts]
+            moves[bi, ki] = drawn_logp[0][0]
+            if len(heads) > 1:  # the words' heads: a joint draw, the log-probabilities add
+                words[bi, ki] = np.stack([a for a, _ in drawn_logp[1:]], axis=1)
+            logp = np.sum([lp for _, lp in drawn_logp], axis=0).astype(np.float32)
             for j, c in enumerate(cells):
                 extras[c] = {Columns.ACTION_DIST_INPUTS: logits[j], Columns.ACTION_LOGP: logp[j],
                              WEIGHTS_SEQ_NO: self._weights_seq_no}
-        return moves, extras
+        return moves, words, extras
 
     @staticmethod
     def _forward(module: Any, batch: dict[str, Any], explore: bool) -> dict[str, Any]:
@@ -259,8 +276,8 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
             return (env_ts if by_steps else agent_ts) < num_timesteps
 
         while more():
-            moves, extras = self._act(explore, random_actions)
-            step = self.boards.step(moves)
+            moves, words, extras = self._act(explore, random_actions)
+            step = self.boards.step(moves, words if self.boards.radio else None)
             next_obs = step.observations
             mask_after = self._mask
             if any(self._wants_mask(s) for s in self._episode_ids()):
@@ -281,7 +298,8 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
                 trunc["__all__"] = over and any(trunc.values())
                 self._board_episodes[i].add_env_step(
                     observations={aid[k]: self._agent_obs(seats[k], next_obs, mask_after, i, k) for k in seen},
-                    actions={aid[k]: moves[i, k] for k in acted},
+                    actions={aid[k]: self._episode_action(seats[k], int(moves[i, k]), words[i, k])
+                             for k in acted},
                     rewards={aid[k]: float(step.rewards[i, k]) for k in paid},
                     infos={aid[k]: {} for k in seen},
                     terminateds=term, truncateds=trunc,

@@ -6,6 +6,11 @@ by :data:`MASKED_LOGIT`, a large finite negative number, in every forward pass (
 inference and training), so masked actions are never sampled and PPO's log-probability ratios stay
 finite. With it off the mask is ignored, and a plain Box of the flat planes is accepted too.
 
+For team_radio the action space is :func:`radio_action_space`, ``MultiDiscrete([6, 8, 8])``: the
+move and the two words sent to the teammate, three categorical heads on one linear layer (RLlib's
+``TorchMultiCategorical`` over the concatenated logits). The mask covers the move's six logits
+only; every word is always allowed.
+
 This module imports torch and Ray at the top: import it inside the function that needs it.
 """
 
@@ -25,7 +30,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.core.rl_module.torch import TorchRLModule
 from torch import nn
 
-from palaestra.agents.learned.bomber import MASK_KEY, PLANES_KEY  # the masked observation's keys
+from palaestra.agents.learned.bomber import MASK_KEY, PLANES_KEY, RADIO_HEADS  # the observation's keys, the radio heads
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.observe import NUM_PLANES
 from palaestra.errors import ConfigError
@@ -99,6 +104,26 @@ def masked_obs_space() -> gym.spaces.Dict:
     })
 
 
+def radio_action_space() -> gym.spaces.MultiDiscrete:
+    """The team_radio action space: ``MultiDiscrete([6, 8, 8])`` (move, word, word)."""
+    return gym.spaces.MultiDiscrete(list(RADIO_HEADS))
+
+
+def action_heads(space: gym.Space) -> tuple[int, ...]:
+    """The logit segments of an action space: ``(6,)`` for ``Discrete(6)``, :data:`RADIO_HEADS`
+    for :func:`radio_action_space`.
+
+    Raises:
+        ConfigError: for any other space.
+    """
+    if isinstance(space, gym.spaces.Discrete):
+        return (int(space.n),)
+    if isinstance(space, gym.spaces.MultiDiscrete) and tuple(int(n) for n in space.nvec) == RADIO_HEADS:
+        return RADIO_HEADS
+    raise ConfigError(f"the CNN module needs Discrete(6) or the team_radio MultiDiscrete({list(RADIO_HEADS)}), "
+                      f"got {space}")
+
+
 def multiply_adds(config: CnnConfig, num_actions: int = C.NUM_ACTIONS) -> int:
     """Multiply-adds of one forward pass per sample (convs, the linear layer, both heads)."""
     cells = C.BOARD_SIZE * C.BOARD_SIZE
@@ -117,7 +142,7 @@ def cnn_module_spec(config: CnnConfig | None = None, obs_space: gym.Space | None
         config: the module's shape and mask switch (the defaults when None).
         obs_space: :func:`masked_obs_space` when None; with the mask off a Box of the flat planes
             is accepted too.
-        act_space: ``Discrete(6)`` when None.
+        act_space: ``Discrete(6)`` when None, or :func:`radio_action_space` for team_radio.
 
     Returns:
         A ``ray.rllib.core.rl_module.rl_module.RLModuleSpec``.
@@ -156,10 +181,16 @@ class BomberCnnModule(TorchRLModule, ValueFunctionAPI):
     def setup(self) -> None:
         """Builds the trunk and heads from ``model_config`` after checking the spaces."""
         self.cnn_config = CnnConfig.from_model_config(self.model_config)
-        if not isinstance(self.action_space, gym.spaces.Discrete):
-            raise ConfigError(f"the CNN module needs a Discrete action space, got {self.action_space}")
-        num_actions = int(self.action_space.n)
-        self._check_obs_space(num_actions)
+        if self.action_space is None:
+            raise ConfigError("the CNN module needs an action space")
+        self.heads = action_heads(self.action_space)
+        if len(self.heads) > 1:
+            from ray.rllib.core.distribution.torch.torch_distribution import TorchMultiCategorical
+
+            # RLlib's partial class: a MultiCategorical with the segments fixed
+            partial: Any = TorchMultiCategorical.get_partial_dist_cls  # type: ignore[misc]
+            self.action_dist_cls = partial(input_lens=list(self.heads))
+        self._check_obs_space(self.heads[0])
         layers: list[nn.Module] = []
         c_in = NUM_PLANES
         for c_out, k in zip(self.cnn_config.channels, self.cnn_config.kernels, strict=True):
@@ -168,7 +199,7 @@ class BomberCnnModule(TorchRLModule, ValueFunctionAPI):
         layers += [nn.Flatten(), nn.Linear(c_in * C.BOARD_SIZE * C.BOARD_SIZE, self.cnn_config.hidden),
                    nn.ReLU()]
         self.trunk = nn.Sequential(*layers)
-        self.pi = nn.Linear(self.cnn_config.hidden, num_actions)
+        self.pi = nn.Linear(self.cnn_config.hidden, sum(self.heads))
         self.vf = nn.Linear(self.cnn_config.hidden, 1)
         # a small policy head starts PPO near the uniform policy
         nn.init.orthogonal_(self.pi.weight, gain=0.01)
@@ -206,7 +237,12 @@ class BomberCnnModule(TorchRLModule, ValueFunctionAPI):
 
     def _logits(self, embeddings: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         logits: torch.Tensor = self.pi(embeddings)
-        return logits if mask is None else apply_mask(logits, mask)
+        if mask is None:
+            return logits
+        if len(self.heads) == 1:
+            return apply_mask(logits, mask)
+        move = self.heads[0]
+        return torch.cat([apply_mask(logits[..., :move], mask), logits[..., move:]], dim=-1)
 
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Inference and exploration (RLlib runs these without gradients): the masked logits."""
