@@ -160,6 +160,26 @@ def test_a_team_league_trains_and_rates_teams(tmp_path):
     assert won == (set(replay.outcome["winners"]) == {"player_1", "player_3"})
 
 
+def test_a_team_radio_league_trains_speaks_and_replays(tmp_path):
+    out = tmp_path / "radio"
+    assert main(["league", "train", "--out", str(out), "--mode", "team_radio", "--iterations", "2",
+                 "--bots", "simple", *TINY, "--eval-every", "0"]) == 0
+    assert LeagueConfig.load(out / "league_config.json").mode == "team_radio"
+    rows_path = tmp_path / "radio-eval.json"
+    assert main(["league", "eval", "--out", str(out), "--games", "2", "--member", "m0",
+                 "--workers", "1", "--json", str(rows_path)]) == 0
+    assert [(r["agent"], r["mode"]) for r in json.loads(rows_path.read_text())] == [("m0", "team_radio")]
+    from palaestra.evaluation.replay import load_replay
+
+    replay_path = tmp_path / "radio-game.json.gz"
+    assert main(["league", "replay", "--out", str(out), "--member", "m0", "--game", "0",
+                 "--to", str(replay_path)]) == 0
+    replay = load_replay(replay_path)  # re-simulated and verified
+    assert replay.env_config == {"mode": "team_radio"}
+    said = [a["player_0"] for a in replay.actions if "player_0" in a]
+    assert said and all(len(a) == 3 for a in said)  # the member's moves carry its words
+
+
 def test_resume_after_kill_9_loses_no_league_state(tmp_path):
     out = tmp_path / "league"
     cmd = [sys.executable, "-m", "palaestra", "league", "train", "--out", str(out),
