@@ -81,14 +81,6 @@ def test_a_radio_module_masks_only_the_move_and_samples_three_heads():
     assert dist.logp(actions).shape == (4,)
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    torch.set_num_threads(1)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
-
-
 def test_ppo_trains_a_radio_league_on_move_and_word_actions(ray_session):
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec

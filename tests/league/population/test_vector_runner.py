@@ -190,14 +190,6 @@ def test_team_boards_pay_both_seats_the_teams_result_at_the_end(opponent):
 
 
 # -- the runner inside PPO -------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ray_session():
-    torch.set_num_threads(1)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
-
-
 def _algo(spec=None, seed=0, num_boards=8, batch=400, lineups=None, shaping=None, play_out=True, mode="ffa"):
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec

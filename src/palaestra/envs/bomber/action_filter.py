@@ -71,6 +71,9 @@ ILLEGAL = 1
 """Status of an action that cannot do what it says (see the module docstring)."""
 DEADLY = 2
 """Status of a legal action after which every continuation meets a flame."""
+RISKY = 3
+"""Status of an action SAFE only while the opponents keep still (the ``cautious`` filter of
+:mod:`palaestra.envs.bomber.filters`; this module never gives it)."""
 
 _NEVER = 1 << 30
 _DR = np.array([d[0] for d in C.DELTAS], dtype=np.int64)
@@ -332,15 +335,20 @@ def action_status_arrays(board, agents, bombs, flames, meta):
 
 @numba.njit(cache=True)
 def mask_from_status(status):
-    """The boolean mask of an (..., 6) status array: SAFE actions, or all True where none is."""
+    """The boolean mask of an (..., 6) status array: the SAFE actions, else the RISKY ones, else
+    every action (a row with neither, such as a dead seat's, is all True)."""
     flat = status.reshape(-1, C.NUM_ACTIONS)
-    out = np.empty(flat.shape, np.bool_)
+    out = np.zeros(flat.shape, np.bool_)
     for i in range(flat.shape[0]):
-        anyone = False
-        for j in range(C.NUM_ACTIONS):
-            out[i, j] = flat[i, j] == SAFE
-            anyone = anyone or out[i, j]
-        if not anyone:
+        found = False
+        for tier in (SAFE, RISKY):
+            if found:
+                break
+            for j in range(C.NUM_ACTIONS):
+                if flat[i, j] == tier:
+                    out[i, j] = True
+                    found = True
+        if not found:
             out[i, :] = True
     return out.reshape(status.shape)
 

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from palaestra.envs.bomber import constants as C
-from palaestra.envs.bomber.action_filter import SAFE, _seat_status, action_status_arrays
+from palaestra.envs.bomber.action_filter import RISKY, SAFE, _seat_status, action_status_arrays, mask_from_status
 from palaestra.envs.bomber.core import (
     ALIVE,
     B_COL,
@@ -40,8 +40,6 @@ from palaestra.envs.bomber.core import (
 )
 from palaestra.envs.bomber.filter_names import FilterName, check_filter
 
-RISKY = 3
-"""Status of an action that is SAFE only while the opponents keep still (``cautious``)."""
 THREAT_RADIUS = 5
 """Opponents farther than this (Manhattan distance) from the agent are not weighed."""
 THREAT_BLAST = 3
@@ -123,25 +121,6 @@ def cautious_status_arrays(board, agents, bombs, flames, meta, seats):
     return out
 
 
-@numba.njit(cache=True)
-def tiered_mask(status):
-    """The mask of an (..., 6) status array: SAFE actions, else RISKY ones, else every action."""
-    flat = status.reshape(-1, C.NUM_ACTIONS)
-    out = np.zeros(flat.shape, np.bool_)
-    for i in range(flat.shape[0]):
-        found = False
-        for tier in (SAFE, RISKY):
-            if found:
-                break
-            for j in range(C.NUM_ACTIONS):
-                if flat[i, j] == tier:
-                    out[i, j] = True
-                    found = True
-        if not found:
-            out[i, :] = True
-    return out.reshape(status.shape)
-
-
 def filter_status(batch: BomberBatch, name: FilterName, seats: np.ndarray | None = None) -> np.ndarray:
     """(N, 4, 6) int8 statuses under filter ``name`` (``seats`` (N, 4) bool: only those; default all)."""
     arrays = (batch.board, batch.agents, batch.bombs, batch.flames, batch.meta)
@@ -164,7 +143,7 @@ def filter_mask(batch: BomberBatch, name: FilterName, seats: np.ndarray | None =
     Returns:
         The mask, True where the policy may pick the action; never a row without a True.
     """
-    mask = tiered_mask(filter_status(batch, name, seats))
+    mask = mask_from_status(filter_status(batch, name, seats))
     if seats is not None:
         mask[~np.asarray(seats, np.bool_)] = True
     return mask
