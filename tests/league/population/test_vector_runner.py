@@ -118,8 +118,8 @@ def test_boards_refuse_bots_they_cannot_play_and_other_modes():
     boards = LeagueBoards(2, bomber_config({}), 0)
     with pytest.raises(UnknownNameError):
         boards.set_league({"m0": {"bot:nope": 1.0}}, ["bot:nope"], {})
-    with pytest.raises(ConfigError, match="league boards play Bomber modes ffa, team, got 'team_radio'"):
-        bomber_config({"mode": "team_radio"})
+    with pytest.raises(ConfigError, match="league boards play Bomber modes ffa, team, team_radio, got 'radio'"):
+        bomber_config({"mode": "radio"})
     with pytest.raises(RuntimeError):
         boards.restart([0])
 
