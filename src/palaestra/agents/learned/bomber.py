@@ -140,10 +140,11 @@ def load_bomber_checkpoint(path: str | Path, greedy: bool = False) -> BomberModu
     name = str(meta.results.get("member", directory.name))
     max_steps = int(meta.features.get("max_steps", C.MAX_STEPS))
     masked = bool(meta.features.get("action_mask", False))
-    action_filter = str(meta.features.get("action_filter", LEGACY_FILTER))
-    if action_filter not in FILTERS:
-        raise CheckpointError(f"{directory}: unknown action filter {action_filter!r} (known: "
+    stored = str(meta.features.get("action_filter", LEGACY_FILTER))
+    if stored not in FILTERS:
+        raise CheckpointError(f"{directory}: unknown action filter {stored!r} (known: "
                               f"{', '.join(FILTERS)}); a newer palaestra may have written it")
+    action_filter = check_filter(stored)
     script = directory / TORCHSCRIPT_FILE
     if script.is_file():
         import torch
@@ -153,13 +154,13 @@ def load_bomber_checkpoint(path: str | Path, greedy: bool = False) -> BomberModu
         except Exception as exc:  # torch raises RuntimeError and others for a damaged file
             raise CheckpointError(f"{script}: cannot load the TorchScript policy ({exc})") from None
         return BomberModuleAgent(_script_logits(policy, masked), name, greedy, max_steps, masked,
-                                 check_filter(action_filter))
+                                 action_filter)
     weights = directory / RLLIB_MODULE
     if not weights.is_dir():
         raise CheckpointError(f"{directory}: neither {TORCHSCRIPT_FILE} nor {RLLIB_MODULE}/")
     module = load_rllib_module(weights)
     return BomberModuleAgent(module_logits(module), name, greedy, max_steps, takes_mask(module),
-                             check_filter(action_filter))
+                             action_filter)
 
 
 def _script_logits(policy: Any, masked: bool) -> Logits:

@@ -28,8 +28,9 @@ class LeagueConfig:
     env: str = "bomber"
     """Env short name (see :data:`LEAGUE_ENVS`)."""
     mode: Literal["ffa", "team", "team_radio"] = "ffa"
-    """Bomber: ``ffa`` (one learner seat against three opponents) or ``team`` (2v2: a learner plays
-    both seats of its team against one opponent team; boards sampler only)."""
+    """Bomber: ``ffa`` (one learner seat against three opponents), ``team`` (2v2: a learner plays
+    both seats of its team against one opponent team) or ``team_radio`` (the same, each seat also
+    sending its mate two words a step; CNN only); the team modes need the boards sampler."""
     population: int = 4
     """Number of learners trained side by side (``m0``, ``m1``, ...)."""
     iterations: int = 100

@@ -52,8 +52,14 @@ BOT_KINDS: tuple[str, ...] = (*COMPILED_BOTS, *FILTERED_BOTS)
 """Bot names the boards can seat."""
 
 
-BOARD_MODES: tuple[str, ...] = (C.FFA, C.TEAM, C.TEAM_RADIO)
-"""Bomber modes the boards play."""
+BOARD_MODES: tuple[str, ...] = C.MODES
+"""Bomber modes the boards play: every mode."""
+
+
+def _check_mode(mode: str) -> None:
+    """ConfigError for a mode the boards do not play."""
+    if mode not in BOARD_MODES:
+        raise ConfigError(f"league boards play Bomber modes {', '.join(BOARD_MODES)}, got {mode!r}")
 
 
 def bomber_config(bomber: dict[str, Any] | None) -> BomberConfig:
@@ -63,8 +69,7 @@ def bomber_config(bomber: dict[str, Any] | None) -> BomberConfig:
         ConfigError: for a mode the boards do not play or an unknown setting.
     """
     bomber = dict(bomber or {})
-    if bomber.get("mode", "ffa") not in BOARD_MODES:
-        raise ConfigError(f"league boards play Bomber modes {', '.join(BOARD_MODES)}, got {bomber['mode']!r}")
+    _check_mode(bomber.get("mode", "ffa"))
     known = {f.name for f in fields(BomberConfig)}
     unknown = sorted(set(bomber) - known)
     if unknown:
@@ -115,8 +120,7 @@ class LeagueBoards:
                  playout_slots: int | None = None, action_filter: str = LEGACY_FILTER) -> None:
         if num_boards < 1:
             raise ConfigError(f"num_boards must be >= 1, got {num_boards}")
-        if config.mode not in BOARD_MODES:
-            raise ConfigError(f"league boards play Bomber modes {', '.join(BOARD_MODES)}, got {config.mode!r}")
+        _check_mode(config.mode)
         self.team = config.team
         self.radio = config.radio
         """team_radio: members send two words a step (:meth:`step`'s ``member_words``), heard by
