@@ -109,6 +109,14 @@ def build_league(p: argparse.ArgumentParser) -> None:
                    f"({' '.join(map(str, d.curriculum.thresholds))})")
     t.add_argument("--curriculum-window", type=int, default=d.curriculum.window,
                    help=f"games over which a stage's win rate is measured ({d.curriculum.window})")
+    im = d.imitation
+    t.add_argument("--imitate", metavar="BOT", help="warm start: before the first iteration, fit "
+                   "every learner to this bot's moves (cautious-simple: a SimpleAgent behind the "
+                   "cautious filter), then train with PPO; Bomber FFA only (default: none)")
+    t.add_argument("--imitate-samples", type=int, default=im.samples,
+                   help=f"the teacher's steps to fit ({im.samples})")
+    t.add_argument("--imitate-epochs", type=int, default=im.epochs,
+                   help=f"passes of the fit over them ({im.epochs})")
     t.add_argument("--shape-pickup", type=float, default=d.shaping["shape_pickup"],
                    help="Bomber: initial reward per power-up a learner picks up (PBT perturbs it) "
                    f"({d.shaping['shape_pickup']})")
@@ -188,6 +196,7 @@ def build_league(p: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace) -> LeagueConfig:
     from palaestra.league.population.config import LeagueConfig
     from palaestra.league.population.curriculum import CurriculumConfig
+    from palaestra.league.population.imitation_config import ImitationConfig
     from palaestra.league.population.matchmaking import MatchmakingConfig
     from palaestra.league.population.pbt import PBTConfig
 
@@ -210,6 +219,8 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
         reward_model=args.reward_model, model=args.model, action_mask=args.action_mask,
         action_filter=args.action_filter,
         sampler=args.sampler, num_boards=args.num_boards,
+        imitation=ImitationConfig(teacher=args.imitate, samples=args.imitate_samples,
+                                  epochs=args.imitate_epochs),
         curriculum=CurriculumConfig(tuple(args.curriculum),
                                     tuple(args.curriculum_thresholds) if args.curriculum else (),
                                     args.curriculum_window))
@@ -236,7 +247,11 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
             TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("league", total=config.iterations, completed=state.iteration,
                             stats="starting Ray and the learners")
-        run = LeagueRun(config, state, args.out)
+        def warm(phase: str, done: int, total: int) -> None:
+            what = "collecting the teacher's games" if phase == "collect" else "fitting to the teacher"
+            bar.update(task, stats=f"imitation: {what} {done}/{total}")
+
+        run = LeagueRun(config, state, args.out, warm_start_progress=warm)
 
         def report(st: LeagueState, stats: dict[str, Any]) -> None:
             wins = stats.get("eval_win_rate")

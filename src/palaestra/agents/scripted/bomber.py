@@ -204,6 +204,8 @@ SCRIPTED_BOMBER_AGENTS: dict[str, str] = {
     "cautious-random": "uniformly random among the actions the cautious filter allows (also "
                        "weighs a near opponent's next bomb or step): the baseline of leagues "
                        "trained behind that filter",
+    "cautious-simple": "SimpleAgent's move when the cautious filter allows it, else a random "
+                       "allowed one: the teacher of the league's imitation warm start",
 }
 
 
@@ -219,12 +221,19 @@ def _cautious_random() -> Agent:
     return CautiousRandomBomberAgent()
 
 
+def _cautious_simple() -> Agent:
+    from palaestra.agents.scripted.guarded import CautiousSimpleBomberAgent  # numba: lazily
+
+    return CautiousSimpleBomberAgent()
+
+
 _FACTORIES: dict[str, Callable[[], Agent]] = {
     "random": RandomBomberAgent,
     "static": StaticBomberAgent,
     "simple": SimpleBomberAgent,
     "filtered-random": _filtered_random,
     "cautious-random": _cautious_random,
+    "cautious-simple": _cautious_simple,
 }
 
 

@@ -12,6 +12,7 @@ from palaestra.envs.bomber.constants import MODES as BOMBER_MODES
 from palaestra.envs.bomber.filter_names import DEFAULT_FILTER, LEGACY_FILTER, FilterName, check_filter
 from palaestra.errors import ConfigError, FileFormatError
 from palaestra.league.population.curriculum import CurriculumConfig
+from palaestra.league.population.imitation_config import ImitationConfig
 from palaestra.league.population.matchmaking import MatchmakingConfig
 from palaestra.league.population.pbt import PBTConfig
 
@@ -81,6 +82,9 @@ class LeagueConfig:
     matchmaking: MatchmakingConfig = field(default_factory=MatchmakingConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
     """Bomber: the bots each learner must beat, stage by stage, before PFSP draws its opponents."""
+    imitation: ImitationConfig = field(default_factory=ImitationConfig)
+    """Bomber FFA: the warm start before the first iteration, every learner fitted to a scripted
+    teacher's moves (league/population/imitation.py); off unless a teacher is named."""
     seed: int = 0
     num_cpus: int = 2
     """CPUs of the local Ray started when there is no ``address``."""
@@ -161,6 +165,8 @@ class LeagueConfig:
         missing = [b for b in self.curriculum.stages if b not in self.bots]
         if missing and not self.solo:
             raise ConfigError(f"curriculum stages {missing} are not among the league's bots {list(self.bots)}")
+        if self.imitation.teacher is not None and (self.solo or self.mode != "ffa"):
+            raise ConfigError("the imitation warm start is for Bomber FFA leagues")
         if self.num_gpus_per_learner and self.num_learners < 1:
             raise ConfigError("num_gpus_per_learner needs num_learners >= 1")
         if self.reward_model is not None:
@@ -214,6 +220,7 @@ class LeagueConfig:
         # one saved before the CNN, the mask and the boards sampler: the MLP on one board per env
         curriculum = values.get("curriculum", {"stages": (), "thresholds": ()})
         values["curriculum"] = CurriculumConfig(**curriculum)
+        values["imitation"] = ImitationConfig(**values.get("imitation", {}))
         for name, old in (("model", "mlp"), ("action_mask", False), ("sampler", "env"),
                           ("gae_lambda", 1.0), ("action_filter", LEGACY_FILTER)):
             values.setdefault(name, old)

@@ -156,8 +156,10 @@ def env_config(state: LeagueState, config: LeagueConfig) -> dict[str, Any]:
 class LeagueRun:
     """One league run in ``out``; :meth:`train` runs it to ``config.iterations``."""
 
-    def __init__(self, config: LeagueConfig, state: LeagueState, out: Path) -> None:
+    def __init__(self, config: LeagueConfig, state: LeagueState, out: Path,
+                 warm_start_progress: Callable[[str, int, int], None] | None = None) -> None:
         self.config, self.state, self.out = config, state, out
+        self.warm_start_progress = warm_start_progress
         self.layout = RunLayout(out)
         self.algo: Any = None
         self._writer: Any = None
@@ -171,6 +173,21 @@ class LeagueRun:
             self.algo.restore_from_path(str(self.layout.path(self.state.checkpoint).resolve()))
         apply_hyperparams(self.algo, self._learner_hyperparams())
         sync_weights(self.algo)
+        if self.config.imitation.teacher is not None and not self.state.checkpoint:
+            self._warm_start()
+
+    def _warm_start(self) -> None:
+        """Fit every learner to the imitation teacher (a new league only: once a checkpoint
+        exists, the learners' weights come from it)."""
+        from palaestra.league.population.imitation import warm_start
+        from palaestra.league.population.vector_boards import bomber_config
+
+        c = self.config
+        start = time.perf_counter()
+        stats = warm_start(self.algo, algorithm.module_spec(c), self.state.learners(), c.imitation,
+                           bomber_config(None), c.action_filter, c.gamma, c.seed, self.warm_start_progress)
+        self._event({"event": "imitation", "teacher": c.imitation.teacher,
+                     "seconds": round(time.perf_counter() - start, 1), **stats})
 
     def stop(self) -> None:
         if self.algo is not None:

@@ -46,9 +46,9 @@ from palaestra.envs.bomber.vector import outcome_batch
 from palaestra.errors import ConfigError, UnknownNameError
 from palaestra.league.population.envs.bomber import BOT_PREFIX, bot_name, placement_ranks
 from palaestra.league.population.matchmaking import draw_lineup
-from palaestra.league.population.vector_playout import FILTERED_BOTS, PlayoutPool, bot_moves
+from palaestra.league.population.vector_playout import FILTERED_BOTS, GUARDED_BOTS, PlayoutPool, bot_moves
 
-BOT_KINDS: tuple[str, ...] = (*COMPILED_BOTS, *FILTERED_BOTS)
+BOT_KINDS: tuple[str, ...] = (*COMPILED_BOTS, *FILTERED_BOTS, *GUARDED_BOTS)
 """Bot names the boards can seat."""
 
 

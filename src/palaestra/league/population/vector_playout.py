@@ -27,6 +27,9 @@ from palaestra.league.population.envs.bomber import placement_ranks
 
 FILTERED_BOTS: dict[str, FilterName] = {"filtered-random": "sure-death", "cautious-random": "cautious"}
 """The bots played from an action filter (uniform among its allowed actions), and their filters."""
+GUARDED_BOTS: dict[str, tuple[str, FilterName]] = {"cautious-simple": ("simple", "cautious")}
+"""The bots that play a compiled bot's move when a filter allows it, else a uniform allowed one
+(:mod:`palaestra.agents.scripted.guarded`): name -> (compiled bot, filter)."""
 
 
 def copy_memory(src: CompiledBots, src_i: int, dst: CompiledBots, dst_i: int) -> None:
@@ -52,6 +55,16 @@ def bot_moves(batch: BomberBatch, kind_mask: dict[str, np.ndarray], bots: dict[s
             for i, k in zip(*np.nonzero(seats)):
                 options = np.flatnonzero(allowed[i, k])
                 moves[i, k] = options[int(rng.integers(len(options)))]
+        elif kind in GUARDED_BOTS:
+            base, name = GUARDED_BOTS[kind]
+            out = bots[base].act(batch, seats, rng)
+            allowed = filter_mask(batch, name, seats)
+            for i, k in zip(*np.nonzero(seats)):
+                move = int(out[i, k])
+                if not allowed[i, k, move]:
+                    options = np.flatnonzero(allowed[i, k])
+                    move = int(options[int(rng.integers(len(options)))])
+                moves[i, k] = move
         else:
             out = bots[kind].act(batch, seats, rng)
             moves[seats] = out[seats]
