@@ -378,8 +378,9 @@ def test_replayable_envs_and_errors_come_from_the_registry_and_errors_module() -
 
     assert (replay.BOMBER_ENV_ID, replay.KELLY_ENV_ID, replay.KELLY_GENERALIZED_ENV_ID) == (
         env_id("bomber"), env_id("kelly"), env_id("kelly-generalized"))
-    for spec in family_specs("bomber", "kelly"):
+    for spec in family_specs("bomber", "kelly", "hide_and_seek", "counting"):
         assert replay.resolve_env_id(spec.short_name, allow_short_name=True) == spec.env_id
-    with pytest.raises(ReplayError, match="unknown env id 'palaestra/HideAndSeek-v0'"):
-        replay.resolve_env_id(env_id("hide-and-seek"))
+    assert replay.REPLAY_FAMILIES == ("bomber", "kelly", "hide_and_seek", "counting")
+    with pytest.raises(ReplayError, match="unknown env id 'hide-and-seek'"):
+        replay.resolve_env_id("hide-and-seek")  # a short name only where allowed
     assert issubclass(ReplayError, FileFormatError) and issubclass(replay.ReplayStepError, ReplayError)

@@ -2,8 +2,8 @@
 
 * :mod:`~palaestra.evaluation.replay.format`: the :class:`Replay` record, its versioned JSON
   object (:func:`replay_to_dict`, :func:`replay_from_dict`) and every check on it;
-* :mod:`~palaestra.evaluation.replay.simulate`: :func:`simulate`, :func:`make_replay` and
-  :func:`verify_replay`;
+* :mod:`~palaestra.evaluation.replay.simulate`: :func:`simulate`, :func:`make_replay`,
+  :func:`verify_replay` and :func:`hide_and_seek_state` (the JSON state of a hide-and-seek game);
 * :mod:`~palaestra.evaluation.replay.io`: :func:`replay_bytes`, :func:`save_replay` and
   :func:`load_replay` (plain or gzip JSON).
 
@@ -13,6 +13,8 @@ Everything public is importable from this package, e.g.
 
 from palaestra.evaluation.replay.format import (
     BOMBER_ENV_ID,
+    COUNTING_ENV_ID,
+    HIDE_AND_SEEK_ENV_ID,
     KELLY_ENV_ID,
     KELLY_GENERALIZED_ENV_ID,
     REPLAY_FAMILIES,
@@ -30,10 +32,18 @@ from palaestra.evaluation.replay.format import (
     state_sha256,
 )
 from palaestra.evaluation.replay.io import load_replay, replay_bytes, save_replay
-from palaestra.evaluation.replay.simulate import SimulationResult, make_replay, simulate, verify_replay
+from palaestra.evaluation.replay.simulate import (
+    SimulationResult,
+    hide_and_seek_state,
+    make_replay,
+    simulate,
+    verify_replay,
+)
 
 __all__ = [
     "BOMBER_ENV_ID",
+    "COUNTING_ENV_ID",
+    "HIDE_AND_SEEK_ENV_ID",
     "KELLY_ENV_ID",
     "KELLY_GENERALIZED_ENV_ID",
     "REPLAY_FAMILIES",
@@ -46,6 +56,7 @@ __all__ = [
     "ReplayStepError",
     "SimulationResult",
     "canonical_json",
+    "hide_and_seek_state",
     "load_replay",
     "make_replay",
     "replay_bytes",

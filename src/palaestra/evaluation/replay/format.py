@@ -15,11 +15,17 @@ On disk a replay is versioned JSON (gzip-compressed when the file name ends with
      "final_state_sha256": "...", "package_version": "0.1.0", "created": "2025-...",
      "snapshot_every": null, "snapshots": null, "meta": {}}
 
-Bomber actions are one dict per step, live agent -> action (an int 0..5, or ``[move, word, word]``
-in ``team_radio`` mode); Kelly actions are one bet in cents per step. Which envs can be replayed,
-and how many seats each has, is the registry's answer for the families in
-:data:`REPLAY_FAMILIES`. A malformed or mismatched replay is a :class:`ReplayError` that names the
-problem.
+Actions, one entry per step:
+
+* Bomber: a dict live agent -> action (an int 0..5, or ``[move, word, word]`` in ``team_radio``
+  mode);
+* Kelly: the bet in cents;
+* hide-and-seek: a dict live agent -> ``[move, face, interact]`` (every agent acts every step);
+* counting: the agent's move, an int 0..4 (stay, up, down, left, right).
+
+Which envs can be replayed, and how many seats each has, is the registry's answer for the families
+in :data:`REPLAY_FAMILIES`. A malformed or mismatched replay is a :class:`ReplayError` that names
+the problem.
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 
+from palaestra.envs.counting.env import ACTION_NAMES as COUNTING_ACTION_NAMES
 from palaestra.envs.registration import env_id as _registered_id
 from palaestra.envs.registration import family_specs, get_spec
 from palaestra.errors import FileFormatError
@@ -44,19 +51,21 @@ REPLAY_VERSION = 1
 SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
 """The versions this module reads."""
 
-EnvFamily = Literal["bomber", "kelly"]
-REPLAY_FAMILIES: tuple[EnvFamily, ...] = ("bomber", "kelly")
+EnvFamily = Literal["bomber", "kelly", "hide_and_seek", "counting"]
+REPLAY_FAMILIES: tuple[EnvFamily, ...] = ("bomber", "kelly", "hide_and_seek", "counting")
 """The env families whose games can be recorded and re-simulated."""
 
 BOMBER_ENV_ID = _registered_id("bomber")
 KELLY_ENV_ID = _registered_id("kelly")
 KELLY_GENERALIZED_ENV_ID = _registered_id("kelly-generalized")
+HIDE_AND_SEEK_ENV_ID = _registered_id("hide-and-seek")
+COUNTING_ENV_ID = _registered_id("counting")
 
 _ENV_ID_RE = re.compile(r"^(?P<name>.+)-v(?P<version>\d+)$")
 _HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 
 FAMILIES: dict[str, EnvFamily] = {
-    spec.env_id: cast(EnvFamily, spec.family) for spec in family_specs(*REPLAY_FAMILIES)
+    spec.env_id: spec.family for spec in family_specs(*REPLAY_FAMILIES)
 }
 """Full id -> family of every replayable env."""
 
@@ -83,14 +92,20 @@ class Replay:
     env_config: dict[str, Any]
     """Keyword arguments of the env, e.g. ``{"mode": "team"}``."""
     seed: int
-    """The seed passed to ``env.reset``; it fixes the board (Bomber) or every flip (Kelly)."""
+    """The seed passed to ``env.reset``; it fixes the board (Bomber), every flip (Kelly), the
+    layout and the turn order (hide-and-seek) or T and the two cells (counting)."""
     agents: list[str]
-    """Agent name or id per seat (four for Bomber, one for Kelly)."""
+    """Agent name or id per seat (four for Bomber, one for Kelly and counting, one per hider and
+    seeker for hide-and-seek: ``hider_0``.. then ``seeker_0``..)."""
     actions: list[Any]
-    """Per step: Bomber, a dict live agent -> action; Kelly, the bet in cents."""
+    """Per step: Bomber, a dict live agent -> action; Kelly, the bet in cents; hide-and-seek, a
+    dict agent -> ``[move, face, interact]``; counting, the move (0..4)."""
     outcome: dict[str, Any]
     """Bomber: ``result`` (win/tie/unfinished), ``winners``, ``rewards`` (total per seat),
-    ``steps``; Kelly: ``final_wealth`` (dollars), ``finished``, ``steps``."""
+    ``steps``; Kelly: ``final_wealth`` (dollars), ``finished``, ``steps``; hide-and-seek:
+    ``returns`` (per team: ``hider``, ``seeker``; each member's return), ``stats`` (the env's
+    per-phase counters), ``finished``, ``steps``; counting: ``T``, ``steps``, ``result``
+    (on_time/early/late/timeout/unfinished), ``success``, ``reward``."""
     final_state_sha256: str
     """SHA-256 of the canonical JSON of the final state (see :func:`state_sha256`)."""
     package_version: str
@@ -247,10 +262,63 @@ def check_seed(seed: Any) -> int:
     return int(seed)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def hide_and_seek_actions(actions: Any) -> list[dict[str, list[int]]]:
+    """Hide-and-seek actions as plain data: per step a dict agent -> ``[move, face, interact]``.
+
+    Checks the shape (three integers per agent); the env checks the ranges. A malformed step is a
+    :class:`ReplayStepError`.
+    """
+    if not isinstance(actions, (list, tuple)):
+        raise ReplayError(f"actions must be a list (one dict per step), got {type(actions).__name__}")
+    out = []
+    for i, step in enumerate(actions):
+        if not isinstance(step, dict):
+            raise ReplayStepError(i, f"hide-and-seek actions must be a dict agent -> [move, face, "
+                                     f"interact], got {type(step).__name__}")
+        row: dict[str, list[int]] = {}
+        for name, action in step.items():
+            if not isinstance(name, str):
+                raise ReplayStepError(i, f"agent names must be strings, got {name!r}")
+            value = action.tolist() if isinstance(action, np.ndarray) else action
+            if isinstance(value, tuple):
+                value = list(value)
+            if not (isinstance(value, list) and len(value) == 3 and all(_is_int(v) for v in value)):
+                raise ReplayStepError(i, f"{name}: a hide-and-seek action is 3 integers [move, face, "
+                                         f"interact], got {action!r}")
+            row[name] = [int(v) for v in value]
+        out.append(row)
+    return out
+
+
+def counting_actions(actions: Any) -> list[int]:
+    """Counting moves as plain ints, checked for type (the env checks the range 0..4).
+
+    A move that is not an integer is a :class:`ReplayStepError`.
+    """
+    if not isinstance(actions, (list, tuple, np.ndarray)):
+        raise ReplayError(f"actions must be a list (one move per step), got {type(actions).__name__}")
+    out = []
+    for i, move in enumerate(actions):
+        if not _is_int(move):
+            names = ", ".join(f"{k} {name}" for k, name in enumerate(COUNTING_ACTION_NAMES))
+            raise ReplayStepError(i, f"a counting action is an integer ({names}), got {move!r}")
+        out.append(int(move))
+    return out
+
+
 def family_actions(env_id: str, actions: Any) -> list[Any]:
     """The actions of a game of the replayable env ``env_id`` as plain data, checked for shape."""
-    if FAMILIES[env_id] == "bomber":
+    family = FAMILIES[env_id]
+    if family == "bomber":
         return bomber_actions(actions, None)
+    if family == "hide_and_seek":
+        return hide_and_seek_actions(actions)
+    if family == "counting":
+        return counting_actions(actions)
     return kelly_actions(actions)
 
 

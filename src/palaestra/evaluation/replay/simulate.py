@@ -25,7 +25,9 @@ from palaestra.evaluation.replay.format import (
     check_agents,
     check_seed,
     check_snapshot_every,
+    counting_actions,
     family_actions,
+    hide_and_seek_actions,
     kelly_actions,
     package_version,
     plain,
@@ -39,7 +41,9 @@ class SimulationResult:
     """What re-simulating a game gives."""
 
     final_state: dict[str, Any]
-    """Bomber: ``env.get_state_json()``; Kelly: ``{"wealth_cents", "rounds_elapsed"}``."""
+    """Bomber: ``env.get_state_json()``; Kelly: ``{"wealth_cents", "rounds_elapsed"}``;
+    hide-and-seek: :func:`hide_and_seek_state`; counting: ``{"T", "steps", "agent", "target",
+    "outcome"}``."""
     outcome: dict[str, Any]
     """As :attr:`Replay.outcome`."""
     steps: int
@@ -103,11 +107,39 @@ def simulate(
 
 
 def _simulate(
-    env_id: str, config: dict[str, Any], seed: int, actions: Any, snaps: _Snapshots
+    env_id: str, config: dict[str, Any], seed: int, actions: Any, snaps: _Snapshots,
+    agents: list[str] | None = None,
 ) -> SimulationResult:
-    if FAMILIES[env_id] == "bomber":
+    """Dispatch on the env's family; ``agents`` (when known) are checked against the seats the
+    config makes (hide-and-seek, whose number of agents the config sets)."""
+    family = FAMILIES[env_id]
+    if family == "bomber":
         return _simulate_bomber(env_id, config, seed, actions, snaps)
+    if family == "hide_and_seek":
+        return _simulate_hide_and_seek(env_id, config, seed, actions, snaps, agents)
+    if family == "counting":
+        return _simulate_counting(env_id, config, seed, actions, snaps)
     return _simulate_kelly(env_id, config, seed, actions, snaps)
+
+
+def _check_live(i: int, step: dict[str, Any], live: list[str]) -> None:
+    """Every agent in the game acts at step ``i``, and no other."""
+    missing = sorted(set(live) - set(step))
+    extra = sorted(set(step) - set(live))
+    if missing:
+        raise ReplayStepError(i, f"no action for {', '.join(missing)} (every agent in the game "
+                                 f"must act)")
+    if extra:
+        raise ReplayStepError(i, f"an action for {', '.join(extra)}, which is not in the game at "
+                                 f"that step")
+
+
+def _check_config_keys(env_id: str, config: dict[str, Any], refused: tuple[str, ...]) -> None:
+    """A replay's env_config holds the env's game fields only (no window, no config object)."""
+    bad = sorted(set(config) & set(refused))
+    if bad:
+        raise ReplayError(f"env_config is not valid for {env_id}: {', '.join(map(repr, bad))} "
+                          f"cannot be part of a replay (give the game's fields as keywords)")
 
 
 def _simulate_bomber(
@@ -130,14 +162,7 @@ def _simulate_bomber(
             if not env.agents:
                 raise ReplayStepError(i, f"the game ended after {i} steps, but the replay has "
                                   f"{len(steps)}")
-            missing = sorted(set(env.agents) - set(step))
-            extra = sorted(set(step) - set(env.agents))
-            if missing:
-                raise ReplayStepError(i, f"no action for {', '.join(missing)} (every agent in "
-                                  f"the game must act)")
-            if extra:
-                raise ReplayStepError(i, f"an action for {', '.join(extra)}, which is not in "
-                                  f"the game at that step")
+            _check_live(i, step, env.agents)
             try:
                 _, rewards, _, _, infos = env.step(step)
             except ValueError as exc:
@@ -193,6 +218,115 @@ def _simulate_kelly(
         env.close()
 
 
+def hide_and_seek_state(env: Any) -> dict[str, Any]:
+    """The state of a hide-and-seek game as JSON data (what snapshots hold and the hash covers).
+
+    Walls are one string per row (``#`` wall, ``.`` floor); agents are keyed by name, each with
+    its cell, facing code and team; ``all_hidden`` and the per-phase ``stats`` come from the env.
+    """
+    from palaestra.envs.hide_and_seek.constants import TEAM_NAMES
+
+    game = env.game
+    return {
+        "step": int(game.step),
+        "walls": ["".join("#" if w else "." for w in row) for row in game.walls],
+        "ramps": game.ramps.tolist(),
+        "boxes": game.boxes.tolist(),
+        "box_lock": game.box_lock.tolist(),
+        "agents": {name: {"cell": game.agent_pos[k].tolist(), "face": int(game.agent_face[k]),
+                          "team": TEAM_NAMES[int(game.agent_team[k])]}
+                   for k, name in enumerate(env.possible_agents)},
+        "all_hidden": bool(env.all_hidden),
+        "stats": env.stats(),
+    }
+
+
+def _simulate_hide_and_seek(
+    env_id: str, config: dict[str, Any], seed: int, actions: Any, snaps: _Snapshots,
+    agents: list[str] | None,
+) -> SimulationResult:
+    from palaestra.envs.hide_and_seek.constants import TEAM_NAMES
+
+    _check_config_keys(env_id, config, ("render_mode",))
+    cls = get_spec(env_id).load().parallel_env
+    try:
+        env = cls(**config)
+    except (TypeError, ValueError) as exc:
+        raise ReplayError(f"env_config is not valid for {env_id}: {exc}") from None
+    seats = list(env.possible_agents)
+    if agents is not None and len(agents) != len(seats):
+        raise ReplayError(f"agents: this config of {env_id} has {len(seats)} seats "
+                          f"({', '.join(seats)}), the replay names {len(agents)} agent(s)")
+    steps = hide_and_seek_actions(actions)
+    try:
+        env.reset(seed=seed)
+        team_of = {name: TEAM_NAMES[int(t)] for name, t in zip(seats, env.game.agent_team)}
+        returns = dict.fromkeys(TEAM_NAMES, 0.0)
+        if snaps.due(0):
+            snaps.take(0, hide_and_seek_state(env))
+        for i, step in enumerate(steps):
+            if not env.agents:
+                raise ReplayStepError(i, f"the game ended after {i} steps, but the replay has "
+                                         f"{len(steps)}")
+            _check_live(i, step, env.agents)
+            try:
+                _, rewards, _, _, _ = env.step(step)
+            except ValueError as exc:
+                raise ReplayStepError(i, f"the env rejects the action: {exc}") from None
+            paid = {team_of[name]: float(r) for name, r in rewards.items()}  # alike within a team
+            for team, r in paid.items():
+                returns[team] += r
+            if snaps.due(i + 1):
+                snaps.take(i + 1, hide_and_seek_state(env))
+        outcome = {"returns": returns, "stats": env.stats(), "finished": not env.agents,
+                   "steps": len(steps)}
+        return SimulationResult(plain(hide_and_seek_state(env), "state"), plain(outcome, "outcome"),
+                                len(steps), snaps.result())
+    finally:
+        env.close()
+
+
+def _counting_state(obs: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+    return {"T": int(info["T"]), "steps": int(info["steps"]), "agent": np.asarray(obs["agent"]).tolist(),
+            "target": np.asarray(obs["target"]).tolist(), "outcome": info.get("outcome")}
+
+
+def _simulate_counting(
+    env_id: str, config: dict[str, Any], seed: int, actions: Any, snaps: _Snapshots
+) -> SimulationResult:
+    moves = counting_actions(actions)
+    _check_config_keys(env_id, config, ("render_mode", "config"))
+    cls = get_spec(env_id).load()
+    try:
+        env = cls(**config)
+    except (TypeError, ValueError) as exc:
+        raise ReplayError(f"env_config is not valid for {env_id}: {exc}") from None
+    try:
+        obs, info = env.reset(seed=seed)
+        if snaps.due(0):
+            snaps.take(0, _counting_state(obs, info))
+        done, reward = False, 0.0
+        for i, move in enumerate(moves):
+            if done:
+                raise ReplayStepError(i, f"the game ended after {i} steps, but the replay has "
+                                         f"{len(moves)}")
+            try:
+                obs, r, terminated, truncated, info = env.step(move)
+            except (ValueError, OverflowError) as exc:
+                raise ReplayStepError(i, f"the env rejects the action: {exc}") from None
+            reward += float(r)
+            done = bool(terminated or truncated)
+            if snaps.due(i + 1):
+                snaps.take(i + 1, _counting_state(obs, info))
+        final = _counting_state(obs, info)
+        outcome = {"T": final["T"], "steps": len(moves), "result": info.get("outcome", "unfinished"),
+                   "success": bool(info.get("is_success", False)), "reward": reward}
+        return SimulationResult(plain(final, "state"), plain(outcome, "outcome"), len(moves),
+                                snaps.result())
+    finally:
+        env.close()
+
+
 def make_replay(
     env_id: str,
     env_config: dict[str, Any],
@@ -217,7 +351,7 @@ def make_replay(
     meta_plain = plain(dict(meta or {}), "meta")
     every = check_snapshot_every(snapshot_every)
     plain_actions = family_actions(full_id, actions)
-    sim = simulate(full_id, config, seed, plain_actions, every)
+    sim = _simulate(full_id, config, check_seed(seed), plain_actions, _Snapshots(every), seats)
     return Replay(
         env_id=full_id,
         env_config=config,
@@ -244,7 +378,8 @@ def verify_replay(replay: Replay) -> SimulationResult:
     snaps = _Snapshots(replay.snapshot_every if replay.snapshots is not None else None,
                        replay.snapshots)
     try:
-        sim = _simulate(env_id, replay.env_config, check_seed(replay.seed), replay.actions, snaps)
+        sim = _simulate(env_id, replay.env_config, check_seed(replay.seed), replay.actions, snaps,
+                        list(replay.agents))
     except ReplayStepError as exc:
         raise ReplayError(f"replay does not re-simulate: {exc}") from None
     if sim.final_state_sha256 != replay.final_state_sha256:
