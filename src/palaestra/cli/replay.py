@@ -7,7 +7,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from palaestra.errors import FileFormatError, require_extra
+from palaestra.errors import ConfigError, FileFormatError, require_extra
+
+
+def _max_seats() -> int:
+    """The most agents any game has (the registry's answer): the highest ``--view``."""
+    from palaestra.envs import ENVS
+
+    return max(spec.seats[1] for spec in ENVS)
 
 
 def build_replay(p: argparse.ArgumentParser) -> None:
@@ -17,15 +24,18 @@ def build_replay(p: argparse.ArgumentParser) -> None:
         "examples:\n  palaestra replay view match.json.gz --db tournament.sqlite\n"
         "  palaestra replay export match.json.gz --gif match.gif\n"
         "keys in the viewer: space play/pause, left/right step, home/end, up/down speed,\n"
-        "  0 full view, 1-4 the view of player_0..player_3 (fog of war), b bombs in the log,\n"
-        "  click the bar to seek, q quit")
+        "  0 full view, 1-4 the view of player_0..player_3 (Bomber, fog of war), 1-6 one\n"
+        "  hide-and-seek agent's view, b bombs in the log, click the bar to seek, q quit\n"
+        "replays of Bomber, Kelly, hide-and-seek and counting games can be viewed and exported")
     p.formatter_class = argparse.RawDescriptionHelpFormatter
+    views = range(_max_seats() + 1)
     rsub = p.add_subparsers(dest="replay_command", metavar="ACTION", required=True)
     view = rsub.add_parser("view", help="open the replay viewer (needs a display)")
     view.add_argument("file", type=Path, help="replay file (.json or .json.gz)")
     view.add_argument("--db", type=Path, help="tournament database: show the agents' ratings")
-    view.add_argument("--view", type=int, default=0, choices=range(5),
-                      help="start in the full view (0) or agent k-1's view (1-4)")
+    view.add_argument("--view", type=int, default=0, choices=views,
+                      help="start in the full view (0) or agent k-1's view (Bomber 1-4, "
+                           "hide-and-seek 1-6)")
     view.add_argument("--no-verify", action="store_true", help="skip the re-simulation check")
     view.set_defaults(func=_cmd_view)
     export = rsub.add_parser("export", help="write the replay as an animation, headless")
@@ -34,7 +44,8 @@ def build_replay(p: argparse.ArgumentParser) -> None:
     out.add_argument("--gif", type=Path, help="write an animated GIF here")
     out.add_argument("--mp4", type=Path, help="write an H.264 MP4 here")
     export.add_argument("--fps", type=float, default=8.0, help="frames (steps) per second (8)")
-    export.add_argument("--view", type=int, default=0, choices=range(5), help="0 full, 1-4 agent")
+    export.add_argument("--view", type=int, default=0, choices=views,
+                        help="0 full, k agent k-1 (Bomber 1-4, hide-and-seek 1-6)")
     export.add_argument("--db", type=Path, help="tournament database: show ratings")
     export.set_defaults(func=_cmd_export)
 
@@ -82,13 +93,23 @@ def _ratings(db: Path | None, replay_meta: dict) -> dict[str, str] | None:
     return {p: f"{s.ordinal:.1f} (Elo {s.elo:.0f})" for p, s in table.players.items()}
 
 
+def _check_view(view: int, env_id: str, seats: int) -> None:
+    """``--view k`` names one of the game's agents (or 0, the full view)."""
+    if view > seats:
+        raise ConfigError(f"--view {view}: a game of {env_id} has {seats} agent(s); use 0 (full "
+                          f"view) to {seats}")
+
+
 def _cmd_view(args: argparse.Namespace, console: Console) -> int:
     require_extra("viewer", "palaestra replay view", "pygame")
     from palaestra.evaluation.replay import load_replay
     from palaestra.viewer.app import check_display, view_replay
 
     check_display()
-    ratings = _ratings(args.db, load_replay(args.file, verify=False).meta) if args.db else None
+    replay = load_replay(args.file, verify=False) if args.view or args.db else None
+    if replay is not None:
+        _check_view(args.view, replay.env_id, len(replay.agents))
+    ratings = _ratings(args.db, replay.meta) if args.db and replay is not None else None
     view_replay(args.file, ratings=ratings, verify=not args.no_verify, view=args.view)
     return 0
 
@@ -102,6 +123,7 @@ def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     from palaestra.viewer.timeline import load_timeline
 
     timeline = load_timeline(args.file)
+    _check_view(args.view, timeline.replay.env_id, len(timeline.seats))
     ratings = _ratings(args.db, timeline.replay.meta) if args.db else None
     target, write = (args.gif, export_gif) if args.gif else (args.mp4, export_mp4)
     path = write(timeline, target, fps=args.fps, view=args.view, ratings=ratings)

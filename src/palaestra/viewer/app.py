@@ -1,14 +1,16 @@
 """The replay viewer: a pygame window that plays a :class:`~palaestra.viewer.timeline.Timeline`.
 
-The window has three parts: the game on the left (a Bomber board, or for Kelly a chart of the
-wealth round by round), a side panel (the agents with their names, ratings and state, then the
+The window has three parts: the game on the left (a Bomber board; for Kelly a chart of the
+wealth round by round; the hide-and-seek map with every agent's vision cone; the counting grid
+with T and the step count), a side panel (the agents with their names, ratings and state, then the
 event log, newest on top) and a bar along the bottom (seek bar, step counter, speed, play state,
 key help).
 
 Keys: Space play/pause, Left/Right one step back/forward, PageUp/PageDown ten steps, Home/End first
 and last step, Up/Down speed (x0.25 .. x16), 0 full view, 1..4 the view of player_0..player_3 with
-the fog of war (Bomber), B show bomb events in the log, Q or Escape quit. A click on the seek bar
-(or a drag along it) jumps to that step.
+the fog of war (Bomber), 1..6 the view of one hide-and-seek agent (its cone only, the cells it
+does not see dimmed), B show bomb events in the log, Q or Escape quit. A click on the seek bar (or
+a drag along it) jumps to that step.
 
 Everything is drawn on ordinary pygame Surfaces, so :meth:`ReplayViewer.frame` gives the picture
 the window would show without opening one (export and tests use it); only :meth:`ReplayViewer.run`
@@ -26,6 +28,9 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 from palaestra.viewer.draw_bomber import board_frame, draw_bomber_panel, draw_view_outline  # noqa: E402
+from palaestra.viewer.draw_counting import draw_counting_grid, draw_counting_panel  # noqa: E402
+from palaestra.viewer.draw_counting import main_size as counting_size  # noqa: E402
+from palaestra.viewer.draw_hide_and_seek import draw_hide_and_seek_panel, map_frame  # noqa: E402
 from palaestra.viewer.draw_kelly import draw_kelly_chart, draw_kelly_panel  # noqa: E402
 from palaestra.viewer.look import (  # noqa: E402
     BACKGROUND,
@@ -36,6 +41,7 @@ from palaestra.viewer.look import (  # noqa: E402
     PANEL_BG,
     ROW_HIGHLIGHT,
     SEEK_FILL,
+    SEEK_MARKS,
     SEEK_TRACK,
     TEXT,
     array_to_surface,
@@ -57,6 +63,13 @@ _HELP = ("Space play/pause   Left/Right step   Home/End   Up/Down speed   0-4 vi
          "B bombs in log   click bar: seek   Q quit")
 _HELP_KELLY = ("Space play/pause   Left/Right round   PgUp/PgDn 10 rounds   Home/End   Up/Down speed   "
                "click bar: seek   Q quit")
+_HELP_HIDE_AND_SEEK = ("Space play/pause   Left/Right step   PgUp/PgDn 10 steps   Home/End   Up/Down speed   "
+                       "0 all cones, 1-6 one agent's view   click bar: seek   Q quit")
+_HELP_COUNTING = ("Space play/pause   Left/Right step   Home/End   Up/Down speed   click bar: seek   Q quit")
+_KEY_HELP = {"bomber": _HELP, "kelly": _HELP_KELLY, "hide_and_seek": _HELP_HIDE_AND_SEEK,
+             "counting": _HELP_COUNTING}
+_VIEWS = ("bomber", "hide_and_seek")
+"""Families with per-agent views."""
 _NO_WINDOW_HINT = ("write an animation instead with `palaestra replay export FILE --gif out.gif` (or "
                    "--mp4), or set SDL_VIDEODRIVER=dummy to run the viewer without a window")
 
@@ -82,7 +95,8 @@ class ReplayViewer:
         ratings: text shown as each agent's rating, keyed by agent name (``replay.agents``) or
             seat name (``player_0``), e.g. ``{"simple": "1520 ± 35"}``.
         tile: pixels per board cell; the window size follows from it (at 48: 928 x 680 for
-            Bomber, 1040 x 680 for Kelly, whose chart is wider than a board).
+            Bomber and counting, 1040 x 680 for Kelly, whose chart is wider than a board; a
+            hide-and-seek map's cells are scaled so that it takes about a board's room).
         panel_width: width of the side panel in pixels.
         view: the view to start in (0 full, k the view of agent k - 1).
     """
@@ -107,6 +121,10 @@ class ReplayViewer:
         self.title_h = round(0.7 * t)
         board_h = self.title_h + 11 * t + round(0.8 * t)
         main_w = 11 * t if timeline.family == "bomber" else 11 * t + 112
+        if timeline.family == "hide_and_seek":
+            board_h, main_w = self._main_frame(0, 0).shape[:2]
+        elif timeline.family == "counting":
+            main_w, board_h = counting_size(t)
         bar_h = 80
         self.main_rect = pygame.Rect(0, 0, main_w, board_h)
         self.panel_rect = pygame.Rect(main_w, 0, int(panel_width), board_h)
@@ -152,8 +170,9 @@ class ReplayViewer:
         self._speed_index = max(0, min(len(SPEEDS) - 1, self._speed_index + delta))
 
     def set_view(self, view: int) -> None:
-        """0 full view; k in 1..4 the fogged view of agent k - 1 (Bomber only)."""
-        if self.timeline.family == "bomber" and 0 <= view <= len(self.timeline.seats):
+        """0 full view; k the view of agent k - 1 (Bomber: 1..4, fogged; hide-and-seek: 1..6, its
+        cone only); ignored for another family or a seat the game does not have."""
+        if self.timeline.family in _VIEWS and 0 <= view <= len(self.timeline.seats):
             self.view = view
 
     def seek_to_x(self, x: int) -> None:
@@ -195,7 +214,8 @@ class ReplayViewer:
         if key in (pygame.K_q, pygame.K_ESCAPE):
             return False
         views = {pygame.K_0: 0, pygame.K_1: 1, pygame.K_2: 2, pygame.K_3: 3, pygame.K_4: 4,
-                 pygame.K_KP0: 0, pygame.K_KP1: 1, pygame.K_KP2: 2, pygame.K_KP3: 3, pygame.K_KP4: 4}
+                 pygame.K_5: 5, pygame.K_6: 6, pygame.K_KP0: 0, pygame.K_KP1: 1, pygame.K_KP2: 2,
+                 pygame.K_KP3: 3, pygame.K_KP4: 4, pygame.K_KP5: 5, pygame.K_KP6: 6}
         if key == pygame.K_SPACE:
             self.toggle_play()
         elif key == pygame.K_RIGHT:
@@ -231,6 +251,14 @@ class ReplayViewer:
                 draw_view_outline(surface, tl, step, self.view, self.cell_rect)
             y, self.agent_rects, self.status_rects = draw_bomber_panel(
                 surface, tl, step, self.view, self.panel_rect, self._panel_header(surface), self._rating)
+        elif tl.family == "hide_and_seek":
+            surface.blit(self._board_surface(step, self.view), self.main_rect.topleft)
+            y, self.agent_rects = draw_hide_and_seek_panel(
+                surface, tl, step, self.view, self.panel_rect, self._panel_header(surface), self._rating)
+        elif tl.family == "counting":
+            draw_counting_grid(surface, tl, step, self.main_rect, self.tile)
+            y = draw_counting_panel(surface, tl, step, self.panel_rect, self._panel_header(surface),
+                                    self._rating)
         else:
             draw_kelly_chart(surface, tl, step, self.main_rect)
             y = draw_kelly_panel(surface, tl, step, self.panel_rect, self._panel_header(surface),
@@ -256,14 +284,20 @@ class ReplayViewer:
         t = self.tile
         return pygame.Rect(self.main_rect.x + col * t, self.main_rect.y + self.title_h + row * t, t, t)
 
-    # Bomber ----------------------------------------------------------------------------------
+    # Bomber and hide-and-seek ---------------------------------------------------------------
+    def _main_frame(self, step: int, view: int) -> np.ndarray:
+        """The board (Bomber) or map (hide-and-seek) at ``step`` in ``view``, as an RGB array."""
+        if self.timeline.family == "hide_and_seek":
+            return map_frame(self.timeline, step, view, self.tile)
+        return board_frame(self.timeline, step, view, self.tile)
+
     def _board_surface(self, step: int, view: int) -> pygame.Surface:
         key = (step, view)
         cached = self._board_cache.get(key)
         if cached is not None:
             self._board_cache.move_to_end(key)
             return cached
-        surf = array_to_surface(board_frame(self.timeline, step, view, self.tile))
+        surf = array_to_surface(self._main_frame(step, view))
         self._board_cache[key] = surf
         if len(self._board_cache) > 256:
             self._board_cache.popitem(last=False)
@@ -278,6 +312,9 @@ class ReplayViewer:
         sub = f"{rp.env_id}  ·  seed {rp.seed}"
         if self.timeline.family == "bomber":
             sub += f"  ·  {self.timeline.params.get('mode', '')}"
+        elif self.timeline.family == "hide_and_seek":
+            prm = self.timeline.params
+            sub += f"  ·  {prm['n_hiders']} vs {prm['n_seekers']}"
         draw_text(surface, sub, (p.x + 16, p.y + 42), 18, DIM, width=p.w - 32)
         return p.y + 58
 
@@ -334,7 +371,7 @@ class ReplayViewer:
         if filled > 0:
             pygame.draw.rect(surface, SEEK_FILL, (r.x, r.y, filled, r.h), border_radius=r.h // 2)
         for e in self.timeline.events:
-            if e.kind in ("kill", "death", "win", "tie", "cap", "bust", "end"):
+            if e.kind in SEEK_MARKS:
                 x = r.x + round(e.step / max(1, self.last_step) * (r.w - 1))
                 pygame.draw.line(surface, EVENT_COLORS[e.kind], (x, r.y - 6), (x, r.y - 2), 2)
         disc(surface, r.x + filled, r.centery, 8, (255, 255, 255))
@@ -352,10 +389,10 @@ class ReplayViewer:
         unit = "round" if self.timeline.family == "kelly" else "step"
         x = draw_text(surface, f"{unit} {self.step} / {self.last_step}", (x, y), 20, TEXT).right + 24
         x = draw_text(surface, f"speed {_speed_label(self.speed)}", (x, y), 20, TEXT).right + 24
-        if self.timeline.family == "bomber":
+        if self.timeline.family in _VIEWS:
             view = "full" if self.view == 0 else self.timeline.label(self.view - 1)
             draw_text(surface, f"view: {view}", (x, y), 20, TEXT, width=b.right - x - 16)
-        keys = _HELP if self.timeline.family == "bomber" else _HELP_KELLY
+        keys = _KEY_HELP[self.timeline.family]
         draw_text(surface, keys, (b.x + 18, b.y + 68), 16, DIM, width=b.w - 36)
 
     def seek_fill_width(self) -> int:

@@ -35,8 +35,23 @@ EVENT_COLORS: dict[str, RGB] = {
     "cap": (110, 222, 140),
     "bust": (255, 110, 96),
     "end": (205, 205, 215),
+    "seek": (240, 200, 90),
+    "lock": (110, 190, 255),
+    "unlock": (170, 180, 200),
+    "vault": (241, 196, 15),
+    "spotted": (255, 110, 96),
+    "hidden": (120, 160, 255),
+    "due": (205, 205, 215),
+    "on_time": (110, 222, 140),
+    "early": (241, 196, 15),
+    "late": (255, 168, 82),
+    "timeout": (255, 110, 96),
 }
-"""Colour of each kind of event in the log (and of the marks on the seek bar)."""
+"""Colour of each kind of event in the log (and of the marks on the seek bar); the log shows only
+the kinds listed here."""
+SEEK_MARKS: tuple[str, ...] = ("kill", "death", "win", "tie", "cap", "bust", "end", "seek", "spotted",
+                               "due", "on_time", "early", "late", "timeout")
+"""Event kinds marked on the seek bar."""
 WEALTH_COLOR: RGB = (88, 166, 255)
 WIN_BAR: RGB = (46, 160, 90)
 LOSS_BAR: RGB = (200, 70, 60)

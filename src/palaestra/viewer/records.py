@@ -11,14 +11,18 @@ from typing import Literal
 
 import numpy as np
 
+from palaestra.envs.hide_and_seek.constants import HIDERS, SEEKERS
+from palaestra.envs.hide_and_seek.state import GameState
 from palaestra.errors import DisplayError
 
-Family = Literal["bomber", "kelly"]
+Family = Literal["bomber", "kelly", "hide_and_seek", "counting"]
 """The env families the viewer can show (:attr:`palaestra.envs.EnvSpec.family`)."""
-FAMILIES: tuple[Family, ...] = ("bomber", "kelly")
+FAMILIES: tuple[Family, ...] = ("bomber", "kelly", "hide_and_seek", "counting")
 
 BOMBER_EVENT_KINDS = ("bomb", "pickup", "death", "kill", "win", "tie")
 KELLY_EVENT_KINDS = ("cap", "bust", "end")
+HIDE_AND_SEEK_EVENT_KINDS = ("seek", "lock", "unlock", "vault", "spotted", "hidden", "end")
+COUNTING_EVENT_KINDS = ("due", "on_time", "early", "late", "timeout")
 
 
 class ViewerError(DisplayError):
@@ -32,7 +36,8 @@ class Event:
     step: int
     """The state the event leads to (it happened during the step from ``step - 1``)."""
     kind: str
-    """Bomber: bomb, pickup, death, kill, win, tie; Kelly: cap, bust, end."""
+    """Bomber: bomb, pickup, death, kill, win, tie; Kelly: cap, bust, end; hide-and-seek: seek,
+    lock, unlock, vault, spotted, hidden, end; counting: due, on_time, early, late, timeout."""
     agent: int | None
     """Seat of the agent it is about (the killer for a kill), or None (a tie)."""
     name: str
@@ -90,6 +95,58 @@ class KellyState:
     """Whether this round's flip was won; None for state 0."""
     wins: int
     losses: int
+
+
+@dataclass(frozen=True)
+class HideAndSeekState:
+    """A hide-and-seek game after ``step`` steps."""
+
+    step: int
+    game: GameState
+    """A copy of the env's game state (layout, boxes, ramps, agents)."""
+    fov: np.ndarray
+    """(n_agents, H, W) bool: the cells each agent sees (a seeker's true view, even in prep)."""
+    all_hidden: bool
+    """Whether no seeker saw any hider after this step (False for state 0)."""
+    prep: bool
+    """Whether the next step is a preparation step (seekers frozen and blind)."""
+    returns: tuple[float, float]
+    """Each hider's and each seeker's return so far."""
+    stats: dict[str, dict[str, int]]
+    """The env's cumulative per-phase counters."""
+
+    def seen_hiders(self) -> list[int]:
+        """Agent indices of the hiders some seeker sees now (none while the seekers are blind)."""
+        seekers = self.game.agent_team == SEEKERS
+        if self.prep or not seekers.any():
+            return []
+        view = self.fov[seekers].any(axis=0)
+        return [k for k, (r, c) in enumerate(self.game.agent_pos)
+                if self.game.agent_team[k] == HIDERS and view[r, c]]
+
+    def sees(self, k: int) -> list[int]:
+        """Agent indices of the opponents agent ``k`` sees now (a seeker sees none in prep)."""
+        team = self.game.agent_team[k]
+        if self.prep and team == SEEKERS:
+            return []
+        return [j for j, (r, c) in enumerate(self.game.agent_pos)
+                if self.game.agent_team[j] != team and self.fov[k, r, c]]
+
+
+@dataclass(frozen=True)
+class CountingState:
+    """A counting episode after ``step`` steps."""
+
+    step: int
+    agent: tuple[int, int]
+    """The agent's (row, column)."""
+    target: tuple[int, int]
+    move: int | None
+    """The move that led here (None for state 0)."""
+    outcome: str | None
+    """How the episode ended (on_time, early, late, timeout) once it has, else None."""
+    reward: float
+    """The return so far."""
 
 
 def seat_label(seats: list[str], agents: list[str], seat: int) -> str:

@@ -14,6 +14,10 @@ its cell and of the flames it walked into.
 
 Kelly events: ``cap`` (the wealth reaches the cap), ``bust`` (the wealth falls to zero) and
 ``end`` (the rounds run out).
+
+Hide-and-seek events (:mod:`.hide_and_seek_log`): ``seek``, ``lock``, ``unlock``, ``vault``,
+``spotted``, ``hidden`` and ``end``; counting events (:mod:`.counting_log`): ``due`` and the ending,
+``on_time``, ``early``, ``late`` or ``timeout``.
 """
 
 from __future__ import annotations
@@ -29,14 +33,20 @@ from palaestra.envs.registration import family_specs, get_spec
 from palaestra.errors import UnknownNameError
 from palaestra.evaluation.replay import Replay, load_replay
 from palaestra.viewer.bomber_log import POWERUP_NAMES, simulate_bomber
+from palaestra.viewer.counting_log import simulate_counting
+from palaestra.viewer.hide_and_seek_log import simulate_hide_and_seek
 from palaestra.viewer.kelly_log import simulate_kelly
 from palaestra.viewer.records import (
     BOMBER_EVENT_KINDS,
+    COUNTING_EVENT_KINDS,
     FAMILIES,
+    HIDE_AND_SEEK_EVENT_KINDS,
     KELLY_EVENT_KINDS,
     BomberState,
+    CountingState,
     Event,
     Family,
+    HideAndSeekState,
     KellyState,
     ViewerError,
     seat_label,
@@ -50,16 +60,20 @@ class Timeline:
     replay: Replay
     family: Family
     seats: list[str]
-    """Seat names: ``player_0``..``player_3`` (Bomber), ``player`` (Kelly)."""
+    """Seat names: ``player_0``..``player_3`` (Bomber), ``player`` (Kelly), ``hider_0``.. then
+    ``seeker_0``.. (hide-and-seek), ``agent`` (counting)."""
     agents: list[str]
     """Agent name per seat, as recorded in the replay."""
     states: list[Any]
-    """State ``i`` is the game after ``i`` steps (:class:`BomberState` or :class:`KellyState`)."""
+    """State ``i`` is the game after ``i`` steps (:class:`BomberState`, :class:`KellyState`,
+    :class:`HideAndSeekState` or :class:`CountingState`)."""
     events: list[Event]
     """All events, in step order."""
     params: dict[str, Any] = field(default_factory=dict)
     """Bomber: mode, agent_view_size, partially_observable, max_steps; Kelly: edge, cap_cents,
-    rounds, initial_cents, hidden (whether the game hid them from the agent)."""
+    rounds, initial_cents, hidden (whether the game hid them from the agent); hide-and-seek:
+    config, grid_size, max_steps, prep_steps, n_hiders, n_seekers; counting: T, size,
+    grace_steps, distance."""
 
     # -- building ----------------------------------------------------------------------------
     @classmethod
@@ -75,6 +89,10 @@ class Timeline:
             played = simulate_bomber(replay)
         elif family == "kelly":
             played = simulate_kelly(replay)
+        elif family == "hide_and_seek":
+            played = simulate_hide_and_seek(replay)
+        elif family == "counting":
+            played = simulate_counting(replay)
         else:
             known = ", ".join(sorted(s.env_id for s in family_specs(*FAMILIES)))
             raise ViewerError(f"no viewer for env {replay.env_id!r}; the viewer knows {known}")
@@ -137,10 +155,14 @@ def load_timeline(path: str | os.PathLike[str], verify: bool = True) -> Timeline
 
 __all__ = [
     "BOMBER_EVENT_KINDS",
+    "COUNTING_EVENT_KINDS",
+    "HIDE_AND_SEEK_EVENT_KINDS",
     "KELLY_EVENT_KINDS",
     "POWERUP_NAMES",
     "BomberState",
+    "CountingState",
     "Event",
+    "HideAndSeekState",
     "KellyState",
     "Timeline",
     "ViewerError",
