@@ -11,7 +11,10 @@ from rich.console import Console
 from palaestra.errors import RunStateError, require_extra
 
 if TYPE_CHECKING:
+    from palaestra.league.prefs.labels import LabelStore
+    from palaestra.league.prefs.run import Labeller
     from palaestra.league.prefs.segments import Segment
+    from palaestra.viewer.prefs_labeller import LabellerConfig
 
 EPILOG = """examples:
   palaestra prefs train --env kelly --labels synthetic --budget 1000 --out runs/prefs-kelly
@@ -20,6 +23,8 @@ EPILOG = """examples:
   palaestra evaluate kelly --agent runs/prefs-kelly --episodes 10000
   palaestra train kelly --reward-model runs/prefs-kelly/reward_model --out runs/ppo-on-prefs
   palaestra prefs import-replays --db runs/t.sqlite --name cup --labels-db runs/labels.sqlite
+  palaestra prefs import-replays --db runs/t.sqlite --name ffa --labels-db runs/mine.sqlite --pending
+  palaestra prefs label --labels-db runs/mine.sqlite
   palaestra prefs fit --labels-db runs/labels.sqlite --env bomber --out runs/bomber-reward
   palaestra league train --env bomber --reward-model runs/bomber-reward --out runs/league-prefs
 
@@ -33,6 +38,7 @@ label in the store and trains PPO on the learned reward. Labels are kept in --la
 
 def build_prefs(p: argparse.ArgumentParser) -> None:
     from palaestra.league.prefs.model_config import RewardModelConfig
+    from palaestra.league.prefs.replay_labels import BOMBER_SEGMENT_LENGTH
     from palaestra.league.prefs.run import PREFS_ENVS, PrefsConfig
 
     d, m = PrefsConfig(), RewardModelConfig()
@@ -69,18 +75,29 @@ def build_prefs(p: argparse.ArgumentParser) -> None:
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--eval-episodes", type=int, default=d.eval_episodes)
     t.set_defaults(func=_cmd_train)
-    r = psub.add_parser("import-replays", help="labels from a tournament's matches",
+    r = psub.add_parser("import-replays", help="labels (or pairs to label) from a tournament",
                         description="Turn every finished match of a tournament into labels. "
                         "Kelly: each pair of agents' games, the better-ranked preferred. Bomber: "
-                        "each pair of seats of different teams, their last 32 steps, the better "
-                        "placed preferred. `prefs train --labels-db` (Kelly) or `prefs fit` then "
-                        "fits to them.")
+                        "each pair of seats of different teams, their last --length steps, the "
+                        "better placed preferred. `prefs train --labels-db` (Kelly) or `prefs fit` "
+                        "then fits to them. With --pending (Bomber) the pairs are queued "
+                        "unlabelled instead, for you to judge with `prefs label`.")
     r.add_argument("--db", type=Path, required=True, help="the tournament database")
     r.add_argument("--name", required=True, help="the tournament")
     r.add_argument("--labels-db", type=Path, required=True, help="the label store to add to")
+    r.add_argument("--pending", action="store_true",
+                   help="Bomber: queue the pairs for labelling by hand (`prefs label`) instead "
+                   "of labelling them from the match's outcome; a match queued before is not "
+                   "queued again")
+    r.add_argument("--length", type=int, default=BOMBER_SEGMENT_LENGTH,
+                   help=f"Bomber: steps per clip, each seat's last ({BOMBER_SEGMENT_LENGTH})")
+    r.add_argument("--seed", type=int, default=0,
+                   help="--pending: seed of the draw of which clip of a pair shows on the left")
     r.add_argument("--action-offset", type=float, default=d.action_offset,
-                   help="the learner mapping the games are expressed in (as for prefs train)")
+                   help="Kelly: the learner mapping the games are expressed in (as for prefs "
+                   "train)")
     r.set_defaults(func=_cmd_import)
+    build_label(psub)
     f = psub.add_parser("fit", help="fit a reward model to the labels in a store",
                         description="Fit the reward ensemble to every label of one env in a "
                         "label store (synthetic, human or from replays) and save it: `train "
@@ -97,15 +114,165 @@ def build_prefs(p: argparse.ArgumentParser) -> None:
     f.set_defaults(func=_cmd_fit)
 
 
-def _cmd_import(args: argparse.Namespace, console: Console) -> int:
+LABEL_EPILOG = """examples:
+  palaestra prefs import-replays --db runs/t.sqlite --name ffa --labels-db runs/mine.sqlite --pending
+  palaestra prefs label --labels-db runs/mine.sqlite --list
+  palaestra prefs label --labels-db runs/mine.sqlite --limit 20 --labeller ana
+  palaestra prefs label --labels-db runs/mine.sqlite --drop 7
+  palaestra prefs fit --labels-db runs/mine.sqlite --env bomber --out runs/bomber-reward
+
+The window plays both clips side by side, in step and looping: the board of each, the clip's
+own agent outlined in white. Keys: Left/A left better, Right/D right better, Down/T/= tie,
+S/Space skip, Backspace undo (back one pair), R replay, Q/Esc or closing the window stop. When
+the window closes, every answer is stored as a label and its pair leaves the queue; a skipped
+pair, and those not reached before a stop, stay queued for next time.
+"""
+
+
+LABEL_DESCRIPTION = """\
+Label, in a window, the pairs of clips queued in a label store for a human to judge
+(`prefs import-replays --pending`), outside any training run. Each pair is shown as two Bomber
+boards, playing side by side; say which clip shows the better play. The answers become labels
+in the same store (labeller human, or human:NAME), which `prefs fit` fits a reward model to."""
+
+
+def build_label(psub: Any) -> None:
+    from palaestra.league.prefs.pending import PENDING_ENVS
+    from palaestra.viewer.prefs_config import LabellerConfig
+
+    c = LabellerConfig()
+    q = psub.add_parser("label", help="label the pairs queued in a label store, by hand",
+                        description=LABEL_DESCRIPTION, epilog=LABEL_EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("--labels-db", type=Path, required=True,
+                   help="the label store holding the pending pairs (it must exist)")
+    q.add_argument("--env", choices=list(PENDING_ENVS),
+                   help="only this env's pairs (default: all)")
+    q.add_argument("--limit", type=int, help="label at most this many pairs, the oldest first")
+    q.add_argument("--labeller", metavar="NAME",
+                   help="your name, stored with each label as human:NAME (default: human)")
+    q.add_argument("--blind", action="store_true",
+                   help="hide which agent played each clip")
+    q.add_argument("--fps", type=float, default=c.fps,
+                   help=f"clip playback speed in steps per second ({c.fps:g})")
+    q.add_argument("--list", action="store_true",
+                   help="list the pending pairs and exit (no window)")
+    q.add_argument("--drop", type=int, action="append", metavar="ID",
+                   help="remove pending pair ID unlabelled (repeatable), e.g. one that cannot "
+                   "be shown, and exit")
+    q.set_defaults(func=_cmd_label)
+
+
+def _list_pending(store: LabelStore, env: str | None, console: Console) -> None:
+    """One line a pending pair: its id, where it comes from, and its two clips."""
+    from palaestra.league.prefs.labels import LabelStoreError
+
+    agents: dict[int, list[str]] = {}
+    rows = store.pending(env)
+    for row in rows:
+        if row.replay_id not in agents:
+            try:
+                agents[row.replay_id] = [str(a) for a in store.replay(row.replay_id)["agents"]]
+            except (LabelStoreError, KeyError, TypeError):
+                agents[row.replay_id] = []  # shown as "?"; `prefs label` names the problem
+        names = agents[row.replay_id]
+        left, right = (f"{names[seat] if 0 <= seat < len(names) else '?'} (player_{seat}) "
+                       f"from step {start}" for seat, start in (row.left, row.right))
+        console.print(f"pair {row.pending_id}: {row.env}, {row.source}, {row.length} steps: "
+                      f"{left} | {right}", soft_wrap=True, highlight=False)
+    console.print(f"{len(rows)} pending pairs", highlight=False)
+
+
+def _cmd_label(args: argparse.Namespace, console: Console) -> int:
+    from palaestra.errors import ConfigError
+    from palaestra.league.prefs.bomber_clips import ACTION_NAMES
     from palaestra.league.prefs.labels import LabelStore
-    from palaestra.league.prefs.replay_labels import labels_from_tournament
+    from palaestra.league.prefs.pending import label_pending, load_pending
+
+    db = args.labels_db
+    if not db.is_file():
+        raise FileNotFoundError(f"no label store at {db} (queue pairs into one with `palaestra "
+                                "prefs import-replays ... --pending`)")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be a positive integer, got {args.limit}")
+    if args.labeller is not None and not args.labeller.strip():
+        raise ConfigError("--labeller must be a non-empty name")
+    with LabelStore(db) as store:
+        if args.drop:
+            known = {row.pending_id for row in store.pending()}
+            missing = [i for i in args.drop if i not in known]
+            if missing:
+                raise RunStateError(f"{db} has no pending pair {missing[0]}; nothing was removed "
+                                    "(`--list` shows the pending pairs)")
+            for i in args.drop:
+                store.drop_pending(i)
+            console.print(f"removed {len(args.drop)} pending pairs; "
+                          f"{sum(store.pending_counts().values())} pending in {db}")
+            return 0
+        counts = store.pending_counts()
+        waiting = counts.get(args.env, 0) if args.env else sum(counts.values())
+        if waiting == 0:
+            others = (f" ({', '.join(f'{n} {e}' for e, n in counts.items())} pending)"
+                      if counts else "")
+            console.print(f"nothing to label: no pending {args.env + ' ' if args.env else ''}"
+                          f"pairs in {db}{others}. Queue some with `palaestra prefs "
+                          f"import-replays --db T --name N --labels-db {db} --pending`")
+            return 0
+        if args.list:
+            _list_pending(store, args.env, console)
+            return 0
+        require_extra("viewer", "palaestra prefs label", "pygame")
+        from palaestra.viewer.prefs_labeller import LabellerConfig, check_display
+
+        check_display()
+        n = min(waiting, args.limit or waiting)
+        with console.status(f"cutting the clips of {n} pairs from their replays"):
+            pairs = load_pending(store, args.env, args.limit)
+        bomber = all(p.left.env == "bomber" for p in pairs)
+        config = LabellerConfig(fps=args.fps, labeller=args.labeller or "human",
+                                show_agent=not args.blind,
+                                action_names=ACTION_NAMES if bomber else None)
+        who = "human" if args.labeller is None else f"human:{args.labeller}"
+        done = label_pending(store, pairs, window_labeller(config), who)
+        left = sum(store.pending_counts().values())
+        labels = store.count(labeller="human")
+    if done.labelled == 0:
+        console.print(f"no labels given ({done.skipped} skipped, {done.unseen} not reached): "
+                      f"nothing was stored; {left} pairs still pending in {db}")
+        return 0
+    v = done.verdicts
+    console.print(f"{done.labelled} labelled ({v.get(1.0, 0)} left better, {v.get(0.0, 0)} right "
+                  f"better, {v.get(0.5, 0)} ties), {done.skipped} skipped, {done.unseen} not "
+                  f"reached; {left} pairs still pending, {labels} labels by hand in {db}")
+    console.print(f"fit a reward model to them: palaestra prefs fit --labels-db {db} --env "
+                  f"{pairs[0].left.env} --out runs/reward")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace, console: Console) -> int:
+    import numpy as np
+
+    from palaestra.league.prefs.labels import LabelStore
+    from palaestra.league.prefs.replay_labels import labels_from_tournament, pending_from_tournament
 
     if not args.db.is_file():
         raise FileNotFoundError(f"no tournament database at {args.db}")
     with LabelStore(args.labels_db) as store:
-        got = labels_from_tournament(args.db, args.name, store, args.action_offset)
-        total = store.count()
+        if args.pending:
+            queued = pending_from_tournament(args.db, args.name, store,
+                                             np.random.default_rng(args.seed), args.length)
+            waiting = sum(store.pending_counts().values())
+        else:
+            got = labels_from_tournament(args.db, args.name, store, args.action_offset,
+                                         args.length)
+            total = store.count()
+    if args.pending:
+        console.print(f"{queued.pairs} pairs from {queued.matches} matches queued for labelling "
+                      f"by hand ({queued.skipped_matches} skipped: faults or team_radio; "
+                      f"{queued.already_queued} queued before); {waiting} pending in "
+                      f"{args.labels_db}: label them with `palaestra prefs label --labels-db "
+                      f"{args.labels_db}`")
+        return 0
     console.print(f"{got.labels} labels from {got.matches} matches ({got.skipped_matches} skipped: "
                   f"faults or team_radio); {total} labels in {args.labels_db}")
     return 0
@@ -138,13 +305,17 @@ def _cmd_fit(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _human_labeller(pairs: list[tuple[Segment, Segment]]) -> list[float | None]:
-    """The pygame window: labels for the pairs shown (fewer when the user stops)."""
-    from palaestra.viewer.prefs_labeller import LabellerConfig, label_pairs
+def window_labeller(config: LabellerConfig) -> Labeller:
+    """The pygame window as a labeller: labels for the pairs shown (fewer when the user
+    stops)."""
+    from palaestra.viewer.prefs_labeller import label_pairs
 
-    result = label_pairs(pairs, LabellerConfig(labeller="human"))
-    given = {pl.index: pl.label for pl in result.labels}
-    return [given.get(i) for i in range(max(given, default=-1) + 1)]
+    def label(pairs: list[tuple[Segment, Segment]]) -> list[float | None]:
+        result = label_pairs(pairs, config)
+        given = {pl.index: pl.label for pl in result.labels}
+        return [given.get(i) for i in range(max(given, default=-1) + 1)]
+
+    return label
 
 
 def _cmd_train(args: argparse.Namespace, console: Console) -> int:
@@ -172,10 +343,10 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
         shutil.rmtree(args.out)
     labeller = None
     if args.labels == "human":
-        from palaestra.viewer.prefs_labeller import check_display
+        from palaestra.viewer.prefs_labeller import LabellerConfig, check_display
 
         check_display()
-        labeller = _human_labeller
+        labeller = window_labeller(LabellerConfig(labeller="human"))
     run = PrefsRun(config, args.out, labeller=labeller, labels_db=args.labels_db)
     with Progress(TextColumn("[bold]prefs[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),

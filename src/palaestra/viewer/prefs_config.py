@@ -43,6 +43,9 @@ class LabellerConfig:
     shown."""
     show_agent: bool = True
     """Name the agent of each clip (turn off for blind labelling)."""
+    action_names: tuple[str, ...] | None = None
+    """Names of the values of a discrete action (one action dimension holding an index), shown
+    with the number under a film (Bomber: stop, up, down ...); None shows the number alone."""
 
     def __post_init__(self) -> None:
         if isinstance(self.fps, bool) or not isinstance(self.fps, (int, float)) \
@@ -73,6 +76,12 @@ class LabellerConfig:
             raise ConfigError(f"max_rows must be a positive integer, got {self.max_rows!r}")
         if not isinstance(self.show_agent, bool):
             raise ConfigError(f"show_agent must be True or False, got {self.show_agent!r}")
+        if self.action_names is not None:
+            names = tuple(self.action_names) if not isinstance(self.action_names, str) else ()
+            if not names or not all(isinstance(n, str) and n.strip() for n in names):
+                raise ConfigError(f"action_names must be a sequence of non-empty names, got "
+                                  f"{self.action_names!r}")
+            object.__setattr__(self, "action_names", names)
 
 
 class PairLabel(NamedTuple):

@@ -184,14 +184,25 @@ class Painter:
         # strip: playback position
         y = rect.bottom - STRIP_H // 2
         label = f"step {seg.start + step}  ({step + 1}/{seg.length})"
-        if seg.frames is not None:
-            label += "   action " + ", ".join(_num(float(v)) for v in seg.actions[step])
+        if seg.absorbing is not None and seg.absorbing[step]:
+            label += "   episode over"  # an absorbing step: nothing was done
+        elif seg.frames is not None:
+            label += "   action " + self._action(seg.actions[step])
         r = draw_text(surf, label, (inner.x, y), 20, TEXT, width=inner.w // 2)
         bar = pygame.Rect(r.right + 12, y - 2, max(0, inner.right - r.right - 12), 4)
         if bar.w > 20:
             pygame.draw.rect(surf, LINE, bar, border_radius=2)
             fill = round(bar.w * (step + 1) / seg.length)
             pygame.draw.rect(surf, SIDE_COLORS[side], (bar.x, bar.y, fill, bar.h), border_radius=2)
+
+    def _action(self, values: np.ndarray) -> str:
+        """An action as text: its numbers, and its name where it is a named discrete one."""
+        names = self.config.action_names
+        text = ", ".join(_num(float(v)) for v in values)
+        if names is not None and len(values) == 1 and float(values[0]).is_integer() \
+                and 0 <= int(values[0]) < len(names):
+            text += f" ({names[int(values[0])]})"
+        return text
 
     def _film(self, surf: pygame.Surface, clip: pygame.Rect, seg: Any, step: int,
               side: int) -> None:

@@ -400,6 +400,29 @@ def _draw_status(surf: pygame.Surface, bar: pygame.Rect, t: int, step: int, aliv
     surf.blit(img, img.get_rect(midright=(round(label_right), bar.centery)))
 
 
+def outline_cell(frame: np.ndarray, row: int, col: int, *, tile: int, color: RGB,
+                 width: int = 2) -> np.ndarray:
+    """A copy of ``frame`` (drawn by :func:`render_rgb_array` with this ``tile`` and no title)
+    with a ``width``-pixel square of ``color`` around cell (``row``, ``col``), inside the cell,
+    and a one-pixel dark edge inside that, so that it shows on any tile."""
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ConfigError(f"frame must have shape (H, W, 3), got {frame.shape}")
+    t = int(tile)
+    if t < 8 or not 1 <= width <= t // 3:
+        raise ConfigError(f"need tile >= 8 and 1 <= width <= tile / 3, got tile {tile}, width {width}")
+    y0, x0 = int(row) * t, int(col) * t
+    if not (0 <= y0 and y0 + t <= frame.shape[0] and 0 <= x0 and x0 + t <= frame.shape[1]):
+        raise ConfigError(f"cell ({row}, {col}) is outside a {frame.shape[1]} x {frame.shape[0]} "
+                          f"frame of {t}-pixel tiles")
+    out = frame.copy()
+    for k, shade in ((0, color), (width, (20, 20, 24))):
+        ring = out[y0 + k:y0 + t - k, x0 + k:x0 + t - k]
+        w = width if k == 0 else 1
+        ring[:w], ring[-w:], ring[:, :w], ring[:, -w:] = shade, shade, shade, shade
+    return out
+
+
 def save_png(frame: np.ndarray, path: str | os.PathLike) -> None:
     """Write an ``(H, W, 3)`` uint8 frame to ``path`` as PNG."""
     frame = np.asarray(frame)
@@ -452,4 +475,5 @@ def render_ansi(board: np.ndarray, *, alive: Sequence[bool], step: int) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["AGENT_COLORS", "ANSI_CHARS", "POWERUP_STYLE", "render_ansi", "render_rgb_array", "save_png"]
+__all__ = ["AGENT_COLORS", "ANSI_CHARS", "POWERUP_STYLE", "outline_cell", "render_ansi", "render_rgb_array",
+           "save_png"]

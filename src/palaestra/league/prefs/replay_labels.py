@@ -4,10 +4,14 @@
   holds each agent's bets and the match ranks them by final wealth. Every pair of agents gives one
   label: their two games as segments (re-simulated into the learner's features and actions, the
   shorter one padded with absorbing steps to the same length), the better-ranked one preferred.
-* Bomber: the replay is re-simulated with the planes observation; each seat's segment is the last
-  ``length`` steps it played (its last moments, which decided its place; padded with absorbing
-  steps after an early death). Every pair of seats of different teams gives one label, the
-  better-placed team's seat preferred (FFA: every seat is its own team).
+* Bomber: the replay is re-simulated with the planes observation
+  (:mod:`~palaestra.league.prefs.bomber_clips`); each seat's segment is the last ``length`` steps
+  it played (its last moments, which decided its place; padded with absorbing steps after an
+  early death), with small RGB frames of the board. Every pair of seats of different teams gives
+  one label, the better-placed team's seat preferred (FFA: every seat is its own team).
+
+:func:`pending_from_tournament` queues the same Bomber pairs unlabelled instead, for a human to
+judge in ``prefs label`` (the store keeps the replay and where each clip lies in it).
 
 Equal ranks give a tie. Matches with a faulty agent are left out: a forfeit says nothing about
 how it played; so are ``team_radio`` matches (their actions carry messages).
@@ -15,6 +19,7 @@ how it played; so are ``team_radio`` matches (their actions carry messages).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,11 +31,12 @@ from palaestra.agents.learned.kelly import ACTION_LIMIT, KellyFeatures
 from palaestra.agents.scripted.kelly import wealth_cents
 from palaestra.envs import family_specs
 from palaestra.errors import ConfigError, FileFormatError, RunStateError
-from palaestra.league.prefs.labels import LabelStore
+from palaestra.league.prefs.bomber_clips import FRAME_TILE, BomberGame, last_start, steps_played
+from palaestra.league.prefs.labels import ClipRef, LabelStore
 from palaestra.league.prefs.segments import Segment
 
-__all__ = ["BOMBER_SEGMENT_LENGTH", "ImportedLabels", "bomber_replay_segments",
-           "kelly_replay_segment", "labels_from_tournament"]
+__all__ = ["BOMBER_SEGMENT_LENGTH", "ImportedLabels", "QueuedPairs", "bomber_replay_segments",
+           "kelly_replay_segment", "labels_from_tournament", "pending_from_tournament"]
 
 
 BOMBER_SEGMENT_LENGTH = 32
@@ -43,6 +49,17 @@ class ImportedLabels(NamedTuple):
     matches: int
     labels: int
     skipped_matches: int
+
+
+class QueuedPairs(NamedTuple):
+    """What :func:`pending_from_tournament` queued."""
+
+    matches: int
+    pairs: int
+    skipped_matches: int
+    """Matches left out (faults, ``team_radio``)."""
+    already_queued: int
+    """Matches queued by an earlier import, not queued again."""
 
 
 def kelly_replay_segment(replay: dict[str, Any], action_offset: float = 2.0,
@@ -90,38 +107,15 @@ def kelly_replay_segment(replay: dict[str, Any], action_offset: float = 2.0,
                    absorbing=np.arange(n) >= real)
 
 
-def bomber_replay_segments(replay: dict[str, Any], length: int = BOMBER_SEGMENT_LENGTH
-                           ) -> list[Segment]:
+def bomber_replay_segments(replay: dict[str, Any], length: int = BOMBER_SEGMENT_LENGTH,
+                           tile: int | None = FRAME_TILE) -> list[Segment]:
     """One segment per seat of a Bomber replay: its last ``length`` steps, as flat planes
-    observations and actions (see the module docstring)."""
-    from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
-
-    config = dict(replay.get("env_config") or {})
-    if config.get("mode") == "team_radio":
-        raise FileFormatError("team_radio replays carry messages in their actions; not supported")
-    env = BomberParallelEnv(**{**config, "observation": "planes"})
-    obs, _ = env.reset(seed=int(replay["seed"]))
-    seen: dict[str, list[tuple[np.ndarray, int, float]]] = {a: [] for a in AGENT_NAMES}
-    for step in replay["actions"]:
-        actions = {a: int(v) for a, v in step.items()}
-        before = {a: np.asarray(obs[a], dtype=np.float32).reshape(-1) for a in actions}
-        obs, rewards, _, _, _ = env.step(actions)
-        for a, act in actions.items():
-            seen[a].append((before[a], act, float(rewards.get(a, 0.0))))
-    out = []
-    for seat, a in enumerate(AGENT_NAMES):
-        steps = seen[a][-length:]
-        if not steps:
-            raise FileFormatError(f"seat {seat} never acted in the replay")
-        pad = length - len(steps)
-        dim = steps[0][0].size
-        out.append(Segment(
-            "bomber", np.concatenate([np.stack([s[0] for s in steps]), np.zeros((pad, dim))]),
-            np.concatenate([np.array([s[1] for s in steps], float), np.zeros(pad)]),
-            np.concatenate([np.array([s[2] for s in steps]), np.zeros(pad)]),
-            int(replay["seed"]), len(seen[a]) - len(steps), str(replay["agents"][seat]),
-            absorbing=np.arange(length) >= len(steps)))
-    return out
+    observations and actions (see the module docstring), with the board as RGB frames of
+    ``tile`` pixels a cell (small, :data:`~palaestra.league.prefs.bomber_clips.FRAME_TILE` by
+    default, so a clip stays light; None: no frames)."""
+    game = BomberGame(replay)
+    return [game.clip(seat, game.last_start(seat, length), length, tile)
+            for seat in range(game.seats)]
 
 
 def _seat_ranks(result: dict[str, Any]) -> list[int]:
@@ -132,14 +126,22 @@ def _seat_ranks(result: dict[str, Any]) -> list[int]:
     return ranks
 
 
-def labels_from_tournament(db: str | Path, tournament: str, store: LabelStore,
-                           action_offset: float = 2.0,
-                           bomber_length: int = BOMBER_SEGMENT_LENGTH) -> ImportedLabels:
-    """Store a label for every pair of agents (Bomber: of different teams) in every finished
-    match of ``tournament``."""
+class _Match(NamedTuple):
+    """A finished match fit to learn from."""
+
+    match_id: str
+    replay: dict[str, Any]
+    ranks: list[int]
+    """Per seat, its team's place (0 best)."""
+    pairs: list[tuple[int, int]]
+    """Every pair of seats (i < j) of different teams."""
+
+
+def _matches(db: str | Path, tournament: str) -> Iterator[_Match | None]:
+    """The finished matches of ``tournament``, in order; None for one left out (a faulty agent,
+    a ``team_radio`` game)."""
     from palaestra.evaluation.store import TournamentStore
 
-    matches = labels = skipped = 0
     with TournamentStore(Path(db)) as tstore:
         rows = tstore.matches(tournament, status="done")
         if not rows:
@@ -147,27 +149,67 @@ def labels_from_tournament(db: str | Path, tournament: str, store: LabelStore,
         for row in rows:
             result = row["result"] or {}
             replay = tstore.replay(row["match_id"])
-            if result.get("faults"):
-                skipped += 1
+            if result.get("faults") or (replay.get("env_config") or {}).get("mode") == "team_radio":
+                yield None
                 continue
-            if "games" in replay:  # Kelly: one game per seat
-                length = max(len(g["actions"]) for g in replay["games"])
-                segments = [kelly_replay_segment(g, action_offset, length)
-                            for g in replay["games"]]
-            elif (replay.get("env_config") or {}).get("mode") == "team_radio":
-                skipped += 1
-                continue
-            else:
-                segments = bomber_replay_segments(replay, bomber_length)
-            ranks = _seat_ranks(result)
             team_of = {seat: t for t, team in enumerate(result["teams"]) for seat in team}
-            ids = [store.add_segment(s, f"replay:{tournament}") for s in segments]
-            for i in range(len(ids)):
-                for j in range(i + 1, len(ids)):
-                    if team_of[i] == team_of[j]:
-                        continue
-                    label = 0.5 if ranks[i] == ranks[j] else (1.0 if ranks[i] < ranks[j] else 0.0)
-                    store.add_label(ids[i], ids[j], label, f"replay:{tournament}")
-                    labels += 1
-            matches += 1
+            seats = sorted(team_of)
+            yield _Match(str(row["match_id"]), replay, _seat_ranks(result),
+                         [(i, j) for i in seats for j in seats if i < j and team_of[i] != team_of[j]])
+
+
+def labels_from_tournament(db: str | Path, tournament: str, store: LabelStore,
+                           action_offset: float = 2.0,
+                           bomber_length: int = BOMBER_SEGMENT_LENGTH) -> ImportedLabels:
+    """Store a label for every pair of agents (Bomber: of different teams) in every finished
+    match of ``tournament``. The segments are stored without frames: nobody looks at them, and
+    fitting needs only the observations and actions."""
+    matches = labels = skipped = 0
+    for match in _matches(db, tournament):
+        if match is None:
+            skipped += 1
+            continue
+        replay = match.replay
+        if "games" in replay:  # Kelly: one game per seat
+            length = max(len(g["actions"]) for g in replay["games"])
+            segments = [kelly_replay_segment(g, action_offset, length) for g in replay["games"]]
+        else:
+            segments = bomber_replay_segments(replay, bomber_length, tile=None)
+        ids = [store.add_segment(s, f"replay:{tournament}") for s in segments]
+        for i, j in match.pairs:
+            ranks = match.ranks
+            label = 0.5 if ranks[i] == ranks[j] else (1.0 if ranks[i] < ranks[j] else 0.0)
+            store.add_label(ids[i], ids[j], label, f"replay:{tournament}")
+            labels += 1
+        matches += 1
     return ImportedLabels(matches, labels, skipped)
+
+
+def pending_from_tournament(db: str | Path, tournament: str, store: LabelStore,
+                            rng: np.random.Generator, length: int = BOMBER_SEGMENT_LENGTH
+                            ) -> QueuedPairs:
+    """Queue, for a human to label later (``prefs label``), every pair of seats of different
+    teams in every finished match of the Bomber tournament ``tournament``: their last ``length``
+    steps. Which clip of a pair is shown on the left is drawn from ``rng``, so that neither side
+    always holds the lower seat. A match queued before is not queued again."""
+    matches = pairs = skipped = already = 0
+    source = f"replay:{tournament}"
+    for match in _matches(db, tournament):
+        if match is None:
+            skipped += 1
+            continue
+        if "games" in match.replay:
+            raise ConfigError(f"tournament {tournament!r} is a Kelly one; pending pairs are Bomber "
+                              "clips: import its labels from the outcome (without --pending)")
+        played = steps_played(match.replay)
+        clips = [ClipRef(seat, last_start(n, length)) for seat, n in enumerate(played)]
+        queue = []
+        for i, j in match.pairs:
+            a, b = (clips[j], clips[i]) if rng.random() < 0.5 else (clips[i], clips[j])
+            queue.append((a, b))
+        if store.add_pending("bomber", source, match.match_id, match.replay, queue, length) is None:
+            already += 1
+            continue
+        pairs += len(queue)
+        matches += 1
+    return QueuedPairs(matches, pairs, skipped, already)
