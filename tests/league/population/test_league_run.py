@@ -308,3 +308,38 @@ def test_old_snapshots_leave_the_algorithm_for_the_archive(tmp_path):
                    for s in m.seats)
     assert main(["league", "export", "--out", str(out), "--member", "m0@it1", "--to",
                  str(tmp_path / "old")]) == 0
+
+
+def test_the_imitation_warm_start_reaches_the_learners_and_the_runners(tmp_path, ray_session):
+    import numpy as np
+
+    from palaestra.envs.bomber.config import BomberConfig
+    from palaestra.league.population.algorithm import module_spec
+    from palaestra.league.population.imitation import collect_demonstrations, fit_module
+    from palaestra.league.population.imitation_config import ImitationConfig
+    from palaestra.league.population.run import LeagueRun, prepare_run
+
+    teacher = ImitationConfig(teacher="cautious-simple", samples=1500, epochs=10, num_boards=8,
+                              minibatch_size=256, lr=3e-3)
+    config = LeagueConfig(population=1, iterations=1, steps_per_iteration=600, minibatch_size=200,
+                          epochs=1, bots=("simple",), snapshot_every=0, eval_every=0, num_boards=2,
+                          imitation=teacher, seed=5)
+    config, state = prepare_run(config, tmp_path / "warm", resume=False, force=False)
+    run = LeagueRun(config, state, tmp_path / "warm")
+    try:
+        run.start()
+        runner_module = run.algo.env_runner_group.local_env_runner.module["m0"]
+        other = collect_demonstrations(teacher, BomberConfig(observation="planes"), config.action_filter,
+                                       config.gamma, np.random.default_rng(99))
+        no_fit = ImitationConfig(teacher="cautious-simple", epochs=1, lr=1e-12)
+
+        def cross_entropy(module) -> float:  # on games the fit never saw, without learning
+            return fit_module(module, other, no_fit, np.random.default_rng(0))["cross_entropy"]
+
+        fresh = module_spec(config).build()
+        assert cross_entropy(runner_module) < cross_entropy(fresh) - 0.05
+        events = [json.loads(line) for line in (tmp_path / "warm" / "events.jsonl").read_text().splitlines()]
+        (warm,) = [e for e in events if e["event"] == "imitation"]
+        assert warm["teacher"] == "cautious-simple" and warm["fit"]["m0"]["samples"] >= 1500
+    finally:
+        run.stop()

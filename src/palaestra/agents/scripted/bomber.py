@@ -195,6 +195,30 @@ class SimpleBomberAgent(_SeededAgent):
         return self._choice(moves or [STOP])
 
 
+class CautiousSimpleBomberAgent(SimpleBomberAgent):
+    """SimpleAgent's move when the ``cautious`` action filter allows it, else a uniform allowed one.
+
+    The filter is :mod:`palaestra.envs.bomber.filters` (imported at the first move: numba).
+    Against three SimpleAgents this wins far more often than either part alone (docs/league.md,
+    "The imitation warm start"), which makes it the teacher of the league's imitation warm start.
+    The league's boards play the same rule with the compiled SimpleAgent
+    (``GUARDED_BOTS`` in :mod:`palaestra.league.population.vector_playout`). The SimpleAgent's
+    draws and the fallback's both come from the generator given to ``reset``.
+    """
+
+    name = "cautious-simple"
+
+    def act(self, observation: Any) -> int:
+        from palaestra.agents.scripted.filtered import observation_mask
+
+        move = super().act(observation)
+        allowed = observation_mask(observation, "cautious")
+        if allowed[move]:
+            return move
+        options = np.flatnonzero(allowed)
+        return int(options[int(self._rng.integers(len(options)))])
+
+
 SCRIPTED_BOMBER_AGENTS: dict[str, str] = {
     "random": "uniformly random action among the six (moves, stop, bomb)",
     "static": "always stops: never moves, never bombs",
@@ -221,19 +245,13 @@ def _cautious_random() -> Agent:
     return CautiousRandomBomberAgent()
 
 
-def _cautious_simple() -> Agent:
-    from palaestra.agents.scripted.guarded import CautiousSimpleBomberAgent  # numba: lazily
-
-    return CautiousSimpleBomberAgent()
-
-
 _FACTORIES: dict[str, Callable[[], Agent]] = {
     "random": RandomBomberAgent,
     "static": StaticBomberAgent,
     "simple": SimpleBomberAgent,
     "filtered-random": _filtered_random,
     "cautious-random": _cautious_random,
-    "cautious-simple": _cautious_simple,
+    "cautious-simple": CautiousSimpleBomberAgent,
 }
 
 

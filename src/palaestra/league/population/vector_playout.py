@@ -29,7 +29,8 @@ FILTERED_BOTS: dict[str, FilterName] = {"filtered-random": "sure-death", "cautio
 """The bots played from an action filter (uniform among its allowed actions), and their filters."""
 GUARDED_BOTS: dict[str, tuple[str, FilterName]] = {"cautious-simple": ("simple", "cautious")}
 """The bots that play a compiled bot's move when a filter allows it, else a uniform allowed one
-(:mod:`palaestra.agents.scripted.guarded`): name -> (compiled bot, filter)."""
+(``cautious-simple``: :class:`palaestra.agents.scripted.bomber.CautiousSimpleBomberAgent`):
+name -> (compiled bot, filter)."""
 
 
 def copy_memory(src: CompiledBots, src_i: int, dst: CompiledBots, dst_i: int) -> None:
