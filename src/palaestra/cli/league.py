@@ -181,14 +181,14 @@ def build_league(p: argparse.ArgumentParser) -> None:
                          description="Play evaluation game --game of --member as `league eval` plays "
                          "it (the same --seed and --opponent give the same game: FFA, the member in seat "
                          "game % 4 against three opponents; a team league, on side game % 2 against "
-                         "two) and save it as a replay, which `palaestra replay view` and `replay "
-                         "export` show.")
+                         "two; a Kelly or counting league, the member's greedy episode --game of --seed) "
+                         "and save it as a replay, which `palaestra replay view` and `replay export` show.")
     rp.add_argument("--out", type=Path, required=True, help="run directory")
     rp.add_argument("--member", required=True, help="member id, e.g. m0 or m0@it100")
     rp.add_argument("--to", type=Path, required=True, help="replay file to write (.json or .json.gz)")
     rp.add_argument("--game", type=int, default=0, help="which evaluation game (0)")
     rp.add_argument("--seed", type=int, default=0, help="the evaluation's seed (0)")
-    rp.add_argument("--opponent", default="simple", help="the built-in opponents (simple)")
+    rp.add_argument("--opponent", default="simple", help="the built-in opponents of a Bomber league (simple)")
     rp.add_argument("--force", action="store_true", help="replace --to if it exists")
     rp.set_defaults(func=_cmd_replay)
 
@@ -349,7 +349,8 @@ def _cmd_replay(args: argparse.Namespace, console: Console) -> int:
         raise FileExistsError(f"{args.to} already exists; pass --force to replace it")
     replay = record_member_game(args.out, args.member, args.game, args.seed, args.opponent)
     save_replay(replay, args.to)
-    console.print(f"game {args.game} of {args.member} ({replay.steps} steps, winners: "
-                  f"{replay.outcome.get('winners', [])}) "
+    result = (f"winners: {replay.outcome.get('winners', [])}" if "winners" in replay.outcome
+              else ", ".join(f"{k} {v}" for k, v in replay.outcome.items() if not isinstance(v, dict | list)))
+    console.print(f"game {args.game} of {args.member} ({replay.steps} steps, {result}) "
                   f"saved to {args.to}", highlight=False)
     return 0

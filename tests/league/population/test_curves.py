@@ -47,6 +47,9 @@ def test_old_events_time_the_run_by_train_seconds_and_the_plot_is_written(tmp_pa
     events = [{"event": "iteration", "iteration": i, "env_steps": 10 * i, "train_seconds": 1.5}
               for i in (1, 2)]
     assert iteration_clock(events) == {1: (10, 1.5), 2: (20, 3.0)}
+    # the imitation warm start comes before the first iteration: its time counts
+    warm = [{"event": "imitation", "seconds": 600.0}, *events]
+    assert iteration_clock(warm) == {1: (10, 601.5), 2: (20, 603.0)}
     state = _state()
     state.record(MatchRecord(1, "train", ("m0", S, S, S), (0, 1, 2, 3), 1))
     path = plot_learning_curve(learning_curve(state, events), tmp_path / "c.png")

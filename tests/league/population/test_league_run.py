@@ -284,9 +284,35 @@ def test_kelly_trains_through_the_same_league_loop(tmp_path):
     assert set(e.after) == {"lr", "entropy_coeff"}
     assert main([*args, "--iterations", "3", "--resume"]) == 0
     assert _state(out).iteration == 3
-    # Kelly episodes are not recorded as league replays yet: said so, nothing written
-    assert main(["league", "replay", "--out", str(out), "--member", "m0", "--to", str(tmp_path / "k.json")]) == 2
-    assert not (tmp_path / "k.json").exists()
+    # a member's greedy episode as a replay: re-simulated on load, the same file for the same game
+    from palaestra.evaluation.replay import load_replay
+
+    paths = [tmp_path / "k.json", tmp_path / "k2.json", tmp_path / "k3.json"]
+    for path, game in zip(paths, (1, 1, 2), strict=True):
+        assert main(["league", "replay", "--out", str(out), "--member", "m1", "--game", str(game),
+                     "--to", str(path)]) == 0
+    replay = load_replay(paths[0])
+    assert replay.env_id == "palaestra/KellyCoinflip-v0" and replay.agents == ["m1"]
+    assert replay.steps >= 1 and all(isinstance(a, int) and a >= 0 for a in replay.actions)
+    strip = lambda r: {**r.__dict__, "created": None}  # noqa: E731
+    assert strip(load_replay(paths[1])) == strip(replay)
+    assert load_replay(paths[2]).seed != replay.seed
+    assert main(["league", "replay", "--out", str(out), "--member", "m9", "--to", str(tmp_path / "x.json")]) == 2
+
+
+def test_a_counting_member_replays_its_episode(tmp_path):
+    from palaestra.evaluation.replay import load_replay
+
+    out = tmp_path / "counting"
+    assert main(["league", "train", "--env", "counting", "--out", str(out), "--population", "1",
+                 "--steps-per-iteration", "400", "--minibatch-size", "200", "--epochs", "1",
+                 "--iterations", "1"]) == 0
+    path = tmp_path / "c.json.gz"
+    assert main(["league", "replay", "--out", str(out), "--member", "m0", "--to", str(path)]) == 0
+    replay = load_replay(path)
+    assert replay.env_id == "palaestra/GridCounting-v0"
+    assert all(a in range(5) for a in replay.actions)
+    assert replay.outcome["steps"] == replay.steps and "T" in replay.outcome
 
 
 def test_old_snapshots_leave_the_algorithm_for_the_archive(tmp_path):

@@ -53,10 +53,13 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 def iteration_clock(events: list[dict[str, Any]]) -> dict[int, tuple[int, float]]:
     """Iteration -> (env steps, wall seconds) at its end. Wall seconds add up each iteration's
     ``wall_seconds`` (the whole iteration: sampling, learning, evaluation, checkpoint); events
-    written before that field existed give ``train_seconds`` (RLlib's ``train()`` alone)."""
+    written before that field existed give ``train_seconds`` (RLlib's ``train()`` alone). The
+    imitation warm start (an ``imitation`` event, before the first iteration) adds its seconds."""
     clock: dict[int, tuple[int, float]] = {}
     total = 0.0
     for e in events:
+        if e.get("event") == "imitation":
+            total += float(e.get("seconds", 0.0))
         if e.get("event") != "iteration":
             continue
         total += float(e.get("wall_seconds", e.get("train_seconds", 0.0)))

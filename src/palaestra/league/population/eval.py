@@ -185,11 +185,12 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
                        opponent: str = "simple") -> Any:
     """A replay of evaluation game ``game`` of ``member``: the game ``league eval`` (and
     ``bomber versus``) plays with these ``seed`` and ``opponent`` (FFA: the member in seat
-    ``game % 4``; a team league: on side ``game % 2``), re-simulated and verified on load.
+    ``game % 4``; a team league: on side ``game % 2``), re-simulated and verified on load. In a
+    Kelly or counting league, the member's greedy episode ``game`` of ``seed``
+    (:mod:`palaestra.league.population.solo_replay`; ``opponent`` does not apply).
 
     Raises:
-        ConfigError: a Kelly or counting league (their replays are not recorded yet), or
-            ``game`` below 0; UnknownNameError: an unknown member or opponent.
+        ConfigError: ``game`` below 0; UnknownNameError: an unknown member or opponent.
     """
     import tempfile
     from pathlib import Path
@@ -199,11 +200,12 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
     from palaestra.league.population.config import LeagueConfig
 
     config = LeagueConfig.load(RunLayout(run_dir).config)
-    if config.solo:
-        raise ConfigError(f"{run_dir} is a {config.env} league: replays record Bomber and Kelly games, "
-                          f"not {config.env} episodes yet")
     if game < 0:
         raise ConfigError(f"game must be >= 0, got {game}")
+    if config.solo:
+        from palaestra.league.population.solo_replay import record_solo_game
+
+        return record_solo_game(run_dir, config.env, member, game, seed)
     _require_builtins([opponent])
     actions: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="palaestra-replay-") as tmp:
