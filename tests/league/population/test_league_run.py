@@ -341,6 +341,7 @@ def test_the_imitation_warm_start_reaches_the_learners_and_the_runners(tmp_path,
 
     from palaestra.envs.bomber.config import BomberConfig
     from palaestra.league.population.algorithm import module_spec
+    from palaestra.league.population.curriculum import CurriculumConfig
     from palaestra.league.population.imitation import collect_demonstrations, fit_module
     from palaestra.league.population.imitation_config import ImitationConfig
     from palaestra.league.population.run import LeagueRun, prepare_run
@@ -349,7 +350,7 @@ def test_the_imitation_warm_start_reaches_the_learners_and_the_runners(tmp_path,
                               minibatch_size=256, lr=3e-3)
     config = LeagueConfig(population=1, iterations=1, steps_per_iteration=600, minibatch_size=200,
                           epochs=1, bots=("simple",), snapshot_every=0, eval_every=0, num_boards=2,
-                          imitation=teacher, seed=5)
+                          imitation=teacher, seed=5, curriculum=CurriculumConfig(stages=(), thresholds=()))
     config, state = prepare_run(config, tmp_path / "warm", resume=False, force=False)
     run = LeagueRun(config, state, tmp_path / "warm")
     try:
@@ -369,3 +370,4 @@ def test_the_imitation_warm_start_reaches_the_learners_and_the_runners(tmp_path,
         assert warm["teacher"] == "cautious-simple" and warm["fit"]["m0"]["samples"] >= 1500
     finally:
         run.stop()
+

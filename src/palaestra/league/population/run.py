@@ -34,7 +34,7 @@ from palaestra.league.population.pbt import exploit_explore
 from palaestra.league.population.state import LeagueState, MatchRecord, Member
 from palaestra.league.population.vector_runner import MASKED_ACTIONS_PER_STEP, MASKED_STEP_SHARE
 from palaestra.league.rllib.modules import identity_mapping
-from palaestra.league.rllib.weights import apply_hyperparams, copy_weights, sync_weights
+from palaestra.league.rllib.weights import apply_hyperparams, copy_weights, push_weights, sync_weights
 
 ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
 
@@ -173,6 +173,8 @@ class LeagueRun:
             self.algo.restore_from_path(str(self.layout.path(self.state.checkpoint).resolve()))
         apply_hyperparams(self.algo, self._learner_hyperparams())
         sync_weights(self.algo)
+        if self.state.checkpoint:  # restored runners keep stale weights: hand them the learners'
+            push_weights(self.algo, [*self.state.learners(), *active_snapshots(self.state, self.config)])
         if self.config.imitation.teacher is not None and not self.state.checkpoint:
             self._warm_start()
 
