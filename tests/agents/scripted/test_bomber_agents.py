@@ -77,7 +77,8 @@ def actions_over_seeds(obs, seeds=range(40)):
 
 
 def test_registry_and_unknown_name():
-    assert set(SCRIPTED_BOMBER_AGENTS) == {"random", "static", "simple", "filtered-random", "cautious-random"}
+    assert set(SCRIPTED_BOMBER_AGENTS) == {"random", "static", "simple", "filtered-random", "cautious-random",
+                                           "cautious-simple"}
     for name in SCRIPTED_BOMBER_AGENTS:
         agent = make_scripted_bomber_agent(name)
         assert isinstance(agent, Agent) and agent.name == name

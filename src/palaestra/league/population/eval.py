@@ -205,7 +205,7 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
     if config.solo:
         from palaestra.league.population.solo_replay import record_solo_game
 
-        return record_solo_game(run_dir, config.env, member, game, seed)
+        return record_solo_game(load_member_module(run_dir, member), run_dir, config.env, member, game, seed)
     _require_builtins([opponent])
     actions: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="palaestra-replay-") as tmp:

@@ -42,30 +42,39 @@ def _greedy_action(module: Any, obs: np.ndarray, state: Any) -> tuple[np.ndarray
     x = torch.as_tensor(np.asarray(obs, np.float32))[None]
     batch: dict[str, Any] = {Columns.OBS: x[:, None] if recurrent else x}
     if recurrent:
-        batch[Columns.STATE_IN] = {k: v[None] for k, v in state.items()}
+        batch[Columns.STATE_IN] = _first(state, index=False)
     with torch.no_grad():
         out = module.forward_inference(batch)
     inputs = out[Columns.ACTION_DIST_INPUTS]
     if recurrent:
         inputs = inputs[:, 0]
-        state = {k: v[0] for k, v in out[Columns.STATE_OUT].items()}
+        state = _first(out[Columns.STATE_OUT], index=True)
     dist = module.get_inference_action_dist_cls().from_logits(inputs).to_deterministic()
     return dist.sample()[0].numpy(), state
 
 
-def record_solo_game(run_dir: Any, env: str, member: str, game: int, seed: int) -> Any:
-    """The replay of evaluation episode ``game`` (seed ``seed``) of ``member`` of the single-agent
-    league in ``run_dir``, whose env is ``env`` (``kelly`` or ``counting``).
-
-    Raises:
-        UnknownNameError: an unknown member; RunStateError: no checkpoint yet.
-    """
+def _tensors(state: Any) -> Any:
+    """A module's (possibly nested) initial state as torch tensors."""
     import torch
 
-    from palaestra.evaluation.replay import make_replay
-    from palaestra.league.population.eval import load_member_module
+    if isinstance(state, dict):
+        return {k: _tensors(v) for k, v in state.items()}
+    return torch.as_tensor(state)
 
-    module = load_member_module(run_dir, member)
+
+def _first(state: Any, index: bool) -> Any:
+    """Each tensor of a nested state with a batch axis added (``index`` False) or taken off."""
+    if isinstance(state, dict):
+        return {k: _first(v, index) for k, v in state.items()}
+    return state[0] if index else state[None]
+
+
+def record_solo_game(module: Any, run_dir: Any, env: str, member: str, game: int, seed: int) -> Any:
+    """The replay of evaluation episode ``game`` (seed ``seed``) of ``member`` (its RLlib
+    ``module``) of the single-agent league in ``run_dir``, whose env is ``env`` (``kelly`` or
+    ``counting``)."""
+    from palaestra.evaluation.replay import make_replay
+
     module.eval()
     outer = make_solo_env(env)
     recorder = _Recorder(outer.env)  # type: ignore[attr-defined]
@@ -73,7 +82,7 @@ def record_solo_game(run_dir: Any, env: str, member: str, game: int, seed: int) 
     reset_seed = game_seed(seed, game)
     obs, _ = outer.reset(seed=reset_seed)
     initial = module.get_initial_state() if hasattr(module, "get_initial_state") else {}
-    state = {k: torch.as_tensor(v) for k, v in initial.items()} or None
+    state = _tensors(initial) if initial else None
     done = False
     while not done:
         action, state = _greedy_action(module, obs, state)
