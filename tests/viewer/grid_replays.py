@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from palaestra.agents.scripted.counting import make_scripted_counting_agent
+from palaestra.agents.scripted.counting import make_scripted_counting_agent, play_counting_episode
 from palaestra.agents.scripted.hide_and_seek import make_scripted_hns_agent
 from palaestra.envs.counting.env import GridCountingEnv
 from palaestra.envs.hide_and_seek.env import HideAndSeekParallelEnv
@@ -49,14 +49,6 @@ def heuristic_hns_replay(seed: int, config: dict[str, Any]) -> Replay:
 
 def counting_replay(agent: str, seed: int, **config: Any) -> Replay:
     """One counting episode of a scripted agent (``counter``, ``rush``, ``off-by-one``, ``random``)."""
-    env = GridCountingEnv(**config)
-    obs, _ = env.reset(seed=seed)
-    player = make_scripted_counting_agent(agent)
-    player.reset(np.random.default_rng(seed))
-    moves = []
-    done = False
-    while not done:
-        moves.append(player.act(obs))
-        obs, _, terminated, truncated, _ = env.step(moves[-1])
-        done = terminated or truncated
+    moves: list[Any] = []
+    play_counting_episode(GridCountingEnv(**config), make_scripted_counting_agent(agent), seed, moves=moves)
     return make_replay("counting", config, seed, [agent], moves, created=CREATED)

@@ -113,15 +113,20 @@ def make_scripted_counting_agent(name: str) -> Any:
 
 
 def play_counting_episode(env: Any, agent: Any, seed: int,
-                          options: dict[str, Any] | None = None) -> dict[str, Any]:
+                          options: dict[str, Any] | None = None,
+                          moves: list[Any] | None = None) -> dict[str, Any]:
     """Play one episode of ``env`` (a GridCountingEnv) with ``agent``; return the final info.
 
     The env is reset with ``seed`` and ``options``, the agent with a generator seeded by ``seed``.
     ``info["is_success"]`` says whether it arrived on time, ``info["outcome"]`` how it ended.
+    Each move the agent makes is appended to ``moves`` when given (to record the episode).
     """
     obs, _ = env.reset(seed=seed, options=options)
     agent.reset(np.random.default_rng(seed))
     while True:
-        obs, _, terminated, truncated, info = env.step(agent.act(obs))
+        move = agent.act(obs)
+        if moves is not None:
+            moves.append(move)
+        obs, _, terminated, truncated, info = env.step(move)
         if terminated or truncated:
             return info
