@@ -207,7 +207,7 @@ def _cmd_label(args: argparse.Namespace, console: Console) -> int:
             for i in args.drop:
                 store.drop_pending(i)
             console.print(f"removed {len(args.drop)} pending pairs; "
-                          f"{sum(store.pending_counts().values())} pending in {db}")
+                          f"{sum(store.pending_counts().values())} pending in {db}", soft_wrap=True)
             return 0
         counts = store.pending_counts()
         waiting = counts.get(args.env, 0) if args.env else sum(counts.values())
@@ -216,7 +216,7 @@ def _cmd_label(args: argparse.Namespace, console: Console) -> int:
                       if counts else "")
             console.print(f"nothing to label: no pending {args.env + ' ' if args.env else ''}"
                           f"pairs in {db}{others}. Queue some with `palaestra prefs "
-                          f"import-replays --db T --name N --labels-db {db} --pending`")
+                          f"import-replays --db T --name N --labels-db {db} --pending`", soft_wrap=True)
             return 0
         if args.list:
             _list_pending(store, args.env, console)
@@ -238,14 +238,14 @@ def _cmd_label(args: argparse.Namespace, console: Console) -> int:
         labels = store.count(labeller="human")
     if done.labelled == 0:
         console.print(f"no labels given ({done.skipped} skipped, {done.unseen} not reached): "
-                      f"nothing was stored; {left} pairs still pending in {db}")
+                      f"nothing was stored; {left} pairs still pending in {db}", soft_wrap=True)
         return 0
     v = done.verdicts
     console.print(f"{done.labelled} labelled ({v.get(1.0, 0)} left better, {v.get(0.0, 0)} right "
                   f"better, {v.get(0.5, 0)} ties), {done.skipped} skipped, {done.unseen} not "
-                  f"reached; {left} pairs still pending, {labels} labels by hand in {db}")
+                  f"reached; {left} pairs still pending, {labels} labels by hand in {db}", soft_wrap=True)
     console.print(f"fit a reward model to them: palaestra prefs fit --labels-db {db} --env "
-                  f"{pairs[0].left.env} --out runs/reward")
+                  f"{pairs[0].left.env} --out runs/reward", soft_wrap=True)
     return 0
 
 
@@ -271,10 +271,10 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
                       f"by hand ({queued.skipped_matches} skipped: faults or team_radio; "
                       f"{queued.already_queued} queued before); {waiting} pending in "
                       f"{args.labels_db}: label them with `palaestra prefs label --labels-db "
-                      f"{args.labels_db}`")
+                      f"{args.labels_db}`", soft_wrap=True)
         return 0
     console.print(f"{got.labels} labels from {got.matches} matches ({got.skipped_matches} skipped: "
-                  f"faults or team_radio); {total} labels in {args.labels_db}")
+                  f"faults or team_radio); {total} labels in {args.labels_db}", soft_wrap=True)
     return 0
 
 

@@ -56,9 +56,15 @@ def local_runner(workers: int) -> Runner:
                 futures: dict[Future[MatchResult], MatchSpec] = {}
                 broken = False
                 while (queue or futures) and not broken:
-                    while queue and len(futures) < workers:
-                        spec = queue.pop()
-                        futures[pool.submit(run_match, spec)] = spec
+                    while queue and len(futures) < workers and not broken:
+                        try:
+                            futures[pool.submit(run_match, queue[-1])] = queue[-1]
+                        except BrokenProcessPool:  # broke since the last wait: not started
+                            broken = True
+                        else:
+                            queue.pop()
+                    if not futures:
+                        break
                     finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         spec = futures.pop(fut)
