@@ -45,8 +45,14 @@ def build_league(p: argparse.ArgumentParser) -> None:
                         "and the Ray placement options may change).",
                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("--env", default=d.env, choices=list(LEAGUE_ENVS),
-                   help="bomber (rated FFA games), or a single-agent env trained by the same "
-                   "loop: kelly, counting (PBT on mean return)")
+                   help="bomber (rated FFA or team games); hide-and-seek (--population hiders "
+                   "h0.. against as many seekers s0.., rated against each other); or a "
+                   "single-agent env trained by the same loop: kelly, counting (PBT on mean return)")
+    from palaestra.envs.hide_and_seek.config import VARIANTS
+
+    t.add_argument("--variant", choices=list(VARIANTS), default=d.variant,
+                   help="hide-and-seek: the game; quadrant is 10 cells, 2v2, 60 steps, full 16 "
+                   f"cells, 120 steps ({d.variant})")
     t.add_argument("--out", type=Path, required=True, help="run directory")
     t.add_argument("--population", type=int, default=d.population, help=f"learners ({d.population})")
     t.add_argument("--iterations", type=int, default=d.iterations,
@@ -181,14 +187,16 @@ def build_league(p: argparse.ArgumentParser) -> None:
                          description="Play evaluation game --game of --member as `league eval` plays "
                          "it (the same --seed and --opponent give the same game: FFA, the member in seat "
                          "game % 4 against three opponents; a team league, on side game % 2 against "
-                         "two; a Kelly or counting league, the member's greedy episode --game of --seed) "
+                         "two; a Kelly or counting league, the member's greedy episode --game of --seed; "
+                         "a hide-and-seek league, a greedy game against --opponent) "
                          "and save it as a replay, which `palaestra replay view` and `replay export` show.")
     rp.add_argument("--out", type=Path, required=True, help="run directory")
     rp.add_argument("--member", required=True, help="member id, e.g. m0 or m0@it100")
     rp.add_argument("--to", type=Path, required=True, help="replay file to write (.json or .json.gz)")
     rp.add_argument("--game", type=int, default=0, help="which evaluation game (0)")
     rp.add_argument("--seed", type=int, default=0, help="the evaluation's seed (0)")
-    rp.add_argument("--opponent", default="simple", help="the built-in opponents of a Bomber league (simple)")
+    rp.add_argument("--opponent", help="a Bomber league: the built-in opponents (simple); a "
+                    "hide-and-seek league: the member of the other side to play (its best-rated learner)")
     rp.add_argument("--force", action="store_true", help="replace --to if it exists")
     rp.set_defaults(func=_cmd_replay)
 
@@ -201,7 +209,8 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
     from palaestra.league.population.pbt import PBTConfig
 
     return LeagueConfig(
-        env=args.env, mode=args.mode, population=args.population, iterations=args.iterations,
+        env=args.env, mode=args.mode, variant=args.variant, population=args.population,
+        iterations=args.iterations,
         steps_per_iteration=args.steps_per_iteration, minibatch_size=args.minibatch_size,
         epochs=args.epochs, lr=args.lr, entropy_coeff=args.entropy, gamma=args.gamma, gae_lambda=args.gae_lambda,
         snapshot_every=args.snapshot_every, max_snapshots=args.max_snapshots,
@@ -258,6 +267,9 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
             text = f"{stats['train_games']} games, {stats['train_seconds']:.1f}s"
             if wins:
                 text += " | vs 3 simple: " + " ".join(f"{m} {r:.0%}" for m, r in wins.items())
+            seek = stats.get("phases", {}).get("seek")
+            if seek:
+                text += f" | hiders' seek return {seek['hider_return']:+.2f}/step"
             if stats.get("pbt"):
                 text += " | PBT " + ", ".join(f"{t}<-{d}" for t, d in stats["pbt"])
             bar.update(task, completed=st.iteration, stats=text)

@@ -89,3 +89,20 @@ class HideAndSeekConfig:
     def grid_side(self) -> int:
         """Side of the ``grid`` observation."""
         return self.grid_size if self.grid_radius is None else 2 * self.grid_radius + 1
+
+
+VARIANTS: dict[str, dict[str, object]] = {
+    "full": {},
+    "quadrant": {"grid_size": 10, "n_hiders": 2, "n_seekers": 2, "n_boxes": 2, "n_ramps": 1,
+                 "max_steps": 60, "max_rooms": 2, "vision_range": 8.0},
+}
+"""Named games: ``full`` is the default config (16 cells, 2v2, 4 boxes, 2 ramps, 120 steps);
+``quadrant`` a faster one to learn (10 cells, 2v2, 2 boxes, 1 ramp, 60 steps, at most two rooms:
+one walled-off room with a door, as in OpenAI's quadrant game)."""
+
+
+def variant_config(name: str) -> HideAndSeekConfig:
+    """The :class:`HideAndSeekConfig` of a :data:`VARIANTS` name."""
+    if name not in VARIANTS:
+        raise ConfigError(f"no hide-and-seek variant {name!r}; known: {', '.join(VARIANTS)}")
+    return HideAndSeekConfig(**VARIANTS[name])  # type: ignore[arg-type]

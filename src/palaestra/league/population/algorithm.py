@@ -22,13 +22,31 @@ ENV_NAME = "palaestra_league"
 
 def make_league_env(ctx: Any) -> Any:
     """The league env of an env_config (``env`` names it; Bomber by default)."""
-    return SoloLeagueEnv(ctx) if ctx.get("env", "bomber") != "bomber" else BomberLeagueEnv(ctx)
+    env = ctx.get("env", "bomber")
+    if env == "bomber":
+        return BomberLeagueEnv(ctx)
+    if env == "hide-and-seek":
+        from palaestra.league.population.envs.hide_and_seek import HideAndSeekLeagueEnv
+
+        return HideAndSeekLeagueEnv(ctx)
+    return SoloLeagueEnv(ctx)
 
 
 def module_spec(config: LeagueConfig) -> Any:
     """The spec of one member's module: for Bomber the CNN over the planes (behind the action mask
     unless it is off; in team_radio with the two word heads) or an MLP on the flat planes; an MLP
-    on Kelly's features; an LSTM for counting, which has to keep its own step count."""
+    on Kelly's features; an LSTM for counting, which has to keep its own step count; for
+    hide-and-seek the entity module (pooled embeddings of the entities it sees)."""
+    if config.hide_and_seek:
+        from gymnasium import spaces
+
+        from palaestra.envs.hide_and_seek import constants as K
+        from palaestra.envs.hide_and_seek.config import variant_config
+        from palaestra.envs.hide_and_seek.observe import observation_space
+        from palaestra.league.rllib.entity import EntityConfig, entity_module_spec
+
+        act = spaces.MultiDiscrete([K.NUM_MOVES, K.NUM_FACES, K.NUM_INTERACTS])
+        return entity_module_spec(observation_space(variant_config(config.variant)), act, EntityConfig())
     if config.solo:
         env = make_solo_env(config.env)
         return rllib_module_spec(env.observation_space, env.action_space, config.hidden,
@@ -52,7 +70,7 @@ def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[s
     register_env(ENV_NAME, make_league_env)
     modules = [*learners, *snapshots]
     spec = module_spec(config)
-    boards = not config.solo and config.sampler == "boards"
+    boards = config.bomber and config.sampler == "boards"
     runner: dict[str, Any] = {}
     if boards:
         from palaestra.league.population.vector_runner import BomberVectorEnvRunner

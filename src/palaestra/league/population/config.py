@@ -17,9 +17,10 @@ from palaestra.league.population.matchmaking import MatchmakingConfig
 from palaestra.league.population.pbt import PBTConfig
 
 LEAGUE_ENVS: tuple[str, ...] = tuple(get_spec(name).short_name
-                                     for name in ("bomber", "kelly", "counting"))
-"""Envs the league trains on: Bomber (rated games with opponents) and two single-agent envs
-(each learner plays alone; PBT ranks learners by mean return)."""
+                                     for name in ("bomber", "kelly", "counting", "hide-and-seek"))
+"""Envs the league trains on: Bomber (rated games with opponents), hide-and-seek (a hider and a
+seeker population, rated against each other) and two single-agent envs (each learner plays
+alone; PBT ranks learners by mean return)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,11 @@ class LeagueConfig:
     both seats of its team against one opponent team) or ``team_radio`` (the same, each seat also
     sending its mate two words a step; CNN only); the team modes need the boards sampler."""
     population: int = 4
-    """Number of learners trained side by side (``m0``, ``m1``, ...)."""
+    """Number of learners trained side by side (``m0``, ``m1``, ...); hide-and-seek: per side
+    (hiders ``h0``, ``h1``, ..., seekers ``s0``, ``s1``, ...)."""
+    variant: str = "quadrant"
+    """Hide-and-seek: the game, a name of :data:`~palaestra.envs.hide_and_seek.config.VARIANTS`
+    (``quadrant``: 10 cells, 2v2, 60 steps; ``full``: 16 cells, 120 steps)."""
     iterations: int = 100
     """Training iterations (RLlib ``train()`` calls) in all; ``--resume`` continues up to this."""
     steps_per_iteration: int = 4000
@@ -117,6 +122,10 @@ class LeagueConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.hide_and_seek:
+            from palaestra.envs.hide_and_seek.config import variant_config
+
+            variant_config(self.variant)
         for name in ("snapshot_every", "eval_every", "num_env_runners", "num_learners",
                      "max_restarts"):
             value = getattr(self, name)
@@ -146,16 +155,16 @@ class LeagueConfig:
         if self.model not in ("cnn", "mlp") or self.sampler not in ("boards", "env"):
             raise ConfigError(f"model must be cnn or mlp and sampler boards or env, got "
                               f"{self.model!r} and {self.sampler!r}")
-        if not self.solo and self.sampler == "env" and (self.model != "mlp" or self.action_mask):
+        if self.bomber and self.sampler == "env" and (self.model != "mlp" or self.action_mask):
             raise ConfigError("sampler 'env' (one board per env) takes model 'mlp' without the "
                               "action mask; use sampler 'boards' for the CNN and the mask")
-        if not self.solo and self.sampler == "boards" and self.reward_model is not None:
+        if self.bomber and self.sampler == "boards" and self.reward_model is not None:
             raise ConfigError("a reward model needs sampler 'env' (the boards sampler pays Bomber's "
                               "own rewards)")
         check_filter(self.action_filter)
         if self.mode not in BOMBER_MODES:
             raise ConfigError(f"mode must be one of {', '.join(BOMBER_MODES)}, got {self.mode!r}")
-        if self.mode != "ffa" and (self.solo or self.sampler != "boards"):
+        if self.mode != "ffa" and (not self.bomber or self.sampler != "boards"):
             raise ConfigError(f"mode {self.mode!r} is a Bomber mode of the boards sampler (sampler 'boards')")
         if self.mode == "team_radio" and self.model != "cnn":
             raise ConfigError("mode 'team_radio' needs model 'cnn' (the word heads are the CNN's)")
@@ -163,14 +172,14 @@ class LeagueConfig:
             raise ConfigError("the in-training evaluation rounds play FFA only: set eval_every 0 "
                               "(--eval-every 0) for a team league")
         missing = [b for b in self.curriculum.stages if b not in self.bots]
-        if missing and not self.solo:
+        if missing and self.bomber:
             raise ConfigError(f"curriculum stages {missing} are not among the league's bots {list(self.bots)}")
-        if self.imitation.teacher is not None and (self.solo or self.mode != "ffa"):
+        if self.imitation.teacher is not None and (not self.bomber or self.mode != "ffa"):
             raise ConfigError("the imitation warm start is for Bomber FFA leagues")
         if self.num_gpus_per_learner and self.num_learners < 1:
             raise ConfigError("num_gpus_per_learner needs num_learners >= 1")
         if self.reward_model is not None:
-            if self.solo:
+            if not self.bomber:
                 raise ConfigError("reward_model applies to Bomber leagues")
             from palaestra.league.prefs.model_config import require_model_dir
 
@@ -181,7 +190,21 @@ class LeagueConfig:
         """A single-agent env: no opponents, snapshots or ratings; fitness is the mean return."""
         return get_spec(self.env).seats[1] == 1
 
+    @property
+    def bomber(self) -> bool:
+        """A Bomber league (bots, curriculum, shaping, the action filter and samplers apply)."""
+        return get_spec(self.env).family == "bomber"
+
+    @property
+    def hide_and_seek(self) -> bool:
+        """A hide-and-seek league: hider and seeker populations (:mod:`.sides`)."""
+        return get_spec(self.env).family == "hide_and_seek"
+
     def learner_ids(self) -> list[str]:
+        if self.hide_and_seek:
+            from palaestra.league.population.sides import side_learner_ids
+
+            return side_learner_ids(self.population)
         return [f"m{i}" for i in range(self.population)]
 
     def planned_member_ids(self) -> list[str]:
@@ -194,7 +217,7 @@ class LeagueConfig:
 
     def initial_hyperparams(self) -> dict[str, float]:
         """What every learner starts with."""
-        shaping = {} if self.solo else self.shaping
+        shaping = self.shaping if self.bomber else {}
         return {"lr": self.lr, "entropy_coeff": self.entropy_coeff, **shaping}
 
     def to_json(self) -> dict[str, Any]:

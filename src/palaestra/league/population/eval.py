@@ -159,8 +159,10 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
     layout = RunLayout(run)
     state = LeagueState.load(layout.state)
     config = LeagueConfig.load(layout.config)
-    if config.solo:
-        raise ConfigError(f"{run} is a {config.env} league; only Bomber members can be exported")
+    if not config.bomber:
+        raise ConfigError(f"{run} is a {config.env} league; only Bomber members can be exported "
+                          "and evaluated against SimpleAgents (`palaestra league table` rates the "
+                          "members of any league)")
     module = load_member_module(run, member)  # checks the member and that its module loads
     if out.exists():
         if not force:
@@ -182,12 +184,15 @@ def export_member(run_dir: Any, member: str, to: Any, force: bool = False) -> An
 
 
 def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
-                       opponent: str = "simple") -> Any:
+                       opponent: str | None = None) -> Any:
     """A replay of evaluation game ``game`` of ``member``: the game ``league eval`` (and
     ``bomber versus``) plays with these ``seed`` and ``opponent`` (FFA: the member in seat
-    ``game % 4``; a team league: on side ``game % 2``), re-simulated and verified on load. In a
-    Kelly or counting league, the member's greedy episode ``game`` of ``seed``
-    (:mod:`palaestra.league.population.solo_replay`; ``opponent`` does not apply).
+    ``game % 4``; a team league: on side ``game % 2``; ``opponent`` is a built-in, ``simple`` by
+    default), re-simulated and verified on load. In a Kelly or counting league, the member's
+    greedy episode ``game`` of ``seed`` (:mod:`palaestra.league.population.solo_replay`;
+    ``opponent`` does not apply); in a hide-and-seek league, a greedy game against ``opponent``,
+    a member of the other side (default: its best-rated learner;
+    :mod:`palaestra.league.population.hns_replay`).
 
     Raises:
         ConfigError: ``game`` below 0; UnknownNameError: an unknown member or opponent.
@@ -202,10 +207,15 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
     config = LeagueConfig.load(RunLayout(run_dir).config)
     if game < 0:
         raise ConfigError(f"game must be >= 0, got {game}")
+    if config.hide_and_seek:
+        from palaestra.league.population.hns_replay import record_hns_game
+
+        return record_hns_game(run_dir, member, game, seed, opponent)
     if config.solo:
         from palaestra.league.population.solo_replay import record_solo_game
 
         return record_solo_game(load_member_module(run_dir, member), run_dir, config.env, member, game, seed)
+    opponent = opponent or "simple"
     _require_builtins([opponent])
     actions: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="palaestra-replay-") as tmp:

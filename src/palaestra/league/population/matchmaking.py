@@ -3,12 +3,15 @@
 A learner's chance of meeting candidate ``c`` is proportional to ``kind_weight(c) * f(p)``, where
 ``p`` is the learner's (prior-smoothed) win rate against ``c`` and ``f`` favours hard opponents
 (AlphaStar's PFSP). Every candidate then gets at least ``min_prob``. Candidates are every member
-other than the learner: other learners, snapshots and bots. A kind whose weight is 0 is left out.
+other than the learner: other learners, snapshots and bots. A kind whose weight is 0 is left out,
+and so is anyone ``rivals`` (when given) does not pair with the learner: a hide-and-seek hider
+only meets seekers (:mod:`.sides`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,9 +20,12 @@ import numpy as np
 from palaestra.errors import ConfigError
 from palaestra.league.population.state import LeagueState, WinRecord
 
-__all__ = ["MatchmakingConfig", "choose_lineup", "draw_lineup", "lineup_table", "pfsp_distribution"]
+__all__ = ["MatchmakingConfig", "Rivals", "choose_lineup", "draw_lineup", "lineup_table", "pfsp_distribution"]
 
 _WEIGHTINGS = ("hard", "variance", "uniform")
+
+Rivals = Callable[[str, str], bool]
+"""``rivals(learner, candidate)``: whether ``candidate`` may be ``learner``'s opponent."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,8 @@ def _check_learner(state: LeagueState, learner: str) -> None:
 
 
 def _distribution(state: LeagueState, learner: str, config: MatchmakingConfig,
-                  records: dict[tuple[str, str], WinRecord]) -> dict[str, float]:
+                  records: dict[tuple[str, str], WinRecord],
+                  rivals: Rivals | None = None) -> dict[str, float]:
     _check_learner(state, learner)
     kind_weight = {"learner": config.learner_weight, "snapshot": config.snapshot_weight,
                    "bot": config.bot_weight, "external": 0.0}  # externals are never drawn
@@ -99,6 +106,8 @@ def _distribution(state: LeagueState, learner: str, config: MatchmakingConfig,
     weights: list[float] = []
     for member_id, member in state.members.items():
         if member_id == learner or kind_weight[member.kind] == 0.0:
+            continue
+        if rivals is not None and not rivals(learner, member_id):
             continue
         wins, games = records.get((learner, member_id), WinRecord(0.0, 0))
         total = games + config.prior_games
@@ -112,7 +121,8 @@ def _distribution(state: LeagueState, learner: str, config: MatchmakingConfig,
 
 
 def pfsp_distribution(state: LeagueState, learner: str,
-                      config: MatchmakingConfig = MatchmakingConfig()) -> dict[str, float]:
+                      config: MatchmakingConfig = MatchmakingConfig(),
+                      rivals: Rivals | None = None) -> dict[str, float]:
     """``{candidate: probability}`` over every member except ``learner``, in creation order.
 
     ``learner`` may also be an external member (an ES agent drawing its opponents); external
@@ -121,14 +131,14 @@ def pfsp_distribution(state: LeagueState, learner: str,
     Deterministic; sums to 1; each probability is at least ``config.min_prob`` (see its doc).
     ValueError for an unknown id, an id that is not a learner, or no candidates.
     """
-    return _distribution(state, learner, config, state.head_to_head())
+    return _distribution(state, learner, config, state.head_to_head(), rivals)
 
 
-def lineup_table(state: LeagueState,
-                 config: MatchmakingConfig = MatchmakingConfig()) -> dict[str, dict[str, float]]:
+def lineup_table(state: LeagueState, config: MatchmakingConfig = MatchmakingConfig(),
+                 rivals: Rivals | None = None) -> dict[str, dict[str, float]]:
     """``{learner: pfsp_distribution(learner)}`` for every learner; plain data for remote workers."""
     records = state.head_to_head()
-    return {learner: _distribution(state, learner, config, records)
+    return {learner: _distribution(state, learner, config, records, rivals)
             for learner in state.learners()}
 
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -99,7 +99,8 @@ def _explore(params: dict[str, float], rng: np.random.Generator,
 def exploit_explore(state: LeagueState, rng: np.random.Generator, config: PBTConfig,
                     iteration: int,
                     rating: Literal["ordinal", "elo"] = "ordinal",
-                    fitness: Mapping[str, float] | None = None) -> list[PBTEvent]:
+                    fitness: Mapping[str, float] | None = None,
+                    among: Sequence[str] | None = None) -> list[PBTEvent]:
     """One PBT round: each of the ``k`` worst learners copies a random one of the ``k`` best.
 
     Learners with at least ``config.min_matches`` rated matches are ranked by ``rating`` from
@@ -111,16 +112,18 @@ def exploit_explore(state: LeagueState, rng: np.random.Generator, config: PBTCon
 
     ``fitness`` (learner -> score, higher is better) replaces the ratings, for single-agent envs
     where a learner's mean return is what counts; learners missing from it are not ranked.
+    ``among`` limits the round to those learners (a hide-and-seek side: hiders never copy seekers).
     """
     if rating not in ("ordinal", "elo"):
         raise ConfigError(f"rating must be 'ordinal' or 'elo', got {rating!r}")
     scores: dict[str, float] = {}
+    learners = state.learners() if among is None else [m for m in state.learners() if m in among]
     if fitness is not None:
-        scores = {m: float(fitness[m]) for m in state.learners() if m in fitness}
+        scores = {m: float(fitness[m]) for m in learners if m in fitness}
     else:
         table = state.rating_table()
         initial = table.initial_ordinal if rating == "ordinal" else table.initial_elo
-        for learner in state.learners():
+        for learner in learners:
             stats = table.players.get(learner)
             games = stats.games if stats else 0
             if games >= config.min_matches:

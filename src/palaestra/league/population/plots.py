@@ -117,8 +117,9 @@ def plot_league(state: LeagueState, out_dir: str | os.PathLike[str],
     three SimpleAgents (:mod:`palaestra.league.population.curves`), where there are such games.
 
     Returns ``{"league_table", "league_table_json", "ratings_elo", "ratings_ordinal",
-    "win_matrix"[, "learning_curve"]} -> path``. RunStateError when no match has been recorded
-    (or none is ratable).
+    "win_matrix"[, "learning_curve"][, "phases"]} -> path`` (``phases``: a hide-and-seek league's
+    per-phase curves, :func:`palaestra.league.population.phases.plot_phases`). RunStateError
+    when no match has been recorded (or none is ratable).
     """
     from palaestra.evaluation.plots import plot_rating_history, plot_win_matrix
 
@@ -146,6 +147,11 @@ def plot_league(state: LeagueState, out_dir: str | os.PathLike[str],
         if points:
             team = any(len(m.seats) == 2 for m in state.matches)  # a team league's records
             paths["learning_curve"] = plot_learning_curve(points, out / "learning_curve.png", team)
+        from palaestra.league.population.phases import plot_phases
+
+        drawn = plot_phases(events, out / "phases.png")  # a hide-and-seek league's phases
+        if drawn is not None:
+            paths["phases"] = drawn
     return paths
 
 

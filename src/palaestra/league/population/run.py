@@ -31,6 +31,8 @@ from palaestra.league.population.eval import module_policy, play_eval_games
 from palaestra.league.population.layout import CONFIG_FILE, STATE_FILE, RunLayout
 from palaestra.league.population.matchmaking import lineup_table
 from palaestra.league.population.pbt import exploit_explore
+from palaestra.league.population.phases import log_phases, summarise
+from palaestra.league.population.sides import SIDES, members_of, rivals
 from palaestra.league.population.state import LeagueState, MatchRecord, Member
 from palaestra.league.population.vector_runner import MASKED_ACTIONS_PER_STEP, MASKED_STEP_SHARE
 from palaestra.league.rllib.modules import identity_mapping
@@ -99,7 +101,7 @@ def prepare_run(config: LeagueConfig, out: Path, resume: bool,
     state = LeagueState.new(config.env, config.seed)
     for learner in config.learner_ids():
         state.add_member(Member(learner, "learner", config.initial_hyperparams()))
-    for bot in () if config.solo else config.bots:
+    for bot in config.bots if config.bomber else ():
         state.add_member(Member(BOT_PREFIX + bot, "bot"))
     state.save(state_path)
     return config, state
@@ -126,11 +128,12 @@ def active_lineups(state: LeagueState, config: LeagueConfig) -> dict[str, dict[s
     env, just the learners: nobody has opponents)."""
     if config.solo:
         return {m: {} for m in state.learners()}
-    table = lineup_table(state, config.matchmaking)
+    table = lineup_table(state, config.matchmaking, rivals if config.hide_and_seek else None)
     retired = set(retired_snapshots(state, config))
     out = {}
     for learner, dist in table.items():
-        staged = curriculum_lineup(stage_of(learner, state.matches, config.curriculum), config.curriculum)
+        staged = curriculum_lineup(stage_of(learner, state.matches, config.curriculum), config.curriculum) \
+            if config.bomber else None
         if staged is not None:  # still in the curriculum: the stage's bot in every seat
             out[learner] = staged
             continue
@@ -149,6 +152,7 @@ def env_config(state: LeagueState, config: LeagueConfig) -> dict[str, Any]:
     return {"lineups": active_lineups(state, config), "bots": state.bots(),
             "shaping": shaping_table(state), "seed": config.seed,
             "reward_model": config.reward_model, "action_filter": config.action_filter,
+            "variant": config.variant,
             "agent_ids": sorted(set(config.planned_member_ids()) | set(state.learners())
                                 | set(state.snapshots()))}
 
@@ -248,7 +252,9 @@ class LeagueRun:
                 state.record(MatchRecord(it, "train", tuple(g["seats"]), tuple(g["ranks"]),
                                          g["seed"]))
         stats["train_games"] = len(games)
-        if not c.solo and c.curriculum.stages:  # where each learner stands, logged every iteration
+        if c.hide_and_seek:
+            stats["phases"] = summarise(games)
+        if c.bomber and c.curriculum.stages:  # where each learner stands, logged every iteration
             stats["curriculum"] = {m: stage_name(stage_of(m, state.matches, c.curriculum), c.curriculum)
                                    for m in state.learners()}
         runners = result.get("env_runners", {})
@@ -265,7 +271,7 @@ class LeagueRun:
             if np.isfinite(value):  # members that finished no episode report NaN
                 by_member.setdefault(str(identity_mapping(str(agent))), []).append(float(value))
         stats["returns"] = {m: float(np.mean(v)) for m, v in by_member.items()}
-        if c.eval_every and it % c.eval_every == 0 and not c.solo:
+        if c.eval_every and it % c.eval_every == 0 and c.bomber:
             stats["eval_win_rate"] = self._evaluate(it)
         if c.snapshot_every and it % c.snapshot_every == 0 and not c.solo:
             before = set(retired_snapshots(state, c))
@@ -279,8 +285,11 @@ class LeagueRun:
                          "members": state.snapshots()[-len(state.learners()):]})
         if it % c.pbt.interval == 0 and len(state.learners()) > 1:
             rng = state.rng()
-            events = exploit_explore(state, rng, c.pbt, it,
-                                     fitness=self.fitness(c.pbt.interval) if c.solo else None)
+            groups = [members_of(side, state.learners()) for side in SIDES] if c.hide_and_seek \
+                else [state.learners()]
+            events = [e for group in groups for e in exploit_explore(
+                state, rng, c.pbt, it, fitness=self.fitness(c.pbt.interval) if c.solo else None,
+                among=group)]
             state.store_rng(rng)
             for e in events:
                 copy_weights(self.algo, e.donor, e.target)
@@ -394,6 +403,8 @@ class LeagueRun:
         for learner, values in stats.get("learner", {}).items():
             for k, v in values.items():
                 w.add_scalar(f"learner/{learner}/{k}", v, it)
+        if stats.get("phases"):
+            log_phases(w, stats["phases"], it)
         w.add_scalar("train/seconds_per_iteration", stats["train_seconds"], it)
         w.add_scalar("train/env_steps", stats["env_steps"], it)
         w.flush()
