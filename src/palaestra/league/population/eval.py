@@ -210,7 +210,8 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
     if config.hide_and_seek:
         from palaestra.league.population.hns_replay import record_hns_game
 
-        return record_hns_game(run_dir, member, game, seed, opponent)
+        return record_hns_game(run_dir, member, game, seed, opponent,
+                               lambda m: load_member_module(run_dir, m))
     if config.solo:
         from palaestra.league.population.solo_replay import record_solo_game
 

@@ -10,6 +10,7 @@ its games, and the replay is re-simulated and verified by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +44,15 @@ def greedy_actions(module: Any, observations: list[dict[str, np.ndarray]]) -> li
     return [[int(v) for v in row] for row in dist.to_deterministic().sample().numpy()]
 
 
-def record_hns_game(run_dir: Any, member: str, game: int, seed: int,
-                    opponent: str | None = None) -> Any:
+def record_hns_game(run_dir: Any, member: str, game: int, seed: int, opponent: str | None,
+                    load_module: Callable[[str], Any]) -> Any:
     """The replay of game ``game`` (seed ``seed``) of ``member`` of the hide-and-seek league in
-    ``run_dir`` against ``opponent`` (default: :func:`default_opponent`)."""
+    ``run_dir`` against ``opponent`` (None: :func:`default_opponent`); ``load_module`` gives a
+    member's RLlib module (``league/population/eval.py`` passes its loader)."""
     from palaestra.envs.hide_and_seek.config import variant_config
     from palaestra.envs.hide_and_seek.env import HideAndSeekParallelEnv
     from palaestra.evaluation.replay import make_replay
     from palaestra.league.population.config import LeagueConfig
-    from palaestra.league.population.eval import load_member_module
     from palaestra.league.population.layout import RunLayout
     from palaestra.league.population.state import LeagueState
 
@@ -64,7 +65,7 @@ def record_hns_game(run_dir: Any, member: str, game: int, seed: int,
         raise UnknownNameError(f"the opponent of {member!r} must be a member of the other side of "
                                f"{run_dir}, got {rival!r}")
     hider, seeker = (member, rival) if side_of(member) == "hider" else (rival, member)
-    modules = {m: load_member_module(run_dir, m) for m in (hider, seeker)}
+    modules = {m: load_module(m) for m in (hider, seeker)}
     for module in modules.values():
         module.eval()
     game_config = variant_config(config.variant)
