@@ -83,7 +83,10 @@ def build_league(p: argparse.ArgumentParser) -> None:
     t.add_argument("--learner-weight", type=float, default=mm.learner_weight,
                    help="PFSP: multiplier on the other learners' weights, 0 leaves them out "
                    f"({mm.learner_weight})")
-    t.add_argument("--eval-every", type=int, default=d.eval_every)
+    t.add_argument("--eval-every", type=int, default=d.eval_every,
+                   help="iterations between evaluation rounds against three SimpleAgents (Bomber "
+                   "FFA; a team league needs 0; Kelly, counting and hide-and-seek have none) "
+                   f"({d.eval_every})")
     t.add_argument("--eval-games", type=int, default=d.eval_games)
     t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
     t.add_argument("--mode", choices=list(BOMBER_MODES), default=d.mode,
