@@ -20,6 +20,11 @@ from palaestra.envs.hide_and_seek.world import generate
 from palaestra.errors import ConfigError, InvalidActionError
 
 
+def action_space() -> spaces.MultiDiscrete:
+    """Every agent's action space: ``MultiDiscrete([5, 5, 3])`` = (move, face, interact)."""
+    return spaces.MultiDiscrete([K.NUM_MOVES, K.NUM_FACES, K.NUM_INTERACTS])
+
+
 def agent_names(config: HideAndSeekConfig) -> list[str]:
     """``hider_0``.. then ``seeker_0``.. (the agents' index order everywhere)."""
     return [f"hider_{i}" for i in range(config.n_hiders)] + [f"seeker_{j}" for j in range(config.n_seekers)]
@@ -102,7 +107,7 @@ class HideAndSeekParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         self._index = {name: k for k, name in enumerate(self.possible_agents)}
         self._observation_space = observation_space(self.config)
-        self._action_space = spaces.MultiDiscrete([K.NUM_MOVES, K.NUM_FACES, K.NUM_INTERACTS])
+        self._action_space = action_space()
         size = self.config.grid_size
         self.state_space = spaces.Box(0.0, 1.0, (len(K.STATE_CHANNELS), size, size), np.float32)
         self._observer = Observer(self.config)

@@ -38,15 +38,13 @@ def module_spec(config: LeagueConfig) -> Any:
     on Kelly's features; an LSTM for counting, which has to keep its own step count; for
     hide-and-seek the entity module (pooled embeddings of the entities it sees)."""
     if config.hide_and_seek:
-        from gymnasium import spaces
-
-        from palaestra.envs.hide_and_seek import constants as K
         from palaestra.envs.hide_and_seek.config import variant_config
+        from palaestra.envs.hide_and_seek.env import action_space
         from palaestra.envs.hide_and_seek.observe import observation_space
         from palaestra.league.rllib.entity import EntityConfig, entity_module_spec
 
-        act = spaces.MultiDiscrete([K.NUM_MOVES, K.NUM_FACES, K.NUM_INTERACTS])
-        return entity_module_spec(observation_space(variant_config(config.variant)), act, EntityConfig())
+        return entity_module_spec(observation_space(variant_config(config.variant)), action_space(),
+                                  EntityConfig())
     if config.solo:
         env = make_solo_env(config.env)
         return rllib_module_spec(env.observation_space, env.action_space, config.hidden,

@@ -34,6 +34,7 @@ from palaestra.agents.learned.bomber import MASK_KEY, PLANES_KEY, RADIO_HEADS  #
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.observe import NUM_PLANES
 from palaestra.errors import ConfigError
+from palaestra.league.rllib.modules import settings_from_model_config
 
 CONFIG_KEY = "bomber_cnn"
 """The key of this module's settings inside RLlib's ``model_config`` (RLlib merges its own keys in)."""
@@ -79,16 +80,7 @@ class CnnConfig:
     @classmethod
     def from_model_config(cls, model_config: object) -> CnnConfig:
         """Read back :meth:`to_model_config` (the defaults where the key is absent)."""
-        if model_config is None:
-            return cls()
-        if not isinstance(model_config, Mapping):
-            raise ConfigError(f"the CNN module's model_config must be a dict (see cnn_module_spec), "
-                              f"got {type(model_config).__name__}")
-        raw = dict(model_config.get(CONFIG_KEY) or {})
-        unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown {CONFIG_KEY} settings: {unknown}")
-        return cls(**raw)
+        return settings_from_model_config(cls, model_config, CONFIG_KEY, "CNN module", "cnn_module_spec")
 
 
 def planes_size() -> int:

@@ -33,6 +33,7 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from torch import nn
 
 from palaestra.errors import ConfigError
+from palaestra.league.rllib.modules import settings_from_model_config
 
 CONFIG_KEY = "hide_and_seek_entity"
 """The key of this module's settings inside RLlib's ``model_config`` (RLlib merges its own keys in)."""
@@ -70,16 +71,8 @@ class EntityConfig:
     @classmethod
     def from_model_config(cls, model_config: object) -> EntityConfig:
         """Read back :meth:`to_model_config` (the defaults where the key is absent)."""
-        if model_config is None:
-            return cls()
-        if not isinstance(model_config, Mapping):
-            raise ConfigError(f"the entity module's model_config must be a dict (see entity_module_spec), "
-                              f"got {type(model_config).__name__}")
-        raw = dict(model_config.get(CONFIG_KEY) or {})
-        unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown {CONFIG_KEY} settings: {unknown}")
-        return cls(**raw)
+        return settings_from_model_config(cls, model_config, CONFIG_KEY, "entity module",
+                                          "entity_module_spec")
 
 
 def entity_module_spec(obs_space: gym.spaces.Dict, act_space: gym.spaces.MultiDiscrete,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import gymnasium as gym
+
+from palaestra.errors import ConfigError
+
+_Settings = TypeVar("_Settings")
 
 SEAT_SEP = "/"
 """Separates a member id from a seat in the agent ids of team games (``m0/2``: ``m0`` in seat 2),
@@ -21,6 +26,24 @@ def identity_mapping(agent_id: Any, episode: Any = None, **kwargs: Any) -> Any:
     """Policy mapping where an agent's id is its module id (every FFA league seat is its member);
     a team game's agent id ``member/seat`` maps to ``member``."""
     return agent_id.split(SEAT_SEP, 1)[0] if isinstance(agent_id, str) else agent_id
+
+
+def settings_from_model_config(cls: type[_Settings], model_config: object, key: str,
+                               module: str, spec_fn: str) -> _Settings:
+    """The dataclass ``cls`` stored under ``key`` of an RLModuleSpec's ``model_config`` (its
+    defaults where the key is absent): how a custom module reads back its own settings. ConfigError
+    for a model_config that is not a dict or holds unknown settings; ``module`` and ``spec_fn``
+    name the module and its spec function in that message."""
+    if model_config is None:
+        return cls()
+    if not isinstance(model_config, Mapping):
+        raise ConfigError(f"the {module}'s model_config must be a dict (see {spec_fn}), "
+                          f"got {type(model_config).__name__}")
+    raw = dict(model_config.get(key) or {})
+    unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+    if unknown:
+        raise ConfigError(f"unknown {key} settings: {unknown}")
+    return cls(**raw)
 
 
 def model_config(hidden: Sequence[int], lstm: bool = False) -> Any:

@@ -61,6 +61,15 @@ class LeagueEnvBase(MultiAgentEnv):
         self.observation_spaces.cover(self.possible_agents)
         self.action_spaces.cover(self.possible_agents)
 
+    def _draw_learner(self, seed: int | None, learners: list[str]) -> str:
+        """Start an episode: reseed the generator with ``seed`` (when given) and draw, uniformly,
+        which of ``learners`` (sorted) plays it."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        if not learners:
+            raise RuntimeError("no league installed: call set_league() before reset()")
+        return learners[int(self._rng.integers(len(learners)))]
+
     def pop_results(self) -> list[dict[str, Any]]:
         """The games finished since the last call."""
         out, self._results = self._results, []

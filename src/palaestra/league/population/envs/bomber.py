@@ -129,12 +129,7 @@ class BomberLeagueEnv(LeagueEnvBase):
     # -- episode ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None,  # type: ignore[override]
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
-        if not self._lineups:
-            raise RuntimeError("no league installed: call set_league() before reset()")
-        learners = sorted(self._lineups)
-        learner = learners[int(self._rng.integers(len(learners)))]
+        learner = self._draw_learner(seed, sorted(self._lineups))
         opponents = draw_lineup(self._lineups[learner], self._bots, C.NUM_AGENTS - 1, self._rng)
         lineup = [learner, *opponents]
         self._seats = [lineup[i] for i in self._rng.permutation(C.NUM_AGENTS)]

@@ -63,7 +63,6 @@ class HideAndSeekLeagueEnv(LeagueEnvBase):
         self.set_league(config.get("lineups", {}), [], {})
         self._seat_ids: list[str] = []
         self._teams: tuple[str, str] = ("", "")
-        self._seek_return = 0.0
 
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
                    shaping: dict[str, dict[str, float]]) -> None:
@@ -85,18 +84,12 @@ class HideAndSeekLeagueEnv(LeagueEnvBase):
 
     def reset(self, *, seed: int | None = None,  # type: ignore[override]
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
-        if not self._lineups:
-            raise RuntimeError("no league installed: call set_league() before reset()")
-        learners = sorted(self._lineups)
-        learner = learners[int(self._rng.integers(len(learners)))]
+        learner = self._draw_learner(seed, sorted(self._lineups))
         opponent = draw_lineup(self._lineups[learner], [], 1, self._rng)[0]
         self._teams = (learner, opponent) if side_of(learner) == "hider" else (opponent, learner)
         teams = self.game_config.n_hiders * [self._teams[0]] + self.game_config.n_seekers * [self._teams[1]]
         self._seat_ids = [seat_agent_id(m, k) for k, m in enumerate(teams)]
         self._seed = int(self._rng.integers(2**31))
-        self._seek_return = 0.0
         obs, _ = self.game.reset(seed=self._seed)
         self.agents = list(self._seat_ids)
         return self._by_seat(obs), {a: {} for a in self.agents}
@@ -115,7 +108,6 @@ class HideAndSeekLeagueEnv(LeagueEnvBase):
                    for k, name in enumerate(names)}
         obs, rewards, _, truncations, infos = self.game.step(actions)
         scale = 1.0 / max(1, self.game_config.max_steps - self.game_config.prep_steps)
-        self._seek_return += float(rewards[names[0]])
         done = bool(truncations[names[0]])
         out_rewards = {self._seat_ids[k]: float(rewards[name]) * scale for k, name in enumerate(names)}
         if done:
@@ -126,7 +118,8 @@ class HideAndSeekLeagueEnv(LeagueEnvBase):
                 {**{a: done for a in self._seat_ids}, "__all__": done}, {a: {} for a in self._seat_ids})
 
     def _finish(self, phases: dict[str, dict[str, int]]) -> None:
-        seek = phases["seek"]
+        seek = phases["seek"]  # a hider earns +1 per seek step hidden, -1 per step seen
         ranks = game_ranks(seek["hidden_steps"], seek["steps"])
         self._results.append({"seats": list(self._teams), "ranks": list(ranks), "seed": self._seed,
-                              "hider_return": self._seek_return, "phases": phases})
+                              "hider_return": float(2 * seek["hidden_steps"] - seek["steps"]),
+                              "phases": phases})

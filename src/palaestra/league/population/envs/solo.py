@@ -78,11 +78,7 @@ class SoloLeagueEnv(LeagueEnvBase):
 
     def reset(self, *, seed: int | None = None,  # type: ignore[override]
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
-        if not self._learners:
-            raise RuntimeError("no league installed: call set_league() before reset()")
-        self._member = self._learners[int(self._rng.integers(len(self._learners)))]
+        self._member = self._draw_learner(seed, self._learners)
         self._seed = int(self._rng.integers(2**31))
         self._return = 0.0
         obs, info = self.inner.reset(seed=self._seed)
