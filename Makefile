@@ -57,7 +57,7 @@ demo: setup
 	$(PY) -m palaestra replay export $(RUNS)/demo-hns/h0.json.gz --gif $(RUNS)/demo-hns/h0.gif
 
 test: setup
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --durations=15
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow

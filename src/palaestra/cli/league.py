@@ -121,7 +121,8 @@ def build_league(p: argparse.ArgumentParser) -> None:
     im = d.imitation
     t.add_argument("--imitate", metavar="BOT", help="warm start: before the first iteration, fit "
                    "every learner to this bot's moves (cautious-simple: a SimpleAgent behind the "
-                   "cautious filter), then train with PPO; Bomber FFA only (default: none)")
+                   "cautious filter), then train with PPO; Bomber (in a team league the bot "
+                   "plays both seats of a side) (default: none)")
     t.add_argument("--imitate-samples", type=int, default=im.samples,
                    help=f"the teacher's steps to fit ({im.samples})")
     t.add_argument("--imitate-epochs", type=int, default=im.epochs,

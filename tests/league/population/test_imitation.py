@@ -97,6 +97,30 @@ def test_demonstrations_are_seeded_rotate_the_seat_and_carry_the_discounted_resu
     assert corners == [C.START_POSITIONS[k] for k in range(len(starts))]
 
 
+def test_team_demonstrations_hold_both_seats_of_a_side_and_rotate_the_sides():
+    team = BomberConfig(observation="planes", mode="team")
+    config = ImitationConfig(teacher="cautious-simple", samples=800, num_boards=1)
+    a = collect_demonstrations(config, team, "cautious", 0.9, np.random.default_rng(3))
+    b = collect_demonstrations(config, team, "cautious", 0.9, np.random.default_rng(3))
+    assert np.array_equal(a.planes, b.planes) and np.array_equal(a.value, b.value)
+    assert a.mask[np.arange(len(a)), a.action].all()
+    results = np.abs(a.value)
+    assert np.all((results > 0) & (results <= 1))
+    ends = np.flatnonzero(np.isclose(results, 1.0))
+    assert len(ends) == 2 * a.games  # each seat of the side has a last step carrying the result
+    self_plane = 9 * C.BOARD_SIZE ** 2
+
+    def corner(index: int) -> tuple[int, int]:
+        return tuple(np.argwhere(a.planes[index, self_plane:self_plane + 121].reshape(11, 11) > 0)[0])
+
+    # game 1: seats 0 and 2 act in turn from the first step; game 2 (after both of game 1's
+    # seats have ended): seats 1 and 3
+    assert [corner(0), corner(1)] == [C.START_POSITIONS[0], C.START_POSITIONS[2]]
+    start = ends[1] + 1
+    assert [corner(start), corner(start + 1)] == [C.START_POSITIONS[1], C.START_POSITIONS[3]]
+    assert np.sign(a.value[ends[0]]) == np.sign(a.value[ends[1]])  # one result for the side
+
+
 def test_fitting_makes_the_module_pick_the_teachers_moves():
     pytest.importorskip("ray")
     from palaestra.league.population.algorithm import module_spec
@@ -127,7 +151,9 @@ def test_the_imitation_settings_are_checked_and_saved_with_the_league(tmp_path):
         ImitationConfig(teacher="smart")
     with pytest.raises(ConfigError, match="samples must be a positive integer"):
         ImitationConfig(teacher="simple", samples=0)
-    with pytest.raises(ConfigError, match="Bomber FFA"):
-        LeagueConfig(mode="team", eval_every=0, imitation=ImitationConfig(teacher="simple"))
+    with pytest.raises(ConfigError, match="for Bomber leagues"):
+        LeagueConfig(env="kelly", imitation=ImitationConfig(teacher="simple"))
+    team = LeagueConfig(mode="team", eval_every=0, imitation=ImitationConfig(teacher="simple"))
+    assert team.imitation.teacher == "simple"  # a team league may warm start too
     with pytest.raises(ConfigError, match="no imitation teacher"):
         collect_demonstrations(ImitationConfig(), FFA, "cautious", 0.99, np.random.default_rng(0))

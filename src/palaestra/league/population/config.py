@@ -174,8 +174,8 @@ class LeagueConfig:
         missing = [b for b in self.curriculum.stages if b not in self.bots]
         if missing and self.bomber:
             raise ConfigError(f"curriculum stages {missing} are not among the league's bots {list(self.bots)}")
-        if self.imitation.teacher is not None and (not self.bomber or self.mode != "ffa"):
-            raise ConfigError("the imitation warm start is for Bomber FFA leagues")
+        if self.imitation.teacher is not None and not self.bomber:
+            raise ConfigError("the imitation warm start is for Bomber leagues")
         if self.num_gpus_per_learner and self.num_learners < 1:
             raise ConfigError("num_gpus_per_learner needs num_learners >= 1")
         if self.reward_model is not None:

@@ -5,10 +5,11 @@ PPO behind the action filter starts from a near-uniform choice among the allowed
 A warm start gives it a better place to start from, as the Pommerman competitions' strongest
 learners did (imitation, then RL). Before the first iteration of a new league:
 
-1. :func:`collect_demonstrations` plays FFA games on a batch of boards with the compiled bots: one
+1. :func:`collect_demonstrations` plays games on a batch of boards with the compiled bots: one
    seat per board is the teacher (``cautious-simple`` by default: a SimpleAgent behind the
    ``cautious`` filter), the other three are the opponents (SimpleAgents), the teacher's seat
-   rotating game by game. Each of the teacher's steps gives a sample: its planes, the league's
+   rotating game by game. In a team league the teacher plays both seats of one side, the sides
+   rotating. Each of the teacher's steps gives a sample: its planes, the league's
    action mask, the teacher's move and the discounted game result (+1 for a win, else -1, paid at
    the teacher's last step, as the league pays it).
 2. :func:`fit_module` trains each learner's module on them: cross-entropy of the masked logits
@@ -17,7 +18,8 @@ learners did (imitation, then RL). Before the first iteration of a new league:
 3. :func:`warm_start` does both for every learner of an RLlib algorithm and hands the weights to
    the learners and the env runners.
 
-All draws come from one generator seeded by the league's seed. FFA only.
+All draws come from one generator seeded by the league's seed. FFA and team games (in team_radio the
+teacher says nothing; only the move logits are fitted).
 """
 
 from __future__ import annotations
@@ -64,26 +66,53 @@ class Demonstrations:
         return len(self.action)
 
 
+def _teacher_seats(team: bool, game: int) -> tuple[int, ...]:
+    """The seats the teacher plays in the ``game``-th game: one seat rotating over the four (FFA),
+    or one side rotating over the two (team: seats 0 and 2, or 1 and 3)."""
+    if team:
+        side = game % 2
+        return (side, side + 2)
+    return (game % C.NUM_AGENTS,)
+
+
+def _game_over(alive: np.ndarray, seats: tuple[int, ...], team: bool, step: int,
+               max_steps: int) -> tuple[bool, bool]:
+    """``(over, won)`` for the teacher on one board, from the (4,) alive flags after a step.
+
+    FFA: over when the teacher dies, one agent is left or time is up; won when it is the last one.
+    Team: over when a side is out or time is up; won when the other side is out and its is not.
+    """
+    mine = bool(alive[list(seats)].any())
+    if team:
+        others = bool(alive[[k for k in range(C.NUM_AGENTS) if k not in seats]].any())
+        return (not mine or not others or step >= max_steps), mine and not others
+    over = not mine or alive.sum() <= 1 or step >= max_steps
+    return over, mine and alive.sum() == 1
+
+
 def collect_demonstrations(config: ImitationConfig, bomber: BomberConfig, action_filter: FilterName,
                            gamma: float, rng: np.random.Generator,
                            progress: ProgressFn | None = None) -> Demonstrations:
-    """Play teacher-vs-opponents FFA games until ``config.samples`` teacher steps are in.
+    """Play teacher-vs-opponents games until ``config.samples`` teacher steps are in.
+
+    In FFA the teacher holds one seat against three opponents; in a team game (``bomber.team``)
+    it holds both seats of one side against a side of two opponents, and each of its seats gives
+    a sample per step while it lives. Every sample's value is the game's result (+1 a win, else
+    -1) discounted from that step to the seat's last step, where the league pays it.
 
     Raises:
-        ConfigError: without a teacher, or for a team game.
+        ConfigError: without a teacher.
     """
     if config.teacher is None:
         raise ConfigError("no imitation teacher is set")
-    if bomber.team:
-        raise ConfigError("the imitation warm start plays FFA games only")
     check_filter(action_filter)
-    n = config.num_boards
+    n, team = config.num_boards, bool(bomber.team)
     batch = BomberBatch.empty(n)
     bots = {k: CompiledBots(k, n, bomber) for k in COMPILED_BOTS}
     messages = np.zeros((n, C.NUM_AGENTS, C.RADIO_NUM_WORDS), np.int64)
-    seat = np.zeros(n, np.int64)
+    seats: list[tuple[int, ...]] = [()] * n
     games_started = 0
-    open_games: list[list[int]] = [[] for _ in range(n)]
+    open_games: list[dict[int, list[int]]] = [{} for _ in range(n)]
     obs_rows: list[np.ndarray] = []
     mask_rows: list[np.ndarray] = []
     actions: list[int] = []
@@ -98,17 +127,18 @@ def collect_demonstrations(config: ImitationConfig, bomber: BomberConfig, action
         batch.set_start(i, board, make_items(game_rng, board, bomber.num_items))
         for b in bots.values():
             b.reset(i)
-        seat[i] = games_started % C.NUM_AGENTS
+        seats[i] = _teacher_seats(team, games_started)
         games_started += 1
-        open_games[i] = []
+        open_games[i] = {k: [] for k in seats[i]}
 
     for i in range(n):
         restart(i)
     moves = np.zeros((n, C.NUM_AGENTS), np.int64)
-    rows = np.arange(n)
     while finished < config.samples:
         demo = np.zeros((n, C.NUM_AGENTS), bool)
-        demo[rows, seat] = True
+        for i in range(n):
+            demo[i, list(seats[i])] = True
+        alive = batch.agents[:, :, ALIVE].astype(bool)
         obs = planes(batch.board, batch.agents, batch.bombs, batch.flames, batch.meta, messages,
                      bomber.view, bomber.team, bomber.max_steps).reshape(n, C.NUM_AGENTS, -1)
         mask = filter_mask(batch, action_filter, demo)
@@ -117,31 +147,31 @@ def collect_demonstrations(config: ImitationConfig, bomber: BomberConfig, action
         moves[:] = C.STOP
         bot_moves(batch, kinds, bots, rng, moves)
         for i in range(n):
-            k = int(seat[i])
-            open_games[i].append(len(actions))
-            obs_rows.append(obs[i, k].astype(np.float16))
-            mask_rows.append(mask[i, k].copy())
-            actions.append(int(moves[i, k]))
-            values.append(0.0)
+            for k in seats[i]:
+                if not alive[i, k]:
+                    continue
+                open_games[i][k].append(len(actions))
+                obs_rows.append(obs[i, k].astype(np.float16))
+                mask_rows.append(mask[i, k].copy())
+                actions.append(int(moves[i, k]))
+                values.append(0.0)
         batch.step(moves, bomber.blast_cap)
         alive = batch.agents[:, :, ALIVE].astype(bool)
         for i in range(n):
-            k = int(seat[i])
-            over = not alive[i, k] or alive[i].sum() <= 1 or batch.meta[i, STEP] >= bomber.max_steps
+            over, won = _game_over(alive[i], seats[i], team, int(batch.meta[i, STEP]), bomber.max_steps)
             if not over:
                 continue
-            won = bool(alive[i, k]) and alive[i].sum() == 1
             result = 1.0 if won else -1.0
-            steps = open_games[i]
-            for t, index in enumerate(steps):
-                values[index] = result * gamma ** (len(steps) - 1 - t)
+            for steps in open_games[i].values():
+                for t, index in enumerate(steps):
+                    values[index] = result * gamma ** (len(steps) - 1 - t)
+                finished += len(steps)
             games += 1
             wins += won
-            finished += len(steps)
             restart(i)
         if progress is not None:
             progress("collect", min(finished, config.samples), config.samples)
-    unfinished = {index for steps in open_games for index in steps}
+    unfinished = {index for game in open_games for steps in game.values() for index in steps}
     keep = np.array([j for j in range(len(actions)) if j not in unfinished], np.int64)
     return Demonstrations(np.stack(obs_rows)[keep], np.stack(mask_rows)[keep],
                           np.asarray(actions, np.int64)[keep], np.asarray(values, np.float32)[keep],

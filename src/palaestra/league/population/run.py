@@ -191,7 +191,7 @@ class LeagueRun:
         c = self.config
         start = time.perf_counter()
         stats = warm_start(self.algo, algorithm.module_spec(c), self.state.learners(), c.imitation,
-                           bomber_config(None), c.action_filter, c.gamma, c.seed, self.warm_start_progress)
+                           bomber_config({"mode": c.mode}), c.action_filter, c.gamma, c.seed, self.warm_start_progress)
         self._event({"event": "imitation", "teacher": c.imitation.teacher,
                      "seconds": round(time.perf_counter() - start, 1), **stats})
 
