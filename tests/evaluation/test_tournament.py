@@ -56,7 +56,8 @@ def test_config_is_validated() -> None:
     with pytest.raises(ConfigError, match="entry names must differ, got a more than once; name a "
                        "built-in's copies a#2"):
         TournamentConfig("t", "kelly", ("a", "a"))
-    with pytest.raises(ConfigError, match=r"env must be one of \('bomber', 'kelly', 'kelly-generalized'\)"):
+    with pytest.raises(ConfigError, match=r"env must be one of \('bomber', 'counting', 'hide-and-seek', "
+                       r"'kelly', 'kelly-generalized'\)"):
         TournamentConfig("t", "chess", ("a", "b"))
     with pytest.raises(ConfigError, match="Bomber matches always have 4 players"):
         TournamentConfig("t", "bomber", ("a", "b", "c", "d"), players=2)

@@ -18,6 +18,8 @@ EPILOG = """examples:
   palaestra tournament submit runs/ppo --name ppo --env kelly
   palaestra tournament submit --cmd "node bot.js" --name jsbot --env bomber
   palaestra tournament run --env bomber --name cup --agent mybot --agent simple --agent random --agent static
+  palaestra tournament run --env hide-and-seek --variant quadrant --name hns --agent heuristic --agent random
+  palaestra tournament run --env counting --name count --agent counter --agent rush --agent off-by-one
   palaestra tournament leaderboard --name cup --plots plots/
   palaestra tournament replay --name cup --match MATCH_ID --out match.json.gz
 """
@@ -26,8 +28,10 @@ EPILOG = """examples:
 def build_tournament(p: argparse.ArgumentParser) -> None:
     from palaestra.envs import short_names
     from palaestra.envs.bomber.constants import MODES
+    from palaestra.envs.hide_and_seek.config import VARIANTS
+    from palaestra.evaluation.match import TOURNAMENT_FAMILIES
 
-    envs = sorted(short_names("bomber", "kelly"))
+    envs = sorted(short_names(*TOURNAMENT_FAMILIES))
     p.description = ("A local tournament: submissions run sandboxed, results and replays go to a "
                      "SQLite file (--db), ratings are Elo and OpenSkill.")
     p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter
@@ -54,12 +58,15 @@ def build_tournament(p: argparse.ArgumentParser) -> None:
     r.add_argument("--name", required=True, help="tournament name (resume key)")
     r.add_argument("--env", required=True, choices=envs)
     r.add_argument("--agent", action="append", required=True,
-                   help="built-in agent or submission name (repeat; Bomber needs 4 or more). A built-in "
-                   "given again enters as another player, simple#2, simple#3 ...")
+                   help="built-in agent or submission name (repeat; Bomber needs 4 or more, the others "
+                   "2). A built-in given again enters as another player, simple#2, simple#3 ...")
     r.add_argument("--schedule", choices=["round-robin", "matchmaking"], default="round-robin")
     r.add_argument("--rounds", type=int, default=1, help="round-robin passes or matchmaking rounds")
-    r.add_argument("--players", type=int, help="Kelly: agents per match (default 2)")
+    r.add_argument("--players", type=int, help="Kelly, counting: agents per match (default 2)")
     r.add_argument("--mode", choices=list(MODES), help="Bomber mode (ffa)")
+    r.add_argument("--variant", choices=list(VARIANTS),
+                   help="hide-and-seek game: full (16x16, 2v2, 120 steps; the default) or quadrant "
+                        "(10x10, 2v2, 60 steps)")
     r.add_argument("--seed", type=int,
                    help="tournament seed; the same seed replays the same matches. Default: the "
                         "stored tournament's seed when resuming, else a secret one drawn from the "
@@ -116,12 +123,9 @@ def _cmd_submit(args: argparse.Namespace, console: Console) -> int:
 
 
 def _check_name(name: str, env: str) -> None:
-    from palaestra.agents.registry import bomber_builtins
-    from palaestra.agents.scripted.kelly import SCRIPTED_KELLY_AGENTS
-    from palaestra.envs import get_spec
+    from palaestra.agents.sandbox.builtins import builtin_agents
 
-    builtin = bomber_builtins() if get_spec(env).family == "bomber" else SCRIPTED_KELLY_AGENTS
-    if name in builtin or not name or any(c in name for c in " /:#"):
+    if name in builtin_agents(env) or not name or any(c in name for c in " /:#"):
         raise ConfigError(f"{name!r} cannot name a submission (built-in name, empty, or has ' /:#')")
 
 
@@ -153,9 +157,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     if args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
-    env_config = {"mode": args.mode} if args.mode else {}
-    if args.mode and get_spec(args.env).family != "bomber":
-        raise ConfigError("--mode is a Bomber option")
+    env_config = _env_config(args, get_spec(args.env).family)
     limits = {"step_time_s": args.step_time, "overage_bank_s": args.overage,
               "init_time_s": args.init_time, "memory_mb": args.memory_mb,
               "on_timeout": args.on_timeout}
@@ -200,6 +202,20 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     console.print(f"seed {config.seed} (the same --seed replays these matches)", highlight=False)
     print_leaderboard(table, console)
     return 1 if summary.failed else 0
+
+
+def _env_config(args: argparse.Namespace, family: str) -> dict[str, Any]:
+    """The env keywords of ``--mode`` (Bomber) or ``--variant`` (hide-and-seek: the variant's
+    fields, so that the stored config and every replay name the game exactly)."""
+    from palaestra.envs.hide_and_seek.config import VARIANTS
+
+    if args.mode and family != "bomber":
+        raise ConfigError("--mode is a Bomber option")
+    if args.variant and family != "hide_and_seek":
+        raise ConfigError("--variant is a hide-and-seek option")
+    if args.mode:
+        return {"mode": args.mode}
+    return dict(VARIANTS[args.variant]) if args.variant else {}
 
 
 def _cmd_leaderboard(args: argparse.Namespace, console: Console) -> int:

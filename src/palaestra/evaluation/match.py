@@ -3,74 +3,40 @@
 A match is fully described by a :class:`MatchSpec` (env, env config, seats, seed, sandbox limits),
 plain data that can be sent to a worker process or a Ray task. Submissions run sandboxed in their
 own subprocess; built-in agents run in the worker itself. An agent that fails is recorded with the
-reason and never stops the match: on a forfeit its seat stands still (Bomber) or bets nothing
-(Kelly) for the rest of the game and it is ranked last.
+reason and never stops the match: on a forfeit its seat stands still (Bomber), bets nothing
+(Kelly), stays (counting) or does nothing in every seat of its team (hide-and-seek) for the rest
+of the game, and it is ranked last.
+
+This module plays Bomber and dispatches the other families to their game loops:
+:mod:`~palaestra.evaluation.match_solo` (Kelly, counting: every seat plays its own copy of the
+game) and :mod:`~palaestra.evaluation.match_hns` (hide-and-seek: a hider team against a seeker
+team). The records themselves are :mod:`~palaestra.evaluation.match_types`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from palaestra.envs.registration import get_spec
+from palaestra.evaluation.match_types import (
+    BUILTIN_PREFIX,
+    MatchResult,
+    MatchSpec,
+    ranks_by,
+    record_faults,
+    replay_dict,
+)
 
-BUILTIN_PREFIX = "builtin:"
+__all__ = ["BUILTIN_PREFIX", "TOURNAMENT_FAMILIES", "MatchResult", "MatchSpec", "match_id", "run_match"]
 
-TOURNAMENT_FAMILIES: tuple[str, ...] = ("bomber", "kelly")
-"""The env families a match can be played in: Bomber (one four-player game) and Kelly (every
-seat plays its own copy of the same game)."""
-
-
-@dataclass(frozen=True)
-class MatchSpec:
-    """Everything a worker needs to play one match."""
-
-    match_id: str
-    env: str
-    """Short name of an env of :data:`TOURNAMENT_FAMILIES` (``bomber``, ``kelly`` ...)."""
-    env_config: dict[str, Any]
-    seats: list[str]
-    """Agent name per seat."""
-    specs: list[str]
-    """How to launch each seat: ``builtin:NAME`` or a sandbox spec (``python:PATH`` ...)."""
-    seed: int
-    limits: dict[str, Any] = field(default_factory=dict)
-    """:class:`~palaestra.agents.sandbox.host.SandboxLimits` fields."""
-    isolate: bool = False
-    """Run the non-built-in seats in a jail (:mod:`palaestra.agents.sandbox.isolation`)."""
-    hashes: list[str | None] = field(default_factory=list)
-    """Per seat, the hash taken at submit that a jailed copy must match (None: no check)."""
-    forfeits: dict[int, str] = field(default_factory=dict)
-    """Seats not launched at all, each with the fault recorded for it (a replay without an
-    entrant that killed its match worker; :mod:`palaestra.evaluation.runners`)."""
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """The outcome of one match."""
-
-    match_id: str
-    seats: list[str]
-    teams: list[list[int]]
-    """Seat indices per team (one seat per team in FFA and Kelly)."""
-    ranks: list[int]
-    """Rank per team, 0 best; equal ranks are a draw."""
-    scores: list[float]
-    """Per seat: total reward (Bomber) or final wealth (Kelly)."""
-    steps: int
-    faults: dict[str, str]
-    """Seat index (as text) -> what went wrong, for agents that failed."""
-    replay: dict[str, Any]
-
-    def to_dict(self, with_replay: bool = False) -> dict[str, Any]:
-        d = asdict(self)
-        if not with_replay:
-            d.pop("replay")
-        return d
+TOURNAMENT_FAMILIES: tuple[str, ...] = ("bomber", "kelly", "hide_and_seek", "counting")
+"""The env families a match can be played in: Bomber (one four-player game), hide-and-seek (one
+game, a hider team against a seeker team), Kelly and counting (every seat plays its own copy of
+the same game)."""
 
 
 def match_id(tournament: str, round_: int, ordinal: int, seats: list[str], seed: int) -> str:
@@ -82,66 +48,66 @@ def match_id(tournament: str, round_: int, ordinal: int, seats: list[str], seed:
 def _launch(spec: str, env: str, config: dict[str, Any], seat: int, limits: dict[str, Any],
             isolate: bool = False, sha256: str | None = None) -> Any:
     if spec.startswith(BUILTIN_PREFIX):
-        name = spec[len(BUILTIN_PREFIX):]
-        if get_spec(env).family == "bomber":
-            from palaestra.agents.registry import make_bomber_builtin
+        from palaestra.agents.sandbox.builtins import make_builtin
 
-            return make_bomber_builtin(name)
-        from palaestra.agents.scripted.kelly import make_scripted_kelly_agent
-        from palaestra.envs.kelly.env import KellyConfig
-
-        return make_scripted_kelly_agent(name, KellyConfig())
+        return make_builtin(spec[len(BUILTIN_PREFIX):], env, config)
     from palaestra.agents.sandbox.host import SandboxLimits, launch
 
     return launch(spec, env, config, seat, SandboxLimits(**limits), isolate=isolate, sha256=sha256)
 
 
-def _ranks_by(values: list[float]) -> list[int]:
-    """Competition ranks, 0 best, for values where higher is better."""
-    order = sorted(set(values), reverse=True)
-    return [order.index(v) for v in values]
+def _seat_players(spec: MatchSpec, family: str) -> list[int]:
+    """The player (index into ``spec.specs``) of every agent instance: one per seat, except in
+    hide-and-seek, where each team's player has one instance per seat of its team."""
+    if family == "hide_and_seek":
+        from palaestra.evaluation.match_hns import seat_players
+
+        return seat_players(spec.env_config)
+    return list(range(len(spec.specs)))
 
 
 def run_match(spec: MatchSpec) -> MatchResult:
     """Play the match described by ``spec`` (in this process; agents may spawn sandboxes)."""
     from palaestra.agents.sandbox.host import AgentFault
 
-    agents: list[Any] = []
-    faults: dict[str, str] = {}
+    family = get_spec(spec.env).family
+    players = _seat_players(spec, family)
+    agents: list[Any] = [None] * len(players)
+    launched: list[Any] = []
+    faults: dict[str, str] = {str(k): why for k, why in spec.forfeits.items()}
     try:
-        for k, s in enumerate(spec.specs):
-            if k in spec.forfeits:
-                agents.append(None)
-                faults[str(k)] = spec.forfeits[k]
+        for i, p in enumerate(players):
+            if str(p) in faults:
+                continue  # forfeited, or one of its seats did not start
+            try:
+                sha = spec.hashes[p] if p < len(spec.hashes) else None
+                agents[i] = _launch(spec.specs[p], spec.env, spec.env_config, i, spec.limits, spec.isolate, sha)
+                launched.append(agents[i])
+            except AgentFault as exc:
+                faults[str(p)] = f"{exc.reason}: {exc}"
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(spec.seed).spawn(len(players))]
+        for i, agent in enumerate(agents):
+            if agent is None or str(players[i]) in faults:
                 continue
             try:
-                sha = spec.hashes[k] if k < len(spec.hashes) else None
-                agents.append(_launch(s, spec.env, spec.env_config, k, spec.limits, spec.isolate, sha))
+                agent.reset(rngs[i])
             except AgentFault as exc:
-                agents.append(None)
-                faults[str(k)] = f"{exc.reason}: {exc}"
-        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(spec.seed).spawn(len(agents))]
-        for k, agent in enumerate(agents):
-            if agent is None:
-                continue
-            try:
-                agent.reset(rngs[k])
-            except AgentFault as exc:
-                agents[k] = None
-                faults[str(k)] = f"{exc.reason}: {exc}"
-        if get_spec(spec.env).family == "bomber":
+                faults[str(players[i])] = f"{exc.reason}: {exc}"
+        agents = [None if str(players[i]) in faults else agent for i, agent in enumerate(agents)]
+        if family == "bomber":
             return _play_bomber(spec, agents, faults)
-        return _play_kelly(spec, agents, faults)
+        if family == "hide_and_seek":
+            from palaestra.evaluation.match_hns import play_hide_and_seek
+
+            return play_hide_and_seek(spec, agents, players, faults)
+        from palaestra.evaluation.match_solo import play_copies
+
+        return play_copies(spec, agents, faults)
     finally:
-        for agent in agents:
+        for agent in launched:
             close = getattr(agent, "close", None)
             if close is not None:
                 close()
-
-
-def _record_faults(agent: Any, k: int, faults: dict[str, str]) -> None:
-    for fault in getattr(agent, "faults", []) or []:
-        faults.setdefault(str(k), f"{getattr(fault, 'reason', 'fault')}: {fault}")
 
 
 def _play_bomber(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> MatchResult:
@@ -186,7 +152,7 @@ def _play_bomber(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> 
             if death_step[k] is None and not env.batch.agents[0, k, 0]:
                 death_step[k] = steps
     for k, agent in enumerate(agents):
-        _record_faults(agent, k, faults)
+        record_faults(agent, k, faults)
     forfeit = [agents[k] is None for k in range(4)]
     # Survivors beat the dead; the later death beats the earlier; a forfeit is last.
     survival = [(-1.0 if forfeit[k] else (steps + 1.0 if died is None else float(died)))
@@ -195,58 +161,11 @@ def _play_bomber(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> 
         teams = [[0, 2], [1, 3]]
         team_scores = [max(survival[0], survival[2]) if not (forfeit[0] and forfeit[2]) else -1.0,
                        max(survival[1], survival[3]) if not (forfeit[1] and forfeit[3]) else -1.0]
-        ranks = _ranks_by(team_scores)
+        ranks = ranks_by(team_scores)
     else:
         teams = [[k] for k in range(4)]
-        ranks = _ranks_by(survival)
+        ranks = ranks_by(survival)
     replay = make_replay(get_spec(spec.env).env_id, spec.env_config, spec.seed, spec.seats, actions_log,
                          meta={"match_id": spec.match_id, "faults": faults})
     return MatchResult(spec.match_id, spec.seats, teams, ranks, totals, steps, faults,
-                       _replay_dict(replay))
-
-
-def _play_kelly(spec: MatchSpec, agents: list[Any], faults: dict[str, str]) -> MatchResult:
-    import gymnasium as gym
-
-    import palaestra.envs  # noqa: F401  (registers the envs)
-    from palaestra.agents.sandbox.host import AgentFault
-    from palaestra.evaluation.replay import make_replay
-
-    env_id = get_spec(spec.env).env_id
-    finals: list[float] = []
-    logs: list[list[int]] = []
-    steps = 0
-    for k, agent in enumerate(agents):
-        env = gym.make(env_id, **spec.env_config)
-        obs, info = env.reset(seed=spec.seed)  # every seat plays the same game
-        bets: list[int] = []
-        done = False
-        while not done:
-            bet = 0
-            if agent is not None:
-                try:
-                    bet = int(agent.act(obs))
-                except AgentFault as exc:
-                    agents[k] = agent = None
-                    faults[str(k)] = f"{exc.reason}: {exc} (round {len(bets)})"
-            obs, reward, terminated, truncated, info = env.step(np.int64(bet))
-            bets.append(bet)
-            done = terminated or truncated
-        _record_faults(agent, k, faults)
-        finals.append(info["wealth_cents"] / 100.0)
-        logs.append(bets)
-        steps = max(steps, len(bets))
-    scored = [-1.0 if agents[k] is None else finals[k] for k in range(len(agents))]
-    replays = [
-        _replay_dict(make_replay(env_id, spec.env_config, spec.seed, [spec.seats[k]], logs[k],
-                                 meta={"match_id": spec.match_id, "seat": k}))
-        for k in range(len(agents))
-    ]
-    return MatchResult(spec.match_id, spec.seats, [[k] for k in range(len(agents))],
-                       _ranks_by(scored), finals, steps, faults, {"games": replays})
-
-
-def _replay_dict(replay: Any) -> dict[str, Any]:
-    from palaestra.evaluation.replay import replay_to_dict
-
-    return replay_to_dict(replay)
+                       replay_dict(replay))

@@ -1,5 +1,9 @@
 """Local tournaments: schedule matches, run them in parallel workers, store results, resume.
 
+Bomber and hide-and-seek matches are one game of several players (four Bomber players; a hider
+player against a seeker player), played in every seat rotation of a group (in hide-and-seek: each
+pair on both sides); Kelly and counting matches seat ``players`` agents on copies of the same game.
+
 The schedule is a pure function of the configuration and (for matchmaking) of the results already
 stored, so rerunning a tournament that was interrupted, even by ``kill -9``, schedules the same
 matches, skips the recorded ones and plays only what is missing.
@@ -28,6 +32,32 @@ from palaestra.evaluation.store import TournamentStore
 
 ENVS: tuple[str, ...] = tuple(sorted(short_names(*TOURNAMENT_FAMILIES)))
 """Short names of the envs a tournament can be played in (those of :data:`TOURNAMENT_FAMILIES`)."""
+
+_FIXED_PLAYERS = {"bomber": "Bomber matches always have {n} players",
+                  "hide_and_seek": "hide-and-seek matches always have {n} players (a hider and a seeker player)"}
+"""Families whose match is one game of a fixed number of players (with what to tell a user who
+asks for another number)."""
+
+
+def _check_env_config(env: str, env_config: dict[str, Any]) -> None:
+    """Refuse a hide-and-seek or counting config the env would refuse, before any match is
+    scheduled (Bomber and Kelly configs are checked by their first match)."""
+    family = get_spec(env).family
+    make: Callable[..., object]
+    if family == "hide_and_seek":
+        from palaestra.envs.hide_and_seek.config import HideAndSeekConfig
+
+        make = HideAndSeekConfig
+    elif family == "counting":
+        from palaestra.envs.counting.env import GridCountingConfig
+
+        make = GridCountingConfig
+    else:
+        return
+    try:
+        make(**env_config)
+    except TypeError as exc:
+        raise ConfigError(f"env_config is not valid for {env}: {exc}") from None
 
 COPY_SEP = "#"
 """Separates a built-in's name from its copy number in an entry name: ``simple#2`` is the second
@@ -58,7 +88,8 @@ class TournamentConfig:
     name: str
     """Identifies the tournament in the store; rerunning the same name resumes it."""
     env: str
-    """The game: a short name from :data:`ENVS` (``bomber``, ``kelly`` ...)."""
+    """The game: a short name from :data:`ENVS` (``bomber``, ``kelly``, ``hide-and-seek``,
+    ``counting`` ...)."""
     agents: tuple[str, ...]
     """Built-in agent names (``simple``, ``kelly`` ...) or names of registered submissions."""
     schedule: Literal["round-robin", "matchmaking"] = "round-robin"
@@ -67,12 +98,14 @@ class TournamentConfig:
     rounds: int = 1
     """Round robin: passes over all groups; matchmaking: rounds of matches."""
     players: int | None = None
-    """Agents per match: 4 for Bomber (fixed), 2 by default for Kelly."""
+    """Agents per match: 4 for Bomber and 2 for hide-and-seek (fixed: a hider player and a seeker
+    player), 2 by default for Kelly and counting."""
     seed: int = 0
     """Seeds every match. Agents can guess a known seed's matches; the CLI draws a secret one
     (:func:`secret_seed`) unless told otherwise."""
     env_config: dict[str, Any] = field(default_factory=dict)
-    """Env options, e.g. ``{"mode": "team"}`` for Bomber."""
+    """Env options, e.g. ``{"mode": "team"}`` for Bomber, a variant's fields
+    (:data:`~palaestra.envs.hide_and_seek.config.VARIANTS`) for hide-and-seek."""
     limits: dict[str, Any] = field(default_factory=dict)
     """Sandbox limits for submissions (SandboxLimits fields)."""
     seed_bits: Literal[32, 63] = 63
@@ -98,7 +131,8 @@ class TournamentConfig:
                 f"(got {len(self.agents)}: {', '.join(self.agents) or 'none'})"
             )
         if self.one_game and self.players not in (None, self.seats_per_match):
-            raise ConfigError(f"Bomber matches always have {self.seats_per_match} players")
+            raise ConfigError(_FIXED_PLAYERS[self.family].format(n=self.seats_per_match))
+        _check_env_config(self.env, self.env_config)
         if self.players is not None and self.players < 2:
             raise ConfigError(f"players must be >= 2, got {self.players}")
         if self.seed < 0:
@@ -108,16 +142,20 @@ class TournamentConfig:
 
     @property
     def family(self) -> str:
-        """The env's family (``bomber`` or ``kelly``)."""
+        """The env's family (``bomber``, ``kelly``, ``hide_and_seek`` or ``counting``)."""
         return get_spec(self.env).family
 
     @property
     def one_game(self) -> bool:
-        """Whether a match is one multi-agent game (Bomber) rather than one game per seat (Kelly)."""
-        return self.family == "bomber"
+        """Whether a match is one multi-agent game (Bomber, hide-and-seek) rather than one game per
+        seat (Kelly, counting)."""
+        return self.family in _FIXED_PLAYERS
 
     @property
     def seats_per_match(self) -> int:
+        """Players per match: Bomber 4, hide-and-seek 2 (the teams), else ``players`` (2)."""
+        if self.family == "hide_and_seek":
+            return 2
         return get_spec(self.env).seats[1] if self.one_game else (self.players or 2)
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,7 +202,10 @@ class RunSummary:
 
 
 def round_robin(config: TournamentConfig) -> list[dict[str, Any]]:
-    """Every group of agents, every cyclic seat rotation (same seed within a group), per round."""
+    """Every group of agents, every cyclic seat rotation (same seed within a group), per round.
+
+    One-game envs rotate the seats (hide-and-seek: each pair plays both sides, on the same layout);
+    Kelly and counting play one match per group (every seat plays the same game anyway)."""
     n = config.seats_per_match
     out: list[dict[str, Any]] = []
     for r in range(config.rounds):
@@ -183,16 +224,19 @@ def matchmaking_round(config: TournamentConfig, r: int, done: list[dict[str, Any
     """Round ``r`` of rating-based matchmaking, from the results of the earlier rounds.
 
     Each match starts from the agent with the fewest games (ties by rating, then name) and adds the
-    agents closest in OpenSkill mu; seats are shuffled with the round's seed.
+    agents closest in OpenSkill mu; seats are shuffled with the round's seed. In hide-and-seek the
+    agent that has hidden less (by then) hides, the shuffle breaking a tie.
     """
     from palaestra.evaluation.ratings import rate_games
 
     table = rate_games(_rated_games(done))
     n = config.seats_per_match
     games = {a: 0 for a in config.agents}
+    hid = {a: 0 for a in config.agents}
     for m in done:
         for a in m["seats"]:
             games[a] = games.get(a, 0) + 1
+        hid[m["seats"][0]] = hid.get(m["seats"][0], 0) + 1
     mu = {a: table.players[a].mu if a in table.players else 25.0 for a in config.agents}
     rng = np.random.default_rng(config.match_seed(r, 1_000_003))
     free = list(config.agents)
@@ -202,6 +246,8 @@ def matchmaking_round(config: TournamentConfig, r: int, done: list[dict[str, Any
         others = sorted((a for a in free if a != anchor), key=lambda a: (abs(mu[a] - mu[anchor]), a))
         group = [anchor, *others[: n - 1]]
         seats = [group[i] for i in rng.permutation(n)]
+        if config.family == "hide_and_seek":
+            seats.sort(key=lambda a: hid[a])  # stable: the shuffle decides between equals
         for a in group:
             free.remove(a)
         seed = config.match_seed(r, len(out))
@@ -224,13 +270,12 @@ def _rated_games(matches: Iterable[dict[str, Any]]) -> list[Any]:
 
 def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str, str]:
     """Entry name -> launch spec; unknown names are an error listing what exists. Copies of a
-    built-in (``simple#2``, see :func:`entry_names`) launch the built-in; a submission enters once."""
-    if config.family == "bomber":
-        from palaestra.agents.registry import bomber_builtins
+    built-in (``simple#2``, see :func:`entry_names`) launch the built-in; a submission enters once.
+    Hide-and-seek built-ins that play one side only (``hider``, ``seeker``) are refused: a
+    tournament seats every agent on both sides."""
+    from palaestra.agents.sandbox.builtins import builtin_agents, is_builtin, one_side_only
 
-        builtin = bomber_builtins()
-    else:
-        from palaestra.agents.scripted.kelly import SCRIPTED_KELLY_AGENTS as builtin
+    builtin = builtin_agents(config.env)
     specs = {}
     for name in config.agents:
         sub = store.submission(name)
@@ -238,13 +283,19 @@ def resolve_specs(store: TournamentStore, config: TournamentConfig) -> dict[str,
             if sub["env"] != config.env:
                 raise ConfigError(f"submission {name!r} was submitted for {sub['env']}, not {config.env}")
             specs[name] = sub["spec"]
-        elif (base := entry_base(name)) in builtin or (config.family == "kelly" and base.startswith("fraction:")):
+        elif is_builtin(base := entry_base(name), config.env):
+            side = one_side_only(base, config.env)
+            if side is not None:
+                both = sorted(b for b in builtin if one_side_only(b, config.env) is None)
+                raise ConfigError(f"{name!r} plays the {side} only, but a hide-and-seek tournament seats "
+                                  f"every agent on both sides; use one of {', '.join(both)}")
             specs[name] = BUILTIN_PREFIX + base
         elif base != name and store.submission(base) is not None:
             raise ConfigError(f"{name!r}: a submission enters a tournament once (only built-ins "
                               "can be seated more than once)")
         else:
-            known = sorted(builtin) + [s["name"] for s in store.submissions(config.env)]
+            known = sorted(b for b in builtin if one_side_only(b, config.env) is None)
+            known += [s["name"] for s in store.submissions(config.env)]
             raise UnknownNameError(f"unknown agent {name!r} for {config.env}; known: {', '.join(known)}")
     return specs
 

@@ -96,8 +96,8 @@ def test_action_rules() -> None:
             kelly.check(bad)
 
 
-def test_protocol_envs_are_the_registered_bomber_and_kelly_envs() -> None:
-    assert sorted(P.OBSERVATION_FIELDS) == sorted(short_names("bomber", "kelly"))
+def test_protocol_envs_are_the_registered_tournament_envs() -> None:
+    assert sorted(P.OBSERVATION_FIELDS) == sorted(short_names("bomber", "kelly", "counting", "hide_and_seek"))
     assert P.env_ids() == {name: env_id(name) for name in P.OBSERVATION_FIELDS}
     for name, full_id in P.env_ids().items():
         assert P.env_name(name) == name and P.env_name(full_id) == name

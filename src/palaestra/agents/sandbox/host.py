@@ -158,7 +158,8 @@ class SandboxedAgent:
 
     Args:
         argv: the command that serves the protocol.
-        env: ``bomber``, ``kelly`` or ``kelly-generalized`` (or the env id).
+        env: ``bomber``, ``kelly``, ``kelly-generalized``, ``counting`` or ``hide-and-seek`` (or
+            the env id).
         config: the env's keyword arguments (sent to the agent in ``init``; Bomber's ``mode``
             decides whether actions carry radio words).
         seat: the agent's seat in the match.

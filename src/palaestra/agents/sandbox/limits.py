@@ -34,7 +34,8 @@ class SandboxLimits:
     on_timeout: Literal["default", "forfeit"] = "default"
     """Out of time: play ``default_action`` from then on, or raise ``AgentFault``."""
     default_action: int = 0
-    """Bomber: 0 = STOP (``[0, 0, 0]`` with radio); Kelly: bet 0 cents."""
+    """Bomber: 0 = STOP (``[0, 0, 0]`` with radio); Kelly: bet 0 cents; counting: 0 = stay (also
+    for a value that is no move); hide-and-seek: always ``[0, 0, 0]`` (do nothing)."""
 
     def __post_init__(self) -> None:
         for name in ("init_time_s", "step_time_s"):

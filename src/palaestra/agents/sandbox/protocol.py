@@ -20,7 +20,8 @@ description, with the observation and action JSON of every env, is ``docs/protoc
 Observations travel as plain JSON (numpy arrays as nested lists); :func:`decode_observation`
 restores the exact numpy dtypes and shapes the env produces, so a Python agent behind the
 protocol sees what it would see in-process. The protocol names an env by its registry short name
-(``bomber``, ``kelly``, ``kelly-generalized``: those :data:`OBSERVATION_FIELDS` describes); the
+(``bomber``, ``kelly``, ``kelly-generalized``, ``counting``, ``hide-and-seek``: those
+:data:`OBSERVATION_FIELDS` describes); the
 registry, which imports Gymnasium, is consulted only to turn a name into a full env id or back,
 so this module costs a sandboxed worker no more than numpy and the standard library.
 """
@@ -48,6 +49,8 @@ MAX_SEED = 2**53
 
 BOMBER_NUM_ACTIONS = 6
 BOMBER_RADIO_WORDS = 8
+HIDE_AND_SEEK_IDLE: tuple[int, int, int] = (0, 0, 0)
+"""The hide-and-seek action played after a timeout: stay, keep facing, touch nothing."""
 
 MessageType = Literal["init", "ready", "reset", "ok", "act", "action", "close", "error"]
 MESSAGE_TYPES: tuple[str, ...] = ("init", "ready", "reset", "ok", "act", "action", "close", "error")
@@ -74,7 +77,7 @@ def _registered_ids() -> dict[str, str]:
 
 
 def env_name(env: str) -> str:
-    """The protocol name (``bomber``, ``kelly``, ``kelly-generalized``) of an env name or id.
+    """The protocol name (``bomber``, ``kelly``, ``counting`` ...) of an env name or id.
 
     Raises:
         UnknownNameError: for an env the protocol does not cover, listing the known ones.
@@ -232,6 +235,17 @@ OBSERVATION_FIELDS: dict[str, dict[str, Field]] = {
         "wins": Field("int64", "numpy_scalar"),
         "losses": Field("int64", "numpy_scalar"),
     },
+    "counting": {
+        "agent": Field("int64", "array"),
+        "target": Field("int64", "array"),
+        "T": Field("int64", "numpy_scalar"),
+    },
+    "hide-and-seek": {
+        "entities": Field("float32", "array"),
+        "entity_mask": Field("int8", "array"),
+        "grid": Field("float32", "array"),
+        "self": Field("float32", "array"),
+    },
 }
 """Per env (by protocol name), the dtype and kind of every observation entry (what the env itself
 returns); its keys are the envs the protocol covers."""
@@ -310,6 +324,9 @@ class ActionRule:
     """Bomber ``team_radio``: actions are ``[move, word, word]``."""
     max_bet: int | None = None
     """Kelly: the largest bet in cents the env's action space holds (None: no upper bound)."""
+    choices: tuple[int, ...] = ()
+    """Counting: ``(n,)``, actions 0..n-1; hide-and-seek: the ``MultiDiscrete`` sizes of
+    ``[move, face, interact]``."""
 
     def check(self, action: Any) -> int | list[int]:
         """The action as plain python data the env accepts.
@@ -319,6 +336,13 @@ class ActionRule:
         """
         if self.env == "bomber":
             return self._check_bomber(action)
+        if self.env == "hide-and-seek":
+            return self._check_hide_and_seek(action)
+        if self.env == "counting":
+            if not _is_int(action) or not 0 <= action < self.choices[0]:
+                raise InvalidAction(f"a counting action is an int in 0..{self.choices[0] - 1} (stay, up, "
+                                    f"down, left, right), got {action!r}")
+            return int(action)
         if not _is_int(action):
             raise InvalidAction(f"a Kelly action is a bet in whole cents (an int), got {action!r}")
         bet = int(action)
@@ -350,21 +374,42 @@ class ActionRule:
             raise InvalidAction(f"a Bomber action is an int in 0..5, got {action!r}")
         return int(action)
 
+    def _check_hide_and_seek(self, action: Any) -> list[int]:
+        sizes = self.choices
+        ok = (isinstance(action, (list, tuple)) and len(action) == len(sizes)
+              and all(_is_int(a) and 0 <= a < n for a, n in zip(action, sizes)))
+        if not ok:
+            ranges = ", ".join(f"{what} 0..{n - 1}" for what, n in zip(("move", "face", "interact"), sizes))
+            raise InvalidAction(f"a hide-and-seek action is [move, face, interact] with {ranges}, got {action!r}")
+        return [int(a) for a in action]
+
     def default(self, action: int) -> int | list[int]:
-        """The configured default action in this env's form (``[a, 0, 0]`` with radio)."""
+        """The configured default action in this env's form (``[a, 0, 0]`` with radio); in
+        hide-and-seek always :data:`HIDE_AND_SEEK_IDLE`, in counting ``stay`` (0) when ``action``
+        is not a move."""
+        if self.env == "hide-and-seek":
+            return list(HIDE_AND_SEEK_IDLE)
+        if self.env == "counting":
+            return int(action) if 0 <= action < self.choices[0] else 0
         return [int(action), 0, 0] if self.radio else int(action)
 
 
 def action_rule(env: str, config: Mapping[str, Any] | None = None) -> ActionRule:
     """The :class:`ActionRule` of an env with the given env keyword arguments.
 
-    For Kelly the bound comes from the env's own action space (built once, cheaply).
+    For Kelly, counting and hide-and-seek the bounds come from the env's own action space.
     """
     name = env_name(env)
     config = dict(config or {})
     if name == "bomber":
         return ActionRule(name, radio=config.get("mode") == "team_radio")
+    if name == "hide-and-seek":
+        from palaestra.envs.hide_and_seek.env import action_space
+
+        return ActionRule(name, choices=tuple(int(n) for n in action_space().nvec))
     from palaestra.envs.registration import get_spec
 
     space = get_spec(name).load()(**config).action_space
+    if name == "counting":
+        return ActionRule(name, choices=(int(space.n),))
     return ActionRule(name, max_bet=int(space.n) - 1)

@@ -95,7 +95,11 @@ def _check_python(path: Path) -> None:
 
 def _check_checkpoint(path: Path, env: str) -> None:
     from palaestra.agents.learned.checkpoints import CheckpointError, CheckpointMeta
+    from palaestra.agents.sandbox.worker import CHECKPOINT_ENVS
 
+    if env not in CHECKPOINT_ENVS:
+        raise SubmissionError(f"checkpoint submissions are supported for {', '.join(CHECKPOINT_ENVS)} "
+                              f"only, not {env}; submit a Python file or a program (--cmd)")
     if not path.exists():
         raise SubmissionError(f"{path}: no such directory")
     try:
@@ -127,15 +131,10 @@ def _check_program(command: str) -> list[Path]:
 
 
 def _check_builtin(name: str, env: str) -> None:
-    known: Mapping[str, str]
-    if env == "bomber":
-        from palaestra.agents.registry import bomber_builtins
+    from palaestra.agents.sandbox.builtins import builtin_agents, is_builtin
 
-        known = bomber_builtins()
-    else:
-        from palaestra.agents.scripted.kelly import SCRIPTED_KELLY_AGENTS as known
-    if name not in known and not (env != "bomber" and name.startswith("fraction:")):
-        raise SubmissionError(f"unknown built-in {env} agent {name!r}; known: {', '.join(known)}")
+    if not is_builtin(name, env):
+        raise SubmissionError(f"unknown built-in {env} agent {name!r}; known: {', '.join(builtin_agents(env))}")
 
 
 def _digest(kind: str, value: str) -> str:
@@ -167,16 +166,25 @@ class ProbeSeating:
     seed: int
     """The game's seed; the agent's ``reset`` seed is drawn from it as in a match."""
     opponents: tuple[str, ...] = ()
-    """Bomber: the built-ins in the other seats, in seat order."""
+    """Bomber and hide-and-seek: the built-ins in the other seats, in seat order."""
 
     @classmethod
-    def draw(cls, env: str) -> ProbeSeating:
+    def draw(cls, env: str, config: Mapping[str, Any] | None = None) -> ProbeSeating:
         """A secret seating (operating-system entropy): a submission cannot tell the probe from a
-        match by its seat, its seed or its opponents."""
+        match by its seat, its seed or its opponents. ``config`` (the env's keywords) sets the
+        number of hide-and-seek seats."""
         import secrets
 
         from palaestra.envs.registration import get_spec
 
+        if get_spec(env).family == "hide_and_seek":
+            from palaestra.envs.hide_and_seek.config import HideAndSeekConfig
+
+            game = HideAndSeekConfig(**dict(config or {}))
+            seats = game.n_hiders + game.n_seekers
+            both_sides = ("heuristic", "random")  # built-ins that play either team
+            return cls(secrets.randbelow(seats), seats, secrets.randbits(63),
+                       tuple(secrets.choice(both_sides) for _ in range(seats - 1)))
         if get_spec(env).family == "bomber":
             from palaestra.agents.scripted.bomber import SCRIPTED_BOMBER_AGENTS
 
@@ -189,10 +197,12 @@ class ProbeSeating:
 
 def play_probe(agent: SandboxedAgent, env: str, config: Mapping[str, Any], seating: ProbeSeating) -> int:
     """Play one whole game with the agent in ``seating.seat``, as a tournament match would: a
-    Bomber game against built-ins to its end (or the agent's death), or a whole Kelly game.
-    Returns the steps the agent played."""
+    Bomber or hide-and-seek game beside built-ins to its end (Bomber: or the agent's death), or a
+    whole Kelly or counting game. Returns the steps the agent played."""
     reset_seeds = np.random.SeedSequence(seating.seed).spawn(seating.seats)
     agent.reset(np.random.default_rng(reset_seeds[seating.seat]))
+    if env == "hide-and-seek":
+        return _probe_hide_and_seek(agent, config, seating, reset_seeds)
     if env == "bomber":
         from palaestra.agents.scripted.bomber import make_scripted_bomber_agent
         from palaestra.envs.bomber.env import AGENT_NAMES, BomberParallelEnv
@@ -222,14 +232,36 @@ def play_probe(agent: SandboxedAgent, env: str, config: Mapping[str, Any], seati
 
     import palaestra.envs  # noqa: F401  (registers the envs)
 
-    kelly = gym.make(P.env_ids()[env], **config)
-    obs, _ = kelly.reset(seed=seating.seed)
+    solo = gym.make(P.env_ids()[env], **config)  # Kelly, counting
+    obs, _ = solo.reset(seed=seating.seed)
     played = 0
     while True:
-        obs, _, terminated, truncated, _ = kelly.step(np.int64(agent.act(obs)))
+        obs, _, terminated, truncated, _ = solo.step(np.int64(agent.act(obs)))
         played += 1
         if terminated or truncated:
             return played
+
+
+def _probe_hide_and_seek(agent: SandboxedAgent, config: Mapping[str, Any], seating: ProbeSeating,
+                         reset_seeds: list[np.random.SeedSequence]) -> int:
+    """A whole hide-and-seek game, the agent in ``seating.seat`` and built-ins in the others."""
+    from palaestra.agents.scripted.hide_and_seek import make_scripted_hns_agent
+    from palaestra.envs.hide_and_seek.env import HideAndSeekParallelEnv
+
+    game = HideAndSeekParallelEnv(**config)
+    obs, _ = game.reset(seed=seating.seed)
+    others = iter(seating.opponents)
+    players: list[Any] = [agent if k == seating.seat else make_scripted_hns_agent(next(others))
+                          for k in range(seating.seats)]
+    for k, player in enumerate(players):
+        if k != seating.seat:
+            player.reset(np.random.default_rng(reset_seeds[k]))
+    played = 0
+    while game.agents:
+        game_obs = obs
+        obs, *_ = game.step({name: players[k].act(game_obs[name]) for k, name in enumerate(game.possible_agents)})
+        played += 1
+    return played
 
 
 def validate_submission(
@@ -247,7 +279,7 @@ def validate_submission(
     Args:
         spec: ``python:FILE``, ``checkpoint:DIR``, ``cmd:COMMAND``, ``builtin:NAME`` or a bare
             path.
-        env: ``bomber``, ``kelly`` or ``kelly-generalized``.
+        env: ``bomber``, ``kelly``, ``kelly-generalized``, ``counting`` or ``hide-and-seek``.
         name: the name to register (default: derived from the spec).
         limits: sandbox limits for the probe (the defaults if None).
         config: env keyword arguments for the probe (e.g. ``{"mode": "team_radio"}``).
@@ -276,7 +308,7 @@ def validate_submission(
     what = f"{_KIND_OF_SPEC[kind]} submission {value!r}"
     try:
         # probed where it will play: in the jail, wherever a jail can be built
-        seating = seating or ProbeSeating.draw(env)
+        seating = seating or ProbeSeating.draw(env, config)
         with launch(spec, env, config, seating.seat, limits, isolate=isolation_problem() is None) as agent:
             played = play_probe(agent, env, config, seating)
             faults = list(agent.faults)

@@ -134,25 +134,26 @@ def load_python_agent(path: Path, config: dict[str, Any]) -> Any:
 
 
 def load_builtin_agent(name: str, env: str, config: dict[str, Any]) -> Any:
-    """A scripted palaestra agent by name."""
+    """A built-in palaestra agent of ``env`` by name (:mod:`palaestra.agents.sandbox.builtins`)."""
+    from palaestra.agents.sandbox.builtins import make_builtin
+
     try:
-        if env == "bomber":
-            from palaestra.agents.registry import make_bomber_builtin
-
-            return make_bomber_builtin(name)
-        from palaestra.agents.scripted.kelly import make_scripted_kelly_agent
-        from palaestra.envs.kelly.env import KellyConfig
-
-        kelly_config = KellyConfig(**config) if env == "kelly" else KellyConfig()
-        return make_scripted_kelly_agent(name, kelly_config)
+        return make_builtin(name, env, config)
     except (PalaestraError, ValueError) as exc:  # an unknown name is an UnknownNameError (a KeyError)
         raise LoadError(str(exc)) from None
+
+
+CHECKPOINT_ENVS: tuple[str, ...] = ("bomber", "kelly", "kelly-generalized")
+"""The envs whose trained checkpoints a submission can be (counting and hide-and-seek: not yet)."""
 
 
 def load_checkpoint_agent(directory: Path, env: str) -> Any:
     """A trained palaestra checkpoint: a Kelly agent, or a Bomber league member."""
     from palaestra.agents.learned.checkpoints import CheckpointError, load_kelly_checkpoint
 
+    if env not in CHECKPOINT_ENVS:
+        raise LoadError(f"checkpoint submissions are supported for {', '.join(CHECKPOINT_ENVS)} only, "
+                        f"not {env}; submit a Python file or a program (--cmd)")
     try:
         if env == "bomber":
             from palaestra.agents.learned.bomber import load_bomber_checkpoint
