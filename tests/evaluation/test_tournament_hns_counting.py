@@ -19,8 +19,8 @@ from palaestra.agents.sandbox.isolation import sha256_of
 from palaestra.agents.sandbox.submission import SubmissionError, validate_submission
 from palaestra.cli.main import main
 from palaestra.envs.hide_and_seek.env import HideAndSeekParallelEnv
+from palaestra.envs.hide_and_seek.stats import team_ranks
 from palaestra.errors import ConfigError, UnknownNameError
-from palaestra.evaluation.match_hns import hide_and_seek_ranks
 from palaestra.evaluation.ratings import leaderboard_rows
 from palaestra.evaluation.replay import load_replay, replay_from_dict, save_replay, verify_replay
 from palaestra.evaluation.store import TournamentStore
@@ -55,19 +55,10 @@ def _done(store: TournamentStore, name: str) -> list[dict[str, Any]]:
 
 # -- hide-and-seek --------------------------------------------------------------------------------
 def test_hide_and_seek_rule_more_than_half_hidden_wins_half_is_a_draw() -> None:
-    assert hide_and_seek_ranks(10, 18) == (0, 1)
-    assert hide_and_seek_ranks(9, 18) == (0, 0)
-    assert hide_and_seek_ranks(8, 18) == (1, 0)
-    assert hide_and_seek_ranks(0, 0) == (0, 0)
-
-
-def test_the_rule_is_the_leagues() -> None:
-    pytest.importorskip("ray.rllib", reason="the league needs ray")
-    from palaestra.league.population.envs.hide_and_seek import game_ranks
-
-    for seek in range(9):
-        for hidden in range(seek + 1):
-            assert hide_and_seek_ranks(hidden, seek) == game_ranks(hidden, seek)
+    assert team_ranks(10, 18) == (0, 1)
+    assert team_ranks(9, 18) == (0, 0)
+    assert team_ranks(8, 18) == (1, 0)
+    assert team_ranks(0, 0) == (0, 0)
 
 
 def test_hide_and_seek_round_robin_plays_every_pair_on_both_sides(tmp_path: Path) -> None:
@@ -94,7 +85,7 @@ def test_hide_and_seek_round_robin_plays_every_pair_on_both_sides(tmp_path: Path
         assert replay.meta["teams"] == {"hider": hider, "seeker": seeker}
         seek = replay.outcome["stats"]["seek"]
         assert seek["steps"] == SEEK_STEPS
-        assert res["ranks"] == list(hide_and_seek_ranks(seek["hidden_steps"], seek["steps"]))
+        assert res["ranks"] == list(team_ranks(seek["hidden_steps"], seek["steps"]))
         assert res["scores"] == [replay.outcome["returns"]["hider"], replay.outcome["returns"]["seeker"]]
         assert res["scores"][0] == 2 * seek["hidden_steps"] - SEEK_STEPS == -res["scores"][1]
         save_replay(replay, tmp_path / "r.json.gz")

@@ -4,8 +4,8 @@ A match has two players: ``seats[0]`` plays every hider seat (``hider_0``, ``hid
 ``seats[1]`` every seeker seat, with one agent instance per env seat (a submission runs one
 sandboxed process per seat), instance ``i`` reset with the ``i``-th generator spawned from the
 match seed. The hiders win when no seeker saw any of them for more than half of the seek steps,
-the seekers when for fewer; exactly half is a draw (:func:`hide_and_seek_ranks`, the league's
-rule). The scores are the teams' returns (one member's: they are alike within a team).
+the seekers when for fewer; exactly half is a draw (:func:`~palaestra.envs.hide_and_seek.stats.team_ranks`,
+the league's rule too). The scores are the teams' returns (one member's: they are alike within a team).
 
 A player whose agent fails in any of its seats forfeits: all its seats do nothing (``[0, 0, 0]``)
 for the rest of the game and it is ranked last (two forfeits are a draw). The game is kept as one
@@ -19,23 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from palaestra.envs.hide_and_seek.stats import team_ranks
 from palaestra.evaluation.match_types import MatchResult, MatchSpec, record_faults, replay_dict
 
 HIDERS, SEEKERS = 0, 1
 """Player (and team) indices of a match: ``seats[0]`` hides, ``seats[1]`` seeks."""
 TEAMS: tuple[str, str] = ("hider", "seeker")
-
-
-def hide_and_seek_ranks(hidden_steps: int, seek_steps: int) -> tuple[int, int]:
-    """(hider rank, seeker rank), 0 best: the hiders win when hidden (no seeker saw any hider)
-    for more than half the seek steps, the seekers when for fewer; exactly half is a draw.
-
-    The league ranks its games the same way
-    (``palaestra.league.population.envs.hide_and_seek.game_ranks``)."""
-    seen = seek_steps - hidden_steps
-    if hidden_steps == seen:
-        return (0, 0)
-    return (0, 1) if hidden_steps > seen else (1, 0)
 
 
 def seat_players(env_config: Mapping[str, Any]) -> list[int]:
@@ -104,7 +93,7 @@ def play_hide_and_seek(spec: MatchSpec, agents: list[Any], players: list[int],
     elif forfeit[HIDERS]:
         ranks = [0, 0]
     else:
-        ranks = list(hide_and_seek_ranks(int(seek["hidden_steps"]), int(seek["steps"])))
+        ranks = list(team_ranks(int(seek["hidden_steps"]), int(seek["steps"])))
     replay = make_replay(get_spec(spec.env).env_id, spec.env_config, spec.seed,
                          [spec.seats[p] for p in players], log,
                          meta={"match_id": spec.match_id, "faults": faults,

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from palaestra.envs.hide_and_seek.config import VARIANTS, variant_config
+from palaestra.envs.hide_and_seek.stats import team_ranks
 from palaestra.errors import ConfigError
 from palaestra.league.population.config import LeagueConfig
-from palaestra.league.population.envs.hide_and_seek import HideAndSeekLeagueEnv, game_ranks
+from palaestra.league.population.envs.hide_and_seek import HideAndSeekLeagueEnv
 from palaestra.league.population.matchmaking import lineup_table
 from palaestra.league.population.pbt import PBTConfig, exploit_explore
 from palaestra.league.population.phases import plot_phases, summarise
@@ -44,7 +45,7 @@ def test_config_names_the_two_populations_and_checks_the_variant() -> None:
     assert set(c.initial_hyperparams()) == {"lr", "entropy_coeff"}  # Bomber's shaping does not apply
     with pytest.raises(ConfigError, match="no hide-and-seek variant 'tiny'"):
         LeagueConfig(env="hide-and-seek", variant="tiny")
-    with pytest.raises(ConfigError, match="Bomber FFA"):
+    with pytest.raises(ConfigError, match="for Bomber leagues"):
         LeagueConfig(env="hide-and-seek", imitation=LeagueConfig().imitation.__class__(teacher="simple"))
     assert variant_config("quadrant").grid_size == 10 and set(VARIANTS) == {"full", "quadrant"}
 
@@ -71,10 +72,10 @@ def test_pbt_copies_within_a_side_only() -> None:
     assert {(e.target, e.donor) for e in events} == {("h1", "h0"), ("s1", "s0")}
 
 
-def test_game_ranks() -> None:
-    assert game_ranks(30, 36) == (0, 1)
-    assert game_ranks(5, 36) == (1, 0)
-    assert game_ranks(18, 36) == (0, 0)
+def test_team_ranks() -> None:
+    assert team_ranks(30, 36) == (0, 1)
+    assert team_ranks(5, 36) == (1, 0)
+    assert team_ranks(18, 36) == (0, 0)
 
 
 def _play(env: HideAndSeekLeagueEnv, rng: np.random.Generator) -> tuple[float, float, int]:
@@ -111,7 +112,7 @@ def test_league_env_seats_each_team_with_one_member_and_records_the_game() -> No
         seek = game["phases"]["seek"]
         assert seek["steps"] == 36 and game["hider_return"] == 2 * seek["hidden_steps"] - 36
         assert hider_total == pytest.approx(game["hider_return"] / 36)
-        assert tuple(game["ranks"]) == game_ranks(seek["hidden_steps"], 36)
+        assert tuple(game["ranks"]) == team_ranks(seek["hidden_steps"], 36)
     assert all(h == "h0" for h, _ in seen) and {s for _, s in seen} <= {"s0", "s0@it2"}
     assert {"h0/0", "h0/1", "s0/2", "s0@it2/3"} <= set(env.possible_agents)
     with pytest.raises(ValueError, match="would meet its own side"):

@@ -37,3 +37,13 @@ class PhaseStats:
     def as_dict(self) -> dict[str, dict[str, int]]:
         """A fresh ``{"prep": {...}, "seek": {...}}`` copy."""
         return {name: dict(counts) for name, counts in zip(PHASE_NAMES, self.counts)}
+
+
+def team_ranks(hidden_steps: int, seek_steps: int) -> tuple[int, int]:
+    """(hider rank, seeker rank), 0 best, of a finished game: the hiders win when hidden (no
+    seeker saw any hider) for more than half the seek steps, the seekers when for fewer; exactly
+    half is a draw. Leagues and tournaments rank their games by it."""
+    seen = seek_steps - hidden_steps
+    if hidden_steps == seen:
+        return (0, 0)
+    return (0, 1) if hidden_steps > seen else (1, 0)

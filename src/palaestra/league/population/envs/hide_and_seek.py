@@ -24,19 +24,12 @@ import numpy as np
 
 from palaestra.envs.hide_and_seek.config import variant_config
 from palaestra.envs.hide_and_seek.env import HideAndSeekParallelEnv
+from palaestra.envs.hide_and_seek.stats import team_ranks
 from palaestra.errors import InvalidActionError
 from palaestra.league.population.envs.base import LeagueEnvBase
 from palaestra.league.population.matchmaking import draw_lineup
 from palaestra.league.population.sides import side_of
 from palaestra.league.rllib.modules import seat_agent_id
-
-
-def game_ranks(hidden_steps: int, seek_steps: int) -> tuple[int, int]:
-    """(hider rank, seeker rank), 0 best: hidden for more than half the seek steps wins."""
-    seen = seek_steps - hidden_steps
-    if hidden_steps == seen:
-        return (0, 0)
-    return (0, 1) if hidden_steps > seen else (1, 0)
 
 
 class HideAndSeekLeagueEnv(LeagueEnvBase):
@@ -119,7 +112,7 @@ class HideAndSeekLeagueEnv(LeagueEnvBase):
 
     def _finish(self, phases: dict[str, dict[str, int]]) -> None:
         seek = phases["seek"]  # a hider earns +1 per seek step hidden, -1 per step seen
-        ranks = game_ranks(seek["hidden_steps"], seek["steps"])
+        ranks = team_ranks(seek["hidden_steps"], seek["steps"])
         self._results.append({"seats": list(self._teams), "ranks": list(ranks), "seed": self._seed,
                               "hider_return": float(2 * seek["hidden_steps"] - seek["steps"]),
                               "phases": phases})
