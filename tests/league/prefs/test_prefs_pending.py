@@ -208,3 +208,24 @@ def test_bad_input_is_refused_by_name_and_loses_no_label(bomber_tournament: Path
     with pytest.raises(LabelStoreError, match="not a label database .*tournament database"):
         LabelStore(bomber_tournament)
     assert label_count(path) == 1
+
+
+def test_a_counting_tournament_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from palaestra.cli.main import main
+    from palaestra.league.prefs.replay_labels import labels_from_tournament
+
+    db = tmp_path / "t.sqlite"
+    assert main(["tournament", "--db", str(db), "run", "--env", "counting", "--name", "count",
+                 "--agent", "counter", "--agent", "rush", "--rounds", "1", "--workers", "1",
+                 "--seed", "1"]) == 0
+    with LabelStore(tmp_path / "l.sqlite") as store:
+        with pytest.raises(ValueError, match="Bomber and Kelly tournaments only"):
+            labels_from_tournament(db, "count", store)
+        with pytest.raises(ValueError, match="played 'palaestra/GridCounting-v0'"):
+            pending_from_tournament(db, "count", store, np.random.default_rng(0))
+        assert store.count("counting") == 0
+    capsys.readouterr()
+    assert main(["prefs", "import-replays", "--db", str(db), "--name", "count",
+                 "--labels-db", str(tmp_path / "cli.sqlite")]) == 2
+    said = capsys.readouterr()
+    assert "Bomber and Kelly tournaments only" in said.out + said.err

@@ -137,6 +137,17 @@ class _Match(NamedTuple):
     """Every pair of seats (i < j) of different teams."""
 
 
+def _check_family(replay: dict[str, Any], tournament: str) -> None:
+    """Refuse a match of an env preferences are not learned from (hide-and-seek, counting)."""
+    games = replay.get("games")
+    first = games[0] if isinstance(games, list) and games else replay
+    env_id = first.get("env_id") if isinstance(first, dict) else None
+    known = {spec.env_id for family in ("bomber", "kelly") for spec in family_specs(family)}
+    if env_id not in known:
+        raise ConfigError(f"tournament {tournament!r} played {env_id!r}: preferences are imported "
+                          "from Bomber and Kelly tournaments only")
+
+
 def _matches(db: str | Path, tournament: str) -> Iterator[_Match | None]:
     """The finished matches of ``tournament``, in order; None for one left out (a faulty agent,
     a ``team_radio`` game)."""
@@ -149,6 +160,7 @@ def _matches(db: str | Path, tournament: str) -> Iterator[_Match | None]:
         for row in rows:
             result = row["result"] or {}
             replay = tstore.replay(row["match_id"])
+            _check_family(replay, tournament)
             if result.get("faults") or (replay.get("env_config") or {}).get("mode") == "team_radio":
                 yield None
                 continue
