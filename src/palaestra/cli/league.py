@@ -85,7 +85,7 @@ def build_league(p: argparse.ArgumentParser) -> None:
                    f"({mm.learner_weight})")
     t.add_argument("--eval-every", type=int, default=d.eval_every,
                    help="iterations between evaluation rounds against three SimpleAgents (Bomber "
-                   "FFA; a team league needs 0; Kelly, counting and hide-and-seek have none) "
+                   "FFA only: team, Kelly, counting and hide-and-seek leagues have none) "
                    f"({d.eval_every})")
     t.add_argument("--eval-games", type=int, default=d.eval_games)
     t.add_argument("--bots", nargs="+", default=list(d.bots), help="scripted bots in the league")
@@ -93,7 +93,7 @@ def build_league(p: argparse.ArgumentParser) -> None:
                    help="Bomber: ffa, team (2v2: a learner plays both seats of its team against "
                    "one opponent team drawn by PFSP) or team_radio (the same, and each seat sends "
                    "its mate two words a step through the module's word heads); the team modes "
-                   f"need --eval-every 0 for now ({d.mode})")
+                   f"have no in-training evaluation rounds ({d.mode})")
     t.add_argument("--model", choices=["cnn", "mlp"], default=d.model,
                    help=f"Bomber policy: a CNN over the planes or an MLP ({d.model})")
     t.add_argument("--no-action-mask", dest="action_mask", action="store_false",

@@ -110,8 +110,9 @@ def test_league_config_validation_and_round_trip():
     assert LeagueConfig.from_json(c.to_json()).mode == "ffa"
     with pytest.raises(ValueError, match="mode 'team' is a Bomber mode of the boards sampler"):
         LeagueConfig(mode="team", eval_every=0, sampler="env", model="mlp", action_mask=False)
-    with pytest.raises(ValueError, match="evaluation rounds play FFA only"):
-        LeagueConfig(mode="team")
+    assert not LeagueConfig(mode="team").evaluates  # the rounds are FFA: a team league has none
+    assert LeagueConfig().evaluates and not LeagueConfig(eval_every=0).evaluates
+    assert not LeagueConfig(env="kelly").evaluates
     assert LeagueConfig(mode="team_radio", eval_every=0).mode == "team_radio"
     with pytest.raises(ValueError, match="mode must be one of ffa, team, team_radio, got 'radio'"):
         LeagueConfig(mode="radio", eval_every=0)  # type: ignore[arg-type]

@@ -80,7 +80,8 @@ class LeagueConfig:
     max_snapshots: int = 8
     """Oldest snapshots beyond this many per learner stop being drawn as opponents."""
     eval_every: int = 10
-    """Iterations between evaluation rounds (0: none)."""
+    """Iterations between evaluation rounds against three SimpleAgents (0: none). Bomber FFA
+    leagues only (:attr:`evaluates`): the other leagues have none and ignore it."""
     eval_games: int = 8
     """Games per learner per evaluation round against three SimpleAgents."""
     pbt: PBTConfig = field(default_factory=PBTConfig)
@@ -168,9 +169,6 @@ class LeagueConfig:
             raise ConfigError(f"mode {self.mode!r} is a Bomber mode of the boards sampler (sampler 'boards')")
         if self.mode == "team_radio" and self.model != "cnn":
             raise ConfigError("mode 'team_radio' needs model 'cnn' (the word heads are the CNN's)")
-        if self.mode != "ffa" and self.eval_every:
-            raise ConfigError("the in-training evaluation rounds play FFA only: set eval_every 0 "
-                              "(--eval-every 0) for a team league")
         missing = [b for b in self.curriculum.stages if b not in self.bots]
         if missing and self.bomber:
             raise ConfigError(f"curriculum stages {missing} are not among the league's bots {list(self.bots)}")
@@ -189,6 +187,12 @@ class LeagueConfig:
     def solo(self) -> bool:
         """A single-agent env: no opponents, snapshots or ratings; fitness is the mean return."""
         return get_spec(self.env).seats[1] == 1
+
+    @property
+    def evaluates(self) -> bool:
+        """Whether the run plays evaluation rounds: every ``eval_every`` iterations, in a Bomber
+        FFA league (the rounds are FFA games against SimpleAgents)."""
+        return bool(self.eval_every) and self.bomber and self.mode == "ffa"
 
     @property
     def bomber(self) -> bool:

@@ -271,7 +271,7 @@ class LeagueRun:
             if np.isfinite(value):  # members that finished no episode report NaN
                 by_member.setdefault(str(identity_mapping(str(agent))), []).append(float(value))
         stats["returns"] = {m: float(np.mean(v)) for m, v in by_member.items()}
-        if c.eval_every and it % c.eval_every == 0 and c.bomber:
+        if c.evaluates and it % c.eval_every == 0:
             stats["eval_win_rate"] = self._evaluate(it)
         if c.snapshot_every and it % c.snapshot_every == 0 and not c.solo:
             before = set(retired_snapshots(state, c))
