@@ -22,24 +22,32 @@ EPILOG = """examples:
   palaestra prefs train --env kelly --labels human --budget 100 --out runs/prefs-me
   palaestra evaluate kelly --agent runs/prefs-kelly --episodes 10000
   palaestra train kelly --reward-model runs/prefs-kelly/reward_model --out runs/ppo-on-prefs
+  palaestra prefs train --env bomber --budget 1000 --timesteps 400000 --out runs/prefs-bomber
+  palaestra prefs train --env bomber --labels human --budget 60 --rounds 3 --out runs/bomber-me
+  palaestra league eval --out runs/prefs-bomber/league --member m0 --games 1000
   palaestra prefs import-replays --db runs/t.sqlite --name cup --labels-db runs/labels.sqlite
   palaestra prefs import-replays --db runs/t.sqlite --name ffa --labels-db runs/mine.sqlite --pending
   palaestra prefs label --labels-db runs/mine.sqlite
   palaestra prefs fit --labels-db runs/labels.sqlite --env bomber --out runs/bomber-reward
-  palaestra league train --env bomber --reward-model runs/bomber-reward --out runs/league-prefs
+  palaestra league train --env bomber --reward-model runs/bomber-reward --sampler env --model mlp \\
+      --no-action-mask --out runs/league-prefs
 
 Each round plays the current policy, cuts segments, labels the pairs the reward ensemble disputes
 most (synthetic: the true reward decides; human: a window shows both clips side by side, keys
 Left/A, Right/D, Down/T tie, S/Space skip, Backspace undo, Q stop), refits the ensemble on every
-label in the store and trains PPO on the learned reward. Labels are kept in --labels-db (default
-<out>/labels.sqlite). The run ends with the policy's true final wealth on unseen games.
+label in the store and trains on the learned reward. Labels are kept in --labels-db (default
+<out>/labels.sqlite). Kelly: PPO trains; the run ends with the policy's true final wealth on
+unseen games. Bomber: the learner (--member) plays against three SimpleAgents, its clips are
+cut from the recorded games, and a league (<out>/league, an ordinary league run: `league eval`,
+`league table`, `league replay` work on it) trains on the learned reward; the run ends with the
+commands of the comparison at equal steps with the true reward (also in prefs_results.json).
 """
 
 
 def build_prefs(p: argparse.ArgumentParser) -> None:
     from palaestra.league.prefs.model_config import RewardModelConfig
     from palaestra.league.prefs.replay_labels import BOMBER_SEGMENT_LENGTH
-    from palaestra.league.prefs.run import PREFS_ENVS, PrefsConfig
+    from palaestra.league.prefs.run import PrefsConfig
 
     d, m = PrefsConfig(), RewardModelConfig()
     p.description = ("Preference-based reward learning (Christiano et al. 2017): an ensemble of "
@@ -47,34 +55,7 @@ def build_prefs(p: argparse.ArgumentParser) -> None:
                      "disagreement, PPO on the learned reward.")
     p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter
     psub = p.add_subparsers(dest="prefs_command", metavar="ACTION", required=True)
-    t = psub.add_parser("train", help="run the label / fit / train loop", epilog=EPILOG,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("--env", default=d.env, choices=list(PREFS_ENVS))
-    t.add_argument("--labels", default=d.labels, choices=["synthetic", "human"],
-                   help="who labels: the oracle on the true reward, or you in a window")
-    t.add_argument("--budget", type=int, default=d.budget, help=f"comparisons ({d.budget})")
-    t.add_argument("--out", type=Path, required=True, help="run directory to create")
-    t.add_argument("--force", action="store_true", help="replace --out if it holds a run")
-    t.add_argument("--labels-db", type=Path,
-                   help="SQLite label store (default <out>/labels.sqlite); labels already "
-                   "there for this env are used too")
-    t.add_argument("--rounds", type=int, default=d.rounds, help=f"rounds ({d.rounds})")
-    t.add_argument("--timesteps", type=int, default=d.timesteps,
-                   help=f"PPO env steps on the learned reward ({d.timesteps:,})")
-    t.add_argument("--segment-length", type=int, default=d.segment_length)
-    t.add_argument("--candidates", type=int, default=d.candidates,
-                   help="candidate pairs per label (the most disputed are asked)")
-    t.add_argument("--oracle-noise", type=float, default=d.oracle_noise,
-                   help="synthetic labels: chance a label is a coin flip")
-    t.add_argument("--action-offset", type=float, default=d.action_offset,
-                   help="the learner bets sigmoid(a - offset) of its wealth (2: an untrained "
-                   "policy bets 12%%; 0: half)")
-    t.add_argument("--label-noise", type=float, default=m.label_noise,
-                   help="reward model: eps of the Bradley-Terry likelihood")
-    t.add_argument("--ensemble", type=int, default=m.ensemble, help="reward models")
-    t.add_argument("--seed", type=int, default=d.seed)
-    t.add_argument("--eval-episodes", type=int, default=d.eval_episodes)
-    t.set_defaults(func=_cmd_train)
+    build_train(psub)
     r = psub.add_parser("import-replays", help="labels (or pairs to label) from a tournament",
                         description="Turn every finished match of a tournament into labels. "
                         "Kelly: each pair of agents' games, the better-ranked preferred. Bomber: "
@@ -318,49 +299,165 @@ def window_labeller(config: LabellerConfig) -> Labeller:
     return label
 
 
+KELLY_ONLY: dict[str, str] = {"action_offset": "--action-offset", "eval_episodes": "--eval-episodes"}
+"""``prefs train`` options of the Kelly envs only (destination -> flag)."""
+BOMBER_ONLY: dict[str, str] = {
+    "games_per_round": "--games-per-round", "segments_per_game": "--segments-per-game",
+    "member": "--member", "population": "--population",
+    "steps_per_iteration": "--steps-per-iteration", "minibatch_size": "--minibatch-size",
+    "num_cpus": "--num-cpus", "num_env_runners": "--num-env-runners"}
+"""``prefs train`` options of Bomber only (destination -> flag)."""
+ENV_DEFAULTS = ("timesteps", "segment_length")
+"""``prefs train`` options whose default depends on the env (None: the env's config default)."""
+
+
+def build_train(psub: Any) -> None:
+    """``prefs train``: the options of every env, then those of the Kelly envs and of Bomber."""
+    from palaestra.league.prefs.bomber_run import BOMBER, BomberPrefsConfig
+    from palaestra.league.prefs.model_config import RewardModelConfig
+    from palaestra.league.prefs.run import PREFS_ENVS, PrefsConfig
+
+    d, b, m = PrefsConfig(), BomberPrefsConfig(), RewardModelConfig()
+    t = psub.add_parser("train", help="run the label / fit / train loop", epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--env", default=d.env, choices=[*PREFS_ENVS, BOMBER],
+                   help="Kelly: PPO (SB3) on the learned reward; bomber: a league (RLlib)")
+    t.add_argument("--labels", default=d.labels, choices=["synthetic", "human"],
+                   help="who labels: the oracle on the true reward, or you in a window")
+    t.add_argument("--budget", type=int, default=d.budget, help=f"comparisons ({d.budget})")
+    t.add_argument("--out", type=Path, required=True, help="run directory to create")
+    t.add_argument("--force", action="store_true", help="replace --out if it holds a run")
+    t.add_argument("--labels-db", type=Path,
+                   help="SQLite label store (default <out>/labels.sqlite); labels already "
+                   "there for this env are used too")
+    t.add_argument("--rounds", type=int, default=d.rounds, help=f"rounds ({d.rounds})")
+    t.add_argument("--timesteps", type=int,
+                   help=f"env steps of training on the learned reward (Kelly: PPO's, "
+                   f"{d.timesteps:,}; bomber: the league's, all learners together, {b.timesteps:,})")
+    t.add_argument("--segment-length", type=int,
+                   help=f"steps per segment (Kelly {d.segment_length}, bomber {b.segment_length})")
+    t.add_argument("--candidates", type=int, default=d.candidates,
+                   help="candidate pairs per label (the most disputed are asked)")
+    t.add_argument("--oracle-noise", type=float, default=d.oracle_noise,
+                   help="synthetic labels: chance a label is a coin flip")
+    t.add_argument("--label-noise", type=float, default=m.label_noise,
+                   help="reward model: eps of the Bradley-Terry likelihood")
+    t.add_argument("--ensemble", type=int, default=m.ensemble, help="reward models")
+    t.add_argument("--seed", type=int, default=d.seed)
+    k = t.add_argument_group("Kelly only (kelly, kelly-generalized)")
+    k.add_argument("--action-offset", type=float,
+                   help=f"the learner bets sigmoid(a - offset) of its wealth ({d.action_offset:g}: "
+                   "an untrained policy bets 12%%; 0: half)")
+    k.add_argument("--eval-episodes", type=int,
+                   help=f"games of the final evaluation ({d.eval_episodes})")
+    g = t.add_argument_group("bomber only", "the learner's games against three SimpleAgents "
+                             "(its seat rotated), cut into clips,\nand the league it trains in")
+    g.add_argument("--games-per-round", type=int,
+                   help=f"games played for each round's clips ({b.games_per_round}; more when the "
+                   "round's pairs need more clips)")
+    g.add_argument("--segments-per-game", type=int,
+                   help=f"most clips cut from a game: its last window and earlier ones "
+                   f"({b.segments_per_game})")
+    g.add_argument("--member", help=f"the learner whose games are cut into clips ({b.member})")
+    g.add_argument("--population", type=int,
+                   help=f"learners of the league, all trained on the learned reward ({b.population})")
+    g.add_argument("--steps-per-iteration", type=int,
+                   help=f"league env steps per iteration ({b.steps_per_iteration})")
+    g.add_argument("--minibatch-size", type=int, help=f"league PPO minibatch ({b.minibatch_size})")
+    g.add_argument("--num-cpus", type=int, help=f"CPUs of the local Ray ({b.num_cpus})")
+    g.add_argument("--num-env-runners", type=int,
+                   help=f"remote league env runners ({b.num_env_runners}: sample in this process)")
+    t.set_defaults(func=_cmd_train)
+
+
+def train_config(args: argparse.Namespace) -> Any:
+    """The run's config from ``prefs train``'s arguments: a PrefsConfig (Kelly) or a
+    BomberPrefsConfig. ConfigError for an option of another env."""
+    from palaestra.errors import ConfigError
+    from palaestra.league.prefs.bomber_run import BOMBER, BomberPrefsConfig
+    from palaestra.league.prefs.model_config import RewardModelConfig
+    from palaestra.league.prefs.run import PrefsConfig
+
+    bomber = args.env == BOMBER
+    own, other = (BOMBER_ONLY, KELLY_ONLY) if bomber else (KELLY_ONLY, BOMBER_ONLY)
+    given = [flag for dest, flag in other.items() if getattr(args, dest) is not None]
+    if given:
+        envs = "kelly and kelly-generalized" if bomber else "bomber"
+        raise ConfigError(f"{', '.join(given)} applies to --env {envs} only, not --env {args.env}")
+    values = {dest: getattr(args, dest) for dest in (*ENV_DEFAULTS, *own)
+              if getattr(args, dest) is not None}
+    common = dict(labels=args.labels, budget=args.budget, rounds=args.rounds,
+                  candidates=args.candidates, oracle_noise=args.oracle_noise, seed=args.seed,
+                  model=RewardModelConfig(ensemble=args.ensemble, label_noise=args.label_noise,
+                                          seed=args.seed))
+    if bomber:
+        return BomberPrefsConfig(**common, **values)
+    return PrefsConfig(env=args.env, **common, **values)
+
+
 def _cmd_train(args: argparse.Namespace, console: Console) -> int:
-    require_extra("sb3", "palaestra prefs train", "stable_baselines3", "torch")
-    if args.labels == "human":
-        require_extra("viewer", "palaestra prefs train --labels human", "pygame")
     import shutil
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from palaestra.league.prefs.model_config import RewardModelConfig
-    from palaestra.league.prefs.run import RESULTS_FILE, PrefsConfig, PrefsRun
+    from palaestra.league.prefs.bomber_run import BOMBER, LEAGUE_DIR, BomberPrefsRun
+    from palaestra.league.prefs.rounds import LABELS_FILE, MODEL_DIR, RESULTS_FILE
 
-    config = PrefsConfig(env=args.env, labels=args.labels, budget=args.budget, rounds=args.rounds,
-                         timesteps=args.timesteps, segment_length=args.segment_length,
-                         candidates=args.candidates, oracle_noise=args.oracle_noise,
-                         seed=args.seed, eval_episodes=args.eval_episodes,
-                         action_offset=args.action_offset,
-                         model=RewardModelConfig(ensemble=args.ensemble,
-                                                 label_noise=args.label_noise, seed=args.seed))
-    if (args.out / RESULTS_FILE).exists() or (args.out / "labels.sqlite").exists():
+    config, bomber = train_config(args), args.env == BOMBER
+    if bomber:
+        require_extra("rllib", "palaestra prefs train --env bomber", "ray", "torch")
+    else:
+        require_extra("sb3", "palaestra prefs train", "stable_baselines3", "torch")
+    if args.labels == "human":
+        require_extra("viewer", "palaestra prefs train --labels human", "pygame")
+    if any((args.out / name).exists() for name in (RESULTS_FILE, LABELS_FILE, MODEL_DIR, LEAGUE_DIR)):
         if not args.force:
             raise FileExistsError(f"{args.out} already holds a prefs run; pass --force to "
                                   "replace it")
         shutil.rmtree(args.out)
     labeller = None
     if args.labels == "human":
+        from palaestra.league.prefs.bomber_clips import ACTION_NAMES
         from palaestra.viewer.prefs_labeller import LabellerConfig, check_display
 
         check_display()
-        labeller = window_labeller(LabellerConfig(labeller="human"))
-    run = PrefsRun(config, args.out, labeller=labeller, labels_db=args.labels_db)
+        labeller = window_labeller(LabellerConfig(labeller="human",
+                                                  action_names=ACTION_NAMES if bomber else None))
     with Progress(TextColumn("[bold]prefs[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
                   console=console) as bar:
         task = bar.add_task("prefs", total=config.rounds + 1, stats="labelling")
 
         def report(row: dict[str, Any]) -> None:
-            wealth = row.get("final_wealth")
-            stats = (f"{row['labels']} labels, fit acc {row['fit_accuracy']:.2f}, "
-                     f"{row['ppo_steps']:,} PPO steps"
-                     + (f", recent games ${wealth:.2f}" if wealth is not None else ""))
+            if bomber:  # minutes a round: keep a line of each
+                bar.console.print(_round_line(row), highlight=False, soft_wrap=True)
+                stats = f"{row['labels']} labels"
+            else:
+                wealth = row.get("final_wealth")
+                stats = (f"{row['labels']} labels, fit acc {row['fit_accuracy']:.2f}, "
+                         f"{row['ppo_steps']:,} PPO steps"
+                         + (f", recent games ${wealth:.2f}" if wealth is not None else ""))
             bar.update(task, completed=row["round"] + 1, stats=stats)
 
-        summary = run.train(report)
+        if bomber:
+            summary = BomberPrefsRun(config, args.out, labeller, args.labels_db).train(
+                report, lambda k, text: bar.update(task, stats=f"round {k}: {text}"))
+        else:
+            from palaestra.league.prefs.run import PrefsRun
+
+            summary = PrefsRun(config, args.out, labeller, args.labels_db).train(report)
+    if bomber:
+        league = summary["league"]
+        console.print(f"{summary['labels']} labels from {summary['clip_games']} games; the league "
+                      f"in {args.out / LEAGUE_DIR} trained {league['iterations']} iterations "
+                      f"({league['ppo_steps']:,} env steps) on the reward model in "
+                      f"{args.out / MODEL_DIR}", highlight=False, soft_wrap=True)
+        if summary["baseline"]:
+            console.print("the baseline (the true reward, as many env steps), then both learners "
+                          "on the same games:", highlight=False)
+            for command in summary["baseline"].values():
+                console.print(f"  {command}", highlight=False, soft_wrap=True)
+        return 0
     ev = summary["evaluation"]
     console.print(f"{summary['labels']} labels, {summary['ppo_steps']:,} PPO steps on the learned "
                   f"reward (+{summary['label_env_steps']:,} env steps to cut segments)")
@@ -368,3 +465,16 @@ def _cmd_train(args: argparse.Namespace, console: Console) -> int:
                   f"${ev['mean_wealth']:.2f} (95% CI ${ev['ci95_low']:.2f}-${ev['ci95_high']:.2f})"
                   f"; policy and reward_model/ in {args.out}")
     return 0
+
+
+def _round_line(row: dict[str, Any]) -> str:
+    """One Bomber round, for the console."""
+    line = (f"round {row['round']}: {row['labels']} labels, fit acc {row['fit_accuracy']:.2f}; "
+            f"{row['player']} won {row['clip_games_win_rate']:.0%} of {row['games']} games "
+            f"against 3 simple; league iteration {row['league_iteration']} "
+            f"({row['ppo_steps']:,} env steps)")
+    for key, what in (("train_win_rate", "training games won"),
+                      ("eval_win_rate", "evaluation vs 3 simple")):
+        if row.get(key) is not None:
+            line += f", {what} {row[key]:.0%}"
+    return line

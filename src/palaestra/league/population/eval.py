@@ -200,8 +200,6 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
     import tempfile
     from pathlib import Path
 
-    from palaestra.evaluation.replay import make_replay
-    from palaestra.evaluation.versus import agent_seats, play_game
     from palaestra.league.population.config import LeagueConfig
 
     config = LeagueConfig.load(RunLayout(run_dir).config)
@@ -218,13 +216,23 @@ def record_member_game(run_dir: Any, member: str, game: int = 0, seed: int = 0,
         return record_solo_game(load_member_module(run_dir, member), run_dir, config.env, member, game, seed)
     opponent = opponent or "simple"
     _require_builtins([opponent])
-    actions: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="palaestra-replay-") as tmp:
-        exported = export_member(run_dir, member, Path(tmp) / member.replace("@", "-"))
-        result = play_game(str(exported), opponent, game, seed, config.mode,
-                           on_actions=lambda a: actions.append(dict(a)))
-    mine = agent_seats(game, config.mode)
-    names = [member if k in mine else opponent for k in range(C.NUM_AGENTS)]
     meta = {"league": str(Path(run_dir).resolve()), "member": member, "game": game, "seed": seed,
             "opponent": opponent, "mode": config.mode}
-    return make_replay("bomber", {"mode": config.mode}, result.env_seed, names, actions, meta=meta)
+    with tempfile.TemporaryDirectory(prefix="palaestra-replay-") as tmp:
+        exported = export_member(run_dir, member, Path(tmp) / member.replace("@", "-"))
+        return record_agent_game(str(exported), member, game, seed, opponent, config.mode, meta)
+
+
+def record_agent_game(agent: str, name: str, game: int, seed: int, opponent: str = "simple",
+                      mode: str = "ffa", meta: dict[str, Any] | None = None) -> Any:
+    """A replay of game ``game`` of ``agent`` (an agent spec: a built-in name or a checkpoint
+    directory, called ``name`` in the replay) against ``opponent`` s, as ``bomber versus`` plays
+    it with this ``seed`` (FFA: ``agent`` in seat ``game % 4``; team: on side ``game % 2``)."""
+    from palaestra.evaluation.replay import make_replay
+    from palaestra.evaluation.versus import agent_seats, play_game
+
+    actions: list[dict[str, Any]] = []
+    result = play_game(agent, opponent, game, seed, mode, on_actions=lambda a: actions.append(dict(a)))
+    mine = agent_seats(game, mode)
+    names = [name if k in mine else opponent for k in range(C.NUM_AGENTS)]
+    return make_replay("bomber", {"mode": mode}, result.env_seed, names, actions, meta=meta)

@@ -17,14 +17,16 @@ starts; the rest is spread evenly over the rounds. The learner's final policy is
 env's true return (the final wealth) and saved as a palaestra checkpoint, which
 ``palaestra evaluate`` and ``palaestra tournament submit`` load; the reward model is saved next to
 it (``reward_model/``), which ``palaestra train --reward-model`` trains on.
+
+What the loops of every env share (the settings, the query by disagreement, labelling, the refit,
+the rounds) is in :mod:`.rounds`; Bomber's loop, which trains a league, is :mod:`.bomber_run`.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,85 +34,53 @@ import numpy as np
 
 from palaestra.envs import short_names
 from palaestra.errors import ConfigError
-from palaestra.league.prefs.labels import LabelStore, SyntheticOracle
-from palaestra.league.prefs.model_config import RewardModelConfig
-from palaestra.league.prefs.segments import Segment, collect_segments
+from palaestra.league.prefs.labels import LabelStore
+from palaestra.league.prefs.rounds import (
+    LABELS_FILE,
+    MODEL_DIR,
+    RESULTS_FILE,
+    Labeller,
+    Labelling,
+    Pair,
+    ProgressFn,
+    RoundsConfig,
+    check_positive,
+    most_disputed,
+    refit,
+    run_rounds,
+)
+from palaestra.league.prefs.segments import collect_segments
 
 if TYPE_CHECKING:
     from palaestra.envs.kelly.env import KellyCoinflipEnv, KellyCoinflipGeneralizedEnv
 
-PREFS_ENVS: tuple[str, ...] = short_names("kelly")
-"""Envs ``prefs train`` runs on (the Kelly envs, the single-agent envs of ``palaestra train``)."""
-LABELS_FILE = "labels.sqlite"
-MODEL_DIR = "reward_model"
-RESULTS_FILE = "prefs_results.json"
+__all__ = ["LABELS_FILE", "MODEL_DIR", "PREFS_ENVS", "RESULTS_FILE", "Labeller", "PrefsConfig",
+           "PrefsRun", "ProgressFn"]
 
-ProgressFn = Callable[[dict[str, Any]], None]
-Labeller = Callable[[list[tuple[Segment, Segment]]], list[float | None]]
-"""Labels for pairs (1 left, 0 right, 0.5 tie, None skipped); may return fewer (the user quit)."""
+PREFS_ENVS: tuple[str, ...] = short_names("kelly")
+"""Envs :class:`PrefsRun` trains on (the Kelly envs, the single-agent envs of ``palaestra
+train``); Bomber has its own loop (:mod:`palaestra.league.prefs.bomber_run`)."""
 
 
 @dataclass(frozen=True)
-class PrefsConfig:
-    """One preference-learning run."""
+class PrefsConfig(RoundsConfig):
+    """One preference-learning run on a Kelly env (the shared settings: :class:`RoundsConfig`)."""
 
     env: str = "kelly"
     """Env short name (see :data:`PREFS_ENVS`)."""
-    labels: str = "synthetic"
-    """``synthetic`` (oracle on the true reward) or ``human`` (the pygame labeller)."""
-    budget: int = 1000
-    """Comparisons to label in all."""
-    rounds: int = 10
-    """Label-fit-train rounds after the initial labelling."""
-    timesteps: int = 300_000
-    """PPO env steps on the learned reward, in all."""
-    segment_length: int = 25
-    """Steps per segment."""
-    candidates: int = 4
-    """Candidate pairs per labelled pair (the most disputed are labelled)."""
     segments_per_episode: int = 4
     """Most segments cut from one episode of the current policy."""
-    initial_fraction: float = 0.25
-    """Share of the budget labelled on the untrained policy's segments."""
-    oracle_noise: float = 0.0
-    """Synthetic labels: chance a label is a coin flip."""
     action_offset: float = 2.0
     """The learner's bet share is ``sigmoid(a - action_offset)`` (see ``TrainConfig``)."""
-    seed: int = 0
     eval_episodes: int = 2000
     """Games for the final evaluation on the true return."""
-    model: RewardModelConfig = field(default_factory=RewardModelConfig)
 
     def __post_init__(self) -> None:
         if self.env not in PREFS_ENVS:
-            raise ConfigError(f"prefs trains on {', '.join(PREFS_ENVS)}, not {self.env!r}")
-        if self.labels not in ("synthetic", "human"):
-            raise ConfigError(f"labels must be 'synthetic' or 'human', got {self.labels!r}")
-        for name in ("budget", "rounds", "timesteps", "segment_length", "candidates",
-                     "segments_per_episode", "eval_episodes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 < self.initial_fraction < 1.0:
-            raise ConfigError(f"initial_fraction must be in (0, 1), got {self.initial_fraction}")
-        if not 0.0 <= self.oracle_noise <= 1.0:
-            raise ConfigError(f"oracle_noise must be in [0, 1], got {self.oracle_noise}")
-        if self.budget < self.rounds + 1:
-            raise ConfigError(f"budget {self.budget} is less than one label per round "
-                              f"({self.rounds} rounds + the initial one)")
-
-    def schedule(self) -> list[int]:
-        """Labels per round: the initial round, then ``rounds`` equal shares."""
-        first = max(1, int(round(self.budget * self.initial_fraction)))
-        rest = self.budget - first
-        shares = [rest // self.rounds + (1 if k < rest % self.rounds else 0)
-                  for k in range(self.rounds)]
-        return [first, *shares]
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["model"]["hidden"] = list(self.model.hidden)
-        return data
+            raise ConfigError(f"prefs trains on {', '.join(PREFS_ENVS)}, not {self.env!r} (Bomber: "
+                              "BomberPrefsConfig of palaestra.league.prefs.bomber_run)")
+        super().__post_init__()
+        check_positive(self, ("segments_per_episode", "eval_episodes"))
 
 
 def _train_config(config: PrefsConfig) -> Any:
@@ -138,10 +108,7 @@ class PrefsRun:
         self.train_config = _train_config(config)
         self.rng = np.random.default_rng(config.seed)
         self.store = LabelStore(labels_db or self.out / LABELS_FILE)
-        self.oracle = SyntheticOracle(noise=config.oracle_noise)
-        if config.labels == "human" and labeller is None:
-            raise ConfigError("human labels need a labeller (the pygame window)")
-        self.labeller = labeller
+        self.labelling = Labelling(config, self.store, labeller)
         self.collect_env = self.train_config.make_env()  # true (increment) reward: the oracle's
         self.obs_dim = int(np.prod(self.collect_env.observation_space.shape))
         self.act_dim = int(np.prod(self.collect_env.action_space.shape))
@@ -154,7 +121,6 @@ class PrefsRun:
         self.ppo = build_ppo(tc, self.venv)
         self.history: list[dict[str, Any]] = []
         self.label_steps = 0
-        self.stopped = False
         self._recent: dict[str, float] = {}  # the true final wealth of PPO's recent games
         self._callback = WealthProgress(lambda _, stats: self._recent.update(stats))
 
@@ -163,69 +129,35 @@ class PrefsRun:
             return self.ppo.predict(obs, deterministic=False)[0]
         return act
 
-    def _query(self, n: int) -> list[tuple[Segment, Segment]]:
+    def _query(self, n: int) -> list[Pair]:
         c = self.config
-        want = n * (c.candidates if self.model.fitted else 1)
+        want = c.candidate_pairs(n, self.model.fitted)
         segs, steps = collect_segments(self.collect_env, c.env, self._policy(), 2 * want,
                                        c.segment_length, self.rng, agent="ppo",
                                        per_episode=c.segments_per_episode)
         self.label_steps += steps
         order = self.rng.permutation(len(segs))  # pair segments of different episodes mostly
         pairs = [(segs[order[2 * k]], segs[order[2 * k + 1]]) for k in range(want)]
-        if not self.model.fitted:
-            return pairs
-        disputed = np.argsort(-self.model.disagreement(pairs), kind="stable")[:n]
-        return [pairs[k] for k in sorted(disputed)]
-
-    def _label(self, pairs: list[tuple[Segment, Segment]]) -> int:
-        """Label ``pairs`` and store them; returns how many got a label (not skipped)."""
-        if self.config.labels == "synthetic":
-            labels: list[float | None] = [self.oracle.label(a, b, self.rng) for a, b in pairs]
-            who = f"synthetic:noise={self.config.oracle_noise}"
-        else:
-            assert self.labeller is not None
-            labels = list(self.labeller(pairs))
-            who = "human"
-            self.stopped = len(labels) < len(pairs)
-        done = 0
-        for (left, right), label in zip(pairs, labels):
-            if label is None:
-                continue
-            a = self.store.add_segment(left, who)
-            b = self.store.add_segment(right, who)
-            self.store.add_label(a, b, float(label), who)
-            done += 1
-        return done
-
-    def _fit(self) -> Any:
-        comps = [(c.left, c.right, c.label) for c in self.store.comparisons(self.config.env)]
-        if not comps:
-            raise RuntimeError("no labels yet: the labeller skipped every pair")
-        return self.model.fit(comps, self.rng)
+        return most_disputed(self.model, pairs, n)
 
     def train(self, progress: ProgressFn | None = None) -> dict[str, Any]:
-        c = self.config
-        schedule = c.schedule()
-        labelled = 0
-        for k, n in enumerate(schedule):
-            start = time.perf_counter()
-            got = self._label(self._query(n))
-            labelled += got
-            fit = self._fit()
-            row: dict[str, Any] = {"round": k, "labels": labelled, "fit_loss": fit.loss,
-                                   "fit_accuracy": fit.accuracy}
-            if k > 0:  # PPO collects whole rollouts: aim at the running share of the total
-                target = c.timesteps * k // c.rounds
-                self.ppo.learn(max(1, target - int(self.ppo.num_timesteps)),
-                               reset_num_timesteps=False, callback=self._callback)
-            row.update(ppo_steps=int(self.ppo.num_timesteps), seconds=time.perf_counter() - start,
-                       final_wealth=self._recent.get("final_wealth"))
-            self.history.append(row)
-            if progress is not None:
-                progress(row)
-            if self.stopped:
-                break  # the human labeller stopped: keep what was trained so far
+        """Run every round (see the module docstring), then :meth:`finish`; ``progress`` gets
+        each round's history row."""
+        self.history = run_rounds(self.config.schedule(), self._round, self.labelling, progress)
         return self.finish()
+
+    def _round(self, k: int, n: int) -> dict[str, Any]:
+        """Round ``k``: label ``n`` pairs, refit, train PPO (after the initial round)."""
+        c = self.config
+        self.labelling.label(self._query(n), self.rng)
+        fit = refit(self.model, self.store, c.env, self.rng)
+        if k > 0:  # PPO collects whole rollouts: aim at the running share of the total
+            target = c.timesteps * k // c.rounds
+            self.ppo.learn(max(1, target - int(self.ppo.num_timesteps)),
+                           reset_num_timesteps=False, callback=self._callback)
+        return {"round": k, "labels": self.labelling.given, "fit_loss": fit.loss,
+                "fit_accuracy": fit.accuracy, "ppo_steps": int(self.ppo.num_timesteps),
+                "final_wealth": self._recent.get("final_wealth")}
 
     def finish(self) -> dict[str, Any]:
         """Save the reward model and the policy; evaluate the policy on the true return."""
