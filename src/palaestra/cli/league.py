@@ -134,7 +134,8 @@ def build_league(p: argparse.ArgumentParser) -> None:
                    help="Bomber: initial reward per other agent that dies while the learner stands "
                    f"(PBT perturbs it) ({d.shaping['shape_enemy_death']})")
     t.add_argument("--reward-model", help="pay the learners a learned per-agent reward (a "
-                   "reward model directory) instead of Bomber's own; ratings stay true")
+                   "reward model directory) instead of Bomber's result; shaping adds to it, "
+                   "ratings stay true (Bomber FFA, either sampler)")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--address", help="existing Ray cluster to join (default: start a local Ray)")
     t.add_argument("--num-cpus", type=int, default=d.num_cpus, help="CPUs of the local Ray")

@@ -29,8 +29,7 @@ EPILOG = """examples:
   palaestra prefs import-replays --db runs/t.sqlite --name ffa --labels-db runs/mine.sqlite --pending
   palaestra prefs label --labels-db runs/mine.sqlite
   palaestra prefs fit --labels-db runs/labels.sqlite --env bomber --out runs/bomber-reward
-  palaestra league train --env bomber --reward-model runs/bomber-reward --sampler env --model mlp \\
-      --no-action-mask --out runs/league-prefs
+  palaestra league train --env bomber --reward-model runs/bomber-reward --out runs/league-prefs
 
 Each round plays the current policy, cuts segments, labels the pairs the reward ensemble disputes
 most (synthetic: the true reward decides; human: a window shows both clips side by side, keys

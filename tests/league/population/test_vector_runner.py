@@ -190,7 +190,8 @@ def test_team_boards_pay_both_seats_the_teams_result_at_the_end(opponent):
 
 
 # -- the runner inside PPO -------------------------------------------------------------------
-def _algo(spec=None, seed=0, num_boards=8, batch=400, lineups=None, shaping=None, play_out=True, mode="ffa"):
+def _algo(spec=None, seed=0, num_boards=8, batch=400, lineups=None, shaping=None, play_out=True, mode="ffa",
+          reward_model=None):
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.tune.registry import register_env
@@ -204,7 +205,7 @@ def _algo(spec=None, seed=0, num_boards=8, batch=400, lineups=None, shaping=None
     spec = spec or module_spec(OBS_SPACE, ACT_SPACE, [32])
     env_config = {"lineups": lineups or LINEUPS, "bots": BOTS, "shaping": shaping or {}, "seed": seed,
                   "agent_ids": MEMBERS, "num_boards": num_boards, "play_out": play_out, "env": "bomber",
-                  "mode": mode}
+                  "mode": mode, "reward_model": reward_model}
     ppo = (PPOConfig()
            .environment(ENV_NAME, env_config=env_config, disable_env_checking=True)
            .env_runners(num_env_runners=0, num_envs_per_env_runner=1, env_runner_cls=BomberVectorEnvRunner,
@@ -344,6 +345,39 @@ def test_shaping_adds_to_the_outcome(ray_session):
         assert seen_shaped
     finally:
         algo.stop()
+
+
+def test_a_reward_model_pays_every_member_step(ray_session, tmp_path):
+    """With a reward model the runner pays each step the model's reward of the planes acted on and
+    the move (no shaping here), and the records keep the true outcomes."""
+    from palaestra.league.population.envs.bomber import OBS_SPACE
+    from palaestra.league.prefs.reward_model import RewardEnsemble, RewardModelConfig
+    from palaestra.league.prefs.segments import Segment
+
+    rng = np.random.default_rng(0)
+    dim = OBS_SPACE.shape[0]
+    segs = [Segment("bomber", rng.random((4, dim)) < 0.05, rng.integers(6, size=4), np.zeros(4))
+            for _ in range(8)]
+    model = RewardEnsemble(dim, 1, RewardModelConfig(ensemble=2, hidden=(8,), epochs=2))
+    model.fit([(segs[2 * k], segs[2 * k + 1], float(k % 2)) for k in range(4)], rng)
+    path = model.save(tmp_path / "reward_model")
+    algo = _algo(num_boards=4, reward_model=str(path))
+    try:
+        checked = 0
+        for e in algo.env_runner.sample(num_timesteps=200):
+            for aid, sa in e.agent_episodes.items():
+                obs = np.asarray(sa.get_observations())[:len(sa)]
+                paid = model.reward(obs, np.asarray(sa.get_actions()).reshape(-1, 1))
+                assert np.allclose(sa.get_rewards(), paid, atol=1e-5), aid
+                checked += len(sa)
+        assert checked >= 200
+        for r in algo.env_runner.pop_results():
+            _check_record(r)
+    finally:
+        algo.stop()
+    with pytest.raises(ValueError, match="pays FFA leagues only"):
+        _algo(num_boards=2, mode="team", lineups={"m0": {"bot:simple": 1.0}, "m1": {"bot:simple": 1.0}},
+              reward_model=str(path))
 
 
 def test_masked_cnn_gets_the_mask_and_never_takes_a_masked_action(ray_session):

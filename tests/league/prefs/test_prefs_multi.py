@@ -82,8 +82,9 @@ def test_league_env_pays_the_learned_reward(bomber_model: Path) -> None:
 def test_league_config_checks_the_reward_model(bomber_model: Path, tmp_path: Path) -> None:
     old_path = {"sampler": "env", "model": "mlp", "action_mask": False}
     assert LeagueConfig(reward_model=str(bomber_model), **old_path).reward_model == str(bomber_model)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="a reward model needs sampler 'env'"):
-        LeagueConfig(reward_model=str(bomber_model))
+    assert LeagueConfig(reward_model=str(bomber_model)).sampler == "boards"  # the boards pay it too
+    with pytest.raises(ValueError, match="a reward model pays FFA leagues only, not mode 'team'"):
+        LeagueConfig(reward_model=str(bomber_model), mode="team")
     with pytest.raises(ValueError, match="no reward model"):
         LeagueConfig(reward_model=str(tmp_path), **old_path)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Bomber leagues"):

@@ -159,9 +159,8 @@ class LeagueConfig:
         if self.bomber and self.sampler == "env" and (self.model != "mlp" or self.action_mask):
             raise ConfigError("sampler 'env' (one board per env) takes model 'mlp' without the "
                               "action mask; use sampler 'boards' for the CNN and the mask")
-        if self.bomber and self.sampler == "boards" and self.reward_model is not None:
-            raise ConfigError("a reward model needs sampler 'env' (the boards sampler pays Bomber's "
-                              "own rewards)")
+        if self.bomber and self.mode != "ffa" and self.reward_model is not None:
+            raise ConfigError(f"a reward model pays FFA leagues only, not mode {self.mode!r}")
         check_filter(self.action_filter)
         if self.mode not in BOMBER_MODES:
             raise ConfigError(f"mode must be one of {', '.join(BOMBER_MODES)}, got {self.mode!r}")

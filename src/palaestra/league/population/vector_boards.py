@@ -231,15 +231,20 @@ class LeagueBoards:
         """(N, 4, 6) the mask of the boards' action filter for the member seats (all True elsewhere)."""
         return filter_mask(self.batch, self.action_filter, self.active)
 
-    def step(self, member_moves: np.ndarray, member_words: np.ndarray | None = None) -> BoardsStep:
+    def step(self, member_moves: np.ndarray, member_words: np.ndarray | None = None,
+             learned: np.ndarray | None = None) -> BoardsStep:
         """One step of every board: ``member_moves`` (N, 4) for the active member seats, bots inside.
 
         In team_radio, ``member_words`` (N, 4, 2) are the words of the active member seats (None:
         zeros); every living seat's words replace what its mate hears, as in BomberParallelEnv.
+        ``learned`` (N, 4), FFA only: a reward model's reward of each active seat's step, paid in
+        place of the game's result (the shaping terms are added to it as to the result).
         Boards whose members' episode ends are played out (when ``play_out``) and recorded; call
         :meth:`restart` for them before the next step.
         """
         b, n = self.batch, self.num_boards
+        if learned is not None and self.team:
+            raise ConfigError("learned rewards are paid in FFA games only")
         moves = np.where(self.active, np.asarray(member_moves, np.int64), C.STOP).astype(np.int64)
         if self.radio:
             self._send(member_words)
@@ -266,6 +271,8 @@ class LeagueBoards:
             hang = np.zeros_like(acted)
             paid = acted
             rewards = np.where(done[:, None] | died, final, 0).astype(np.float32)
+            if learned is not None:
+                rewards = np.where(acted, np.asarray(learned, np.float32), 0).astype(np.float32)
             # a time-out terminates too: the step count is in the planes, nothing lies beyond it
             terminated = acted & (done[:, None] | died)
             enemy_deaths = died.sum(axis=1)[:, None]

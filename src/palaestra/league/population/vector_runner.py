@@ -23,7 +23,10 @@ gets ``{"planes", "action_mask"}`` with the action filter's mask; any other modu
 Actions are drawn from the module's logits (a Discrete action space is required) with the runner's
 seeded generator, so one seed gives the same lineups, boards, bot moves and actions.
 
-``reward_model`` (learned rewards) is not supported here: a config that sets it is refused.
+With ``reward_model`` (a reward model directory; FFA only) every member's step is paid the model's
+reward of the flat planes it acted on and its move, in place of the game's result (the shaping
+terms are added as to the result), as ``BomberLeagueEnv`` pays it; the match records keep the true
+outcomes.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from ray.rllib.utils.metrics import (
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.filter_names import LEGACY_FILTER
-from palaestra.errors import ConfigError, UnknownNameError
+from palaestra.errors import ConfigError, FileFormatError, UnknownNameError
 from palaestra.league.population.vector_boards import LeagueBoards, bomber_config
 from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY, action_heads
 from palaestra.league.rllib.modules import seat_agent_id
@@ -92,18 +95,17 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
 
     ``env_config`` keys read here: ``num_boards`` (default 32), ``seed``, ``lineups``, ``bots``,
     ``shaping``, ``bomber`` (game settings), ``mode`` (``ffa``, ``team`` or ``team_radio``, default ``ffa``),
-    ``play_out`` (default True); ``reward_model`` must be unset.
+    ``play_out`` (default True), ``reward_model`` (a reward model directory: FFA only).
 
     Raises:
-        ConfigError: for ``reward_model``, a non-Bomber league env or ``num_envs_per_env_runner`` other
-            than 1.
+        ConfigError: for ``reward_model`` in a team mode, a non-Bomber league env or
+            ``num_envs_per_env_runner`` other than 1.
+        FileFormatError: for a reward model that does not take the planes and one move.
     """
 
     def __init__(self, config: Any, **kwargs: Any) -> None:
         super().__init__(config=config, **kwargs)
         env_config = dict(self.config.env_config or {})
-        if env_config.get("reward_model"):
-            raise ConfigError("BomberVectorEnvRunner does not support reward_model; use BomberLeagueEnv's runner")
         if env_config.get("env", "bomber") != "bomber":
             raise ConfigError(f"BomberVectorEnvRunner plays the Bomber league, not {env_config.get('env')!r}")
         if self.config.num_envs_per_env_runner != 1:
@@ -118,6 +120,7 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         if env_config.get("lineups"):
             self.boards.set_league(env_config["lineups"], list(env_config.get("bots", [])),
                                    dict(env_config.get("shaping", {})))
+        self._reward_model = self._load_reward_model(env_config.get("reward_model"))
         self._policy_rng = np.random.default_rng([seed, 2])
         self._board_episodes: list[MultiAgentEpisode] = []
         self._obs = np.zeros((0,), np.float32)
@@ -126,6 +129,33 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         self._mask_tally = np.zeros(3, np.int64)
         """Masked members' steps since the last sample's metrics: steps, steps where the mask took
         at least one action away, actions taken away."""
+
+    def _load_reward_model(self, directory: str | None) -> Any:
+        """The reward model that pays the members (None: the game's result pays them)."""
+        if not directory:
+            return None
+        if self.boards.team:
+            raise ConfigError("a reward model pays FFA leagues only, not mode "
+                              f"{self.boards.config.mode!r}")
+        from palaestra.league.prefs.reward_model import RewardEnsemble
+
+        model = RewardEnsemble.load(directory)
+        planes = int(np.prod(self.boards.observe().shape[2:]))
+        if (model.obs_dim, model.act_dim) != (planes, 1):
+            raise FileFormatError(f"reward model {directory} takes obs_dim {model.obs_dim}, act_dim "
+                                  f"{model.act_dim}; Bomber planes have {planes} numbers and one move")
+        return model
+
+    def _learned_rewards(self, moves: np.ndarray) -> np.ndarray | None:
+        """(N, 4) the reward model's reward of each active seat's step (None without a model)."""
+        if self._reward_model is None:
+            return None
+        out = np.zeros(moves.shape, np.float32)
+        active = self.boards.active
+        if active.any():
+            obs = self._obs.reshape(*moves.shape, -1)[active]
+            out[active] = self._reward_model.reward(obs, moves[active].reshape(-1, 1))
+        return out
 
     # -- league plumbing ---------------------------------------------------------------------
     def set_league(self, lineups: dict[str, dict[str, float]], bots: list[str],
@@ -277,7 +307,8 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
 
         while more():
             moves, words, extras = self._act(explore, random_actions)
-            step = self.boards.step(moves, words if self.boards.radio else None)
+            step = self.boards.step(moves, words if self.boards.radio else None,
+                                    self._learned_rewards(moves))
             next_obs = step.observations
             mask_after = self._mask
             if any(self._wants_mask(s) for s in self._episode_ids()):

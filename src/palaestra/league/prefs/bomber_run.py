@@ -15,8 +15,9 @@ The loop of :mod:`.run` (Christiano et al. 2017), with a league for the policy. 
    ``timesteps`` (the first training round creates it, the next ones resume it; each start
    builds new env runners, which load the reward model saved in step 4).
 
-The league is an ordinary league run (``--sampler env --model mlp --no-action-mask``, the path
-that pays a learned reward; ratings and its evaluation rounds count true outcomes): ``palaestra
+The league is an ordinary league run (the league's defaults: the boards sampler, the CNN behind
+the action filter; the boards pay the learned reward, while ratings and the evaluation rounds count
+true outcomes): ``palaestra
 league eval/table/replay/export --out OUT/league`` work on it. A run directory holds::
 
     labels.sqlite        the label store (unless --labels-db names another)
@@ -128,10 +129,9 @@ class BomberPrefsConfig(RoundsConfig):
         return self.iterations * k // self.rounds
 
     def league_config(self, iterations: int, reward_model: str | None = None) -> LeagueConfig:
-        """The league's settings up to ``iterations``: the league defaults, the learned-reward
-        path (sampler ``env``, the MLP, no action mask) and this run's own settings."""
-        return LeagueConfig(env=BOMBER, sampler="env", model="mlp", action_mask=False,
-                            population=self.population, iterations=iterations,
+        """The league's settings up to ``iterations``: the league defaults (the boards sampler,
+        the masked CNN) and this run's own settings."""
+        return LeagueConfig(env=BOMBER, population=self.population, iterations=iterations,
                             steps_per_iteration=self.steps_per_iteration,
                             minibatch_size=self.minibatch_size, seed=self.seed,
                             num_cpus=self.num_cpus, num_env_runners=self.num_env_runners,
@@ -143,8 +143,8 @@ class BomberPrefsConfig(RoundsConfig):
         for as many env steps (``iterations``, default all of the run's), into ``baseline``
         (``train``), then each league's member against three SimpleAgents on the same games
         (``eval``: the baseline's, ``eval_prefs``: this run's)."""
-        train = (f"palaestra league train --env {BOMBER} --sampler env --model mlp "
-                 f"--no-action-mask --population {self.population} --iterations "
+        train = (f"palaestra league train --env {BOMBER} "
+                 f"--population {self.population} --iterations "
                  f"{iterations or self.iterations} --steps-per-iteration {self.steps_per_iteration} "
                  f"--minibatch-size {self.minibatch_size} --seed {self.seed} --num-cpus "
                  f"{self.num_cpus} --num-env-runners {self.num_env_runners} --out {baseline}")
