@@ -51,6 +51,8 @@ demo: setup
 	$(PY) -m palaestra league table --out $(RUNS)/demo-league --plots $(RUNS)/demo-league/plots
 	@# the shipped league learner in one seat (rotated) against three SimpleAgents
 	$(PY) -m palaestra bomber versus --agent league --opponent simple --games 100 --seed 0
+	@# the shipped team learner on one side (rotated) against a pair of SimpleAgents, 2v2
+	$(PY) -m palaestra bomber versus --mode team --agent league-team --opponent simple --games 100 --seed 0
 	@# a short hide-and-seek league (hiders h0 against seekers s0) and one of its games as a GIF
 	$(PY) -m palaestra league train --env hide-and-seek --population 1 --iterations 4 --steps-per-iteration 1200 --minibatch-size 300 --snapshot-every 2 --eval-every 0 --out $(RUNS)/demo-hns --force
 	$(PY) -m palaestra league replay --out $(RUNS)/demo-hns --member h0 --to $(RUNS)/demo-hns/h0.json.gz --force

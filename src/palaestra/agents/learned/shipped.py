@@ -19,6 +19,9 @@ SHIPPED_DIR = Path(__file__).with_name("shipped")
 SHIPPED_BOMBER_AGENTS: dict[str, str] = {
     "league": "the best FFA league learner, shipped with palaestra: a CNN behind the action "
               "filter, trained against SimpleAgents (needs torch; docs/league.md)",
+    "league-team": "the best 2v2 team league learner, shipped with palaestra: one CNN for both "
+                   "seats of a side, behind the cautious filter, warm-started from cautious-simple "
+                   "and trained against SimpleAgent teams (team modes; needs torch; docs/league.md)",
 }
 
 
