@@ -55,7 +55,7 @@ from ray.rllib.utils.metrics import (
 
 from palaestra.envs.bomber import constants as C
 from palaestra.envs.bomber.filter_names import LEGACY_FILTER
-from palaestra.errors import ConfigError, FileFormatError, UnknownNameError
+from palaestra.errors import ConfigError, UnknownNameError
 from palaestra.league.population.vector_boards import LeagueBoards, bomber_config
 from palaestra.league.rllib.cnn import MASK_KEY, PLANES_KEY, action_heads
 from palaestra.league.rllib.modules import seat_agent_id
@@ -100,7 +100,8 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
     Raises:
         ConfigError: for ``reward_model`` in a team mode, a non-Bomber league env or
             ``num_envs_per_env_runner`` other than 1.
-        FileFormatError: for a reward model that does not take the planes and one move.
+        FileFormatError: for a reward model that does not take the planes and one move
+            (:func:`~palaestra.league.population.envs.bomber.load_reward_model`).
     """
 
     def __init__(self, config: Any, **kwargs: Any) -> None:
@@ -137,14 +138,9 @@ class BomberVectorEnvRunner(MultiAgentEnvRunner):
         if self.boards.team:
             raise ConfigError("a reward model pays FFA leagues only, not mode "
                               f"{self.boards.config.mode!r}")
-        from palaestra.league.prefs.reward_model import RewardEnsemble
+        from palaestra.league.population.envs.bomber import load_reward_model
 
-        model = RewardEnsemble.load(directory)
-        planes = int(np.prod(self.boards.observe().shape[2:]))
-        if (model.obs_dim, model.act_dim) != (planes, 1):
-            raise FileFormatError(f"reward model {directory} takes obs_dim {model.obs_dim}, act_dim "
-                                  f"{model.act_dim}; Bomber planes have {planes} numbers and one move")
-        return model
+        return load_reward_model(directory)
 
     def _learned_rewards(self, moves: np.ndarray) -> np.ndarray | None:
         """(N, 4) the reward model's reward of each active seat's step (None without a model)."""

@@ -66,6 +66,23 @@ def placement_ranks(death_step: list[int | None], winners: list[int]) -> list[in
     return [order.index(v) for v in key]
 
 
+def load_reward_model(directory: str | None) -> Any:
+    """The reward model in ``directory`` that pays a Bomber league's members (None: none).
+
+    Raises:
+        FileFormatError: the model does not take the flat planes and one move.
+    """
+    if not directory:
+        return None
+    from palaestra.league.prefs.reward_model import RewardEnsemble
+
+    model = RewardEnsemble.load(directory)
+    if (model.obs_dim, model.act_dim) != (OBS_SPACE.shape[0], 1):
+        raise FileFormatError(f"reward model {directory} takes obs_dim {model.obs_dim}; Bomber "
+                              f"planes have {OBS_SPACE.shape[0]} and one action")
+    return model
+
+
 class BomberLeagueEnv(LeagueEnvBase):
     """Four-seat FFA Bomber for league training (see the module docstring).
 
@@ -97,15 +114,7 @@ class BomberLeagueEnv(LeagueEnvBase):
         self.set_league(config.get("lineups", {}), config.get("bots", []), config.get("shaping", {}))
         self._seats: list[str] = []
         self._bot_agents: dict[int, Any] = {}
-        self._reward_model = None
-        if config.get("reward_model"):
-            from palaestra.league.prefs.reward_model import RewardEnsemble
-
-            self._reward_model = RewardEnsemble.load(config["reward_model"])
-            if (self._reward_model.obs_dim, self._reward_model.act_dim) != (OBS_SPACE.shape[0], 1):
-                raise FileFormatError(f"reward model {config['reward_model']} takes obs_dim "
-                                      f"{self._reward_model.obs_dim}; Bomber planes have "
-                                      f"{OBS_SPACE.shape[0]} and one action")
+        self._reward_model = load_reward_model(config.get("reward_model"))
         self._last_obs: dict[str, np.ndarray] = {}
         self._play_out = bool(config.get("play_out", True))
         self.masked_members: set[str] = set(config.get("masked_members", ()))
