@@ -36,7 +36,7 @@ def build_league(p: argparse.ArgumentParser) -> None:
         "hyperparameters. Everything lives in the --out directory and survives kill -9.")
     p.epilog, p.formatter_class = EPILOG, argparse.RawDescriptionHelpFormatter
     lsub = p.add_subparsers(dest="league_command", metavar="ACTION", required=True)
-    from palaestra.league.population.config import LEAGUE_ENVS, LeagueConfig
+    from palaestra.league.population.config import LEAGUE_CORES, LEAGUE_ENVS, LeagueConfig
 
     d = LeagueConfig()
     t = lsub.add_parser("train", help="train (or resume) a league",
@@ -94,6 +94,13 @@ def build_league(p: argparse.ArgumentParser) -> None:
                    "one opponent team drawn by PFSP) or team_radio (the same, and each seat sends "
                    "its mate two words a step through the module's word heads); the team modes "
                    f"have no in-training evaluation rounds ({d.mode})")
+    t.add_argument("--core", choices=list(LEAGUE_CORES), default=d.core,
+                   help="counting: the policy's recurrent core. lstm: RLlib's LSTM before MLP "
+                   "policy and value nets; nau: the NAU accumulator h_t = h_(t-1) + NAU(x_t) of "
+                   "the REINFORCE counting trainer (an NAU head for the logits, an MLP value), "
+                   "its sparsity regulariser rising from 0 at 30%% to full weight at 60%% of the "
+                   "planned env steps (--iterations x --steps-per-iteration), its weights clamped "
+                   f"to [-1, 1] after every PPO step; --env counting only ({d.core})")
     t.add_argument("--model", choices=["cnn", "mlp"], default=d.model,
                    help=f"Bomber policy: a CNN over the planes or an MLP ({d.model})")
     t.add_argument("--no-action-mask", dest="action_mask", action="store_false",
@@ -230,7 +237,7 @@ def _config(args: argparse.Namespace) -> LeagueConfig:
         num_cpus_per_env_runner=args.num_cpus_per_env_runner,
         num_learners=args.num_learners, num_gpus_per_learner=args.gpus_per_learner,
         shaping={"shape_pickup": args.shape_pickup, "shape_enemy_death": args.shape_enemy_death},
-        reward_model=args.reward_model, model=args.model, action_mask=args.action_mask,
+        reward_model=args.reward_model, core=args.core, model=args.model, action_mask=args.action_mask,
         action_filter=args.action_filter,
         sampler=args.sampler, num_boards=args.num_boards,
         imitation=ImitationConfig(teacher=args.imitate, samples=args.imitate_samples,

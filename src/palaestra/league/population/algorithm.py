@@ -35,8 +35,9 @@ def make_league_env(ctx: Any) -> Any:
 def module_spec(config: LeagueConfig) -> Any:
     """The spec of one member's module: for Bomber the CNN over the planes (behind the action mask
     unless it is off; in team_radio with the two word heads) or an MLP on the flat planes; an MLP
-    on Kelly's features; an LSTM for counting, which has to keep its own step count; for
-    hide-and-seek the entity module (pooled embeddings of the entities it sees)."""
+    on Kelly's features; for counting, which has to keep its own step count, an LSTM or (core
+    ``nau``) the NAU accumulator of :mod:`palaestra.league.rllib.nau_module`; for hide-and-seek
+    the entity module (pooled embeddings of the entities it sees)."""
     if config.hide_and_seek:
         from palaestra.envs.hide_and_seek.config import variant_config
         from palaestra.envs.hide_and_seek.env import action_space
@@ -47,6 +48,10 @@ def module_spec(config: LeagueConfig) -> Any:
                                   EntityConfig())
     if config.solo:
         env = make_solo_env(config.env)
+        if config.core == "nau":
+            from palaestra.league.rllib.nau_module import nau_module_spec
+
+            return nau_module_spec(env.observation_space, env.action_space)
         return rllib_module_spec(env.observation_space, env.action_space, config.hidden,
                                  lstm=config.env == "counting")
     if config.model == "cnn":
@@ -56,6 +61,20 @@ def module_spec(config: LeagueConfig) -> Any:
         act_space = radio_action_space() if config.mode == "team_radio" else ACT_SPACE
         return cnn_module_spec(cnn, obs_space=None if config.action_mask else OBS_SPACE, act_space=act_space)
     return rllib_module_spec(OBS_SPACE, ACT_SPACE, config.hidden)
+
+
+def learner_options(config: LeagueConfig) -> dict[str, Any]:
+    """Extra ``learners()`` settings of the config's core: for ``nau``, the learner class that adds
+    the NAU regulariser and clamps the weights (:class:`~palaestra.league.rllib.nau_module.NauPPOTorchLearner`)
+    and the env steps the run plans, against which it measures the regulariser's schedule; none
+    for the other cores (PPO's own learner)."""
+    if config.core != "nau":
+        return {}
+    from palaestra.league.rllib.nau_module import PLANNED_ENV_STEPS_KEY, NauPPOTorchLearner
+
+    planned = config.iterations * config.steps_per_iteration
+    return {"learner_class": NauPPOTorchLearner,
+            "learner_config_dict": {PLANNED_ENV_STEPS_KEY: planned}}
 
 
 def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[str],
@@ -90,7 +109,7 @@ def build_algorithm(config: LeagueConfig, learners: list[str], snapshots: list[s
             **runner,
         )
         .learners(num_learners=config.num_learners,
-                  num_gpus_per_learner=config.num_gpus_per_learner)
+                  num_gpus_per_learner=config.num_gpus_per_learner, **learner_options(config))
         .multi_agent(
             policies=set(modules),
             policy_mapping_fn=identity_mapping,

@@ -21,6 +21,8 @@ LEAGUE_ENVS: tuple[str, ...] = tuple(get_spec(name).short_name
 """Envs the league trains on: Bomber (rated games with opponents), hide-and-seek (a hider and a
 seeker population, rated against each other) and two single-agent envs (each learner plays
 alone; PBT ranks learners by mean return)."""
+LEAGUE_CORES: tuple[str, ...] = ("lstm", "nau")
+"""Recurrent cores of a counting league's policy (:attr:`LeagueConfig.core`)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,13 @@ class LeagueConfig:
     """Initial reward-shaping weights of every learner (PBT perturbs them)."""
     hidden: tuple[int, ...] = (256, 256)
     """Hidden layers of the MLP policy and value networks (``model="mlp"``, and Kelly/counting)."""
+    core: Literal["lstm", "nau"] = "lstm"
+    """Counting: the policy's recurrent core. ``lstm`` is RLlib's LSTM in front of MLP policy and
+    value nets; ``nau`` is the NAU accumulator of the REINFORCE trainer, a
+    :class:`~palaestra.agents.learned.nalu.CountingPolicy` of kind ``nau``
+    (league/rllib/nau_module.py), trained with its sparsity regulariser on a schedule over the
+    run's planned env steps and its weights clamped to [-1, 1] after every optimiser step. Only
+    ``lstm`` for the other envs (where it changes nothing)."""
     model: Literal["cnn", "mlp"] = "cnn"
     """Bomber: the CNN over the planes (league/rllib/cnn.py), or an MLP over the flat planes."""
     action_mask: bool = True
@@ -161,6 +170,11 @@ class LeagueConfig:
                               "action mask; use sampler 'boards' for the CNN and the mask")
         if self.bomber and self.mode != "ffa" and self.reward_model is not None:
             raise ConfigError(f"a reward model pays FFA leagues only, not mode {self.mode!r}")
+        if self.core not in LEAGUE_CORES:
+            raise ConfigError(f"core must be one of {', '.join(LEAGUE_CORES)}, got {self.core!r}")
+        if self.core == "nau" and get_spec(self.env).family != "counting":
+            raise ConfigError(f"core 'nau' (the NAU counting accumulator) is for --env counting, "
+                              f"not {self.env!r}; the {self.env} league has its own policy")
         check_filter(self.action_filter)
         if self.mode not in BOMBER_MODES:
             raise ConfigError(f"mode must be one of {', '.join(BOMBER_MODES)}, got {self.mode!r}")

@@ -36,6 +36,7 @@ from palaestra.league.population.sides import SIDES, members_of, rivals
 from palaestra.league.population.state import LeagueState, MatchRecord, Member
 from palaestra.league.population.vector_runner import MASKED_ACTIONS_PER_STEP, MASKED_STEP_SHARE
 from palaestra.league.rllib.modules import identity_mapping
+from palaestra.league.rllib.nau_module import NAU_DIAGNOSTICS
 from palaestra.league.rllib.weights import apply_hyperparams, copy_weights, push_weights, sync_weights
 
 ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
@@ -43,15 +44,18 @@ ProgressFn = Callable[[LeagueState, dict[str, Any]], None]
 
 LEARNER_DIAGNOSTICS = ("entropy", "mean_kl_loss", "vf_explained_var", "policy_loss", "vf_loss")
 """PPO's per-module learner statistics logged every iteration (events.jsonl "learner", TensorBoard
-``learner/<member>/...``): a policy that does not move shows as a KL near 0 and a flat entropy."""
+``learner/<member>/...``): a policy that does not move shows as a KL near 0 and a flat entropy.
+A NAU counting core (``core="nau"``) adds its regulariser's weight and sparsity penalty
+(:data:`~palaestra.league.rllib.nau_module.NAU_DIAGNOSTICS`)."""
 
 
 def learner_diagnostics(learners: dict[str, Any], members: list[str]) -> dict[str, dict[str, float]]:
-    """The :data:`LEARNER_DIAGNOSTICS` of each trained member in RLlib's ``result["learners"]``."""
+    """The :data:`LEARNER_DIAGNOSTICS` (and a NAU module's ``NAU_DIAGNOSTICS``) of each trained
+    member in RLlib's ``result["learners"]``."""
     out: dict[str, dict[str, float]] = {}
     for m in members:
         values = learners.get(m) or {}
-        got = {k: float(values[k]) for k in LEARNER_DIAGNOSTICS if k in values}
+        got = {k: float(values[k]) for k in (*LEARNER_DIAGNOSTICS, *NAU_DIAGNOSTICS) if k in values}
         if got:
             out[m] = {k: v for k, v in got.items() if np.isfinite(v)}
     return out

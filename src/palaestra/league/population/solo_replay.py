@@ -2,11 +2,12 @@
 
 A member of a single-agent league plays the env it trained on (``make_solo_env``: the same
 features), choosing the most likely action of its module (the mean bet share for Kelly), with the
-LSTM state carried from step to step for counting. The episode is the evaluation game ``game`` of
-seed ``seed`` (reset seed ``game_seed(seed, game)``, as ``bomber versus`` numbers its games), so a
-replay of the same member, game and seed is the same file. What the inner env was given at each
-step (Kelly's bet in cents, counting's move) is recorded, and the replay is re-simulated and
-verified by :func:`palaestra.evaluation.replay.make_replay`.
+recurrent state (the LSTM's, or the NAU core's accumulator) carried from step to step for
+counting. The episode is the evaluation game ``game`` of seed ``seed`` (reset seed
+``game_seed(seed, game)``, as ``bomber versus`` numbers its games), so a replay of the same
+member, game and seed is the same file. What the inner env was given at each step (Kelly's bet in
+cents, counting's move) is recorded, and the replay is re-simulated and verified by
+:func:`palaestra.evaluation.replay.make_replay`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ by the driver with :meth:`SoloLeagueEnv.pop_results` as ``{"member", "return", "
 * ``kelly``: ``KellyLearningEnv`` over ``palaestra/KellyCoinflip-v0`` (features in, a fraction of
   the wealth out; the return is the final wealth in dollars).
 * ``counting``: ``palaestra/GridCounting-v0`` with the features of
-  :func:`~palaestra.agents.learned.nalu.counting_features` (never the step count); the policy is an LSTM.
+  :func:`~palaestra.agents.learned.nalu.counting_features` (never the step count); the policy is an
+  LSTM, or with ``core="nau"`` the NAU accumulator of :mod:`palaestra.league.rllib.nau_module`.
 """
 
 from __future__ import annotations
