@@ -9,8 +9,9 @@
   same NAC in log space: products, quotients and powers) and a learned gate ``g = sigmoid(G x)``.
 
 :class:`CountingPolicy` is a recurrent actor-critic for ``palaestra/GridCountingEnv``: observation
-features go through a recurrent core, an LSTM or an accumulator whose increment is a NAC (or NALU),
-and a head gives the five action logits and a value.
+features go through a recurrent core, an LSTM or an accumulator whose increment is a NAC, a NALU
+or an NAU (:mod:`palaestra.agents.learned.nau`), and a head gives the five action logits and a
+value.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from palaestra.agents.learned.nau import NAU, arithmetic_units, clamp_units, sparsity_penalty
 from palaestra.errors import ConfigError
 
-PolicyKind = Literal["lstm", "nac", "nalu"]
-POLICY_KINDS: tuple[str, ...] = ("lstm", "nac", "nalu")
+PolicyKind = Literal["lstm", "nac", "nalu", "nau"]
+POLICY_KINDS: tuple[str, ...] = ("lstm", "nac", "nalu", "nau")
 
 
 class NAC(nn.Module):
@@ -127,6 +129,11 @@ class CountingPolicy(nn.Module):
     with weights pushed towards -1, 0 and 1, so they tend to exact sums and differences of counts
     (such as ``T - distance - steps``) rather than approximate mixtures. ``gain`` is a fixed
     inverse temperature; ``core_gate_init`` the initial ``M_hat`` of the core NAC.
+
+    ``kind="nau"``: the same accumulator and head with NAUs in place of the NACs: plain weights in
+    [-1, 1] that the trainer's sparsity regulariser (:meth:`sparsity_penalty`) drives to exactly
+    -1, 0 or 1, so the count and the head's sums of counts become exact. ``core_init`` bounds the
+    core NAU's initial weights (uniform in +-``core_init``), small for the reason above.
     """
 
     def __init__(
@@ -137,6 +144,7 @@ class CountingPolicy(nn.Module):
         gain: float = 20.0,
         head_init: float = 0.05,
         core_gate_init: float = -2.0,
+        core_init: float = 0.1,
         n_actions: int = 5,
     ) -> None:
         super().__init__()
@@ -158,6 +166,18 @@ class CountingPolicy(nn.Module):
             nn.init.zeros_(self.logits.bias)
             nn.init.normal_(self.logits.weight, std=0.01)
             self.value = nn.Sequential(nn.Linear(64, 1))
+        elif kind == "nau":
+            self.core = NAU(n_in, hidden)
+            nn.init.uniform_(self.core.weight, -core_init, core_init)
+            head_nau = NAU(n_in + hidden, n_actions)
+            nn.init.uniform_(head_nau.weight, -head_init, head_init)
+            self.head = head_nau
+            self.gain = float(gain)
+            # One learned scale per action: the NAU's weights stay integers (sums of counts),
+            # and how sharply each action's sum decides is learned apart from them.
+            self.log_scale = nn.Parameter(torch.zeros(n_actions))
+            self.bias = nn.Parameter(torch.zeros(n_actions))
+            self.value = nn.Sequential(nn.Linear(n_in + hidden, 64), nn.Tanh(), nn.Linear(64, 1))
         else:
             self.core = NAC(n_in, hidden) if kind == "nac" else NALU(n_in, hidden)
             core_nac = self.core if isinstance(self.core, NAC) else self.core.nac
@@ -189,19 +209,31 @@ class CountingPolicy(nn.Module):
             return self.logits(z), self.value(z).squeeze(-1), (h, c)
         h = state[0] + self.core(x)
         z = torch.cat([x, h], dim=1)
-        logits = self.gain * self.head(z) + self.bias
+        scale = self.gain * torch.exp(self.log_scale) if self.kind == "nau" else self.gain
+        logits = scale * self.head(z) + self.bias
         return logits, self.value(z).squeeze(-1), (h,)
 
     def nac_l1(self) -> Tensor:
-        """Sum of the absolute effective weights of every NAC in the policy (0 for the LSTM).
+        """Sum of the absolute effective weights of every NAC and NAU in the policy (0 for the
+        LSTM).
 
         A penalty on it is a prior for formulas with few terms, such as ``T - distance - steps``.
         """
         total = torch.zeros(())
         for module in self.modules():
-            if isinstance(module, NAC):
+            if isinstance(module, (NAC, NAU)):
                 total = total + module.weight.abs().sum()
         return total
+
+    def sparsity_penalty(self) -> Tensor:
+        """The NAU regulariser over the policy's NAUs (0 for the other kinds): the mean of
+        ``min(|w|, 1 - |w|)``, zero when every NAU weight is -1, 0 or 1."""
+        return sparsity_penalty(arithmetic_units(self))
+
+    def clamp_(self) -> None:
+        """Clamp the NAU weights to [-1, 1] (after every optimiser step; nothing for the other
+        kinds)."""
+        clamp_units(arithmetic_units(self))
 
     def spec(self) -> dict[str, Any]:
         """Constructor arguments, to rebuild the policy from saved weights."""
