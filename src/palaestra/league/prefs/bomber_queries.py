@@ -4,8 +4,11 @@ Each round, one league member plays FFA games against three SimpleAgents, its se
 ``g`` in seat ``g % 4``, as ``league eval`` seats it), each recorded as a replay by
 :func:`~palaestra.league.population.eval.record_agent_game`. The member plays its last checkpoint,
 exported once a round as ``league export`` writes it (sampling its actions, as in training).
-Until the league has a checkpoint, the built-in ``random`` bot plays instead
-(:data:`INITIAL_AGENT`): it stands in for the untrained learner, whose policy is close to uniform.
+Until the league has a checkpoint, the built-in ``filtered-random`` bot plays instead
+(:data:`INITIAL_AGENT`): it stands in for the untrained learner. A uniform ``random`` bot would be
+closer to that learner, but it kills itself within its first clip in nearly every game, so every
+pair of the first round would hold two deaths and every synthetic label would be a tie; the
+filtered bot lives long enough for some clips to end alive, or in a win.
 
 :class:`~palaestra.league.prefs.bomber_clips.BomberGame` plays each replay again and cuts the
 member's clips (:func:`clip_starts`): always the window of its last ``length`` steps, which holds
@@ -38,7 +41,7 @@ from palaestra.league.prefs.segments import Segment
 __all__ = ["INITIAL_AGENT", "OPPONENT", "RoundGames", "clip_starts", "draw_pairs", "learner_agent",
            "play_round"]
 
-INITIAL_AGENT = "random"
+INITIAL_AGENT = "filtered-random"
 """The built-in bot that plays the clips' games before the league has a checkpoint."""
 OPPONENT = "simple"
 """The built-in bot in the other three seats."""
