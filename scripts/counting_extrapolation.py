@@ -1,4 +1,4 @@
-"""Train LSTM and NAC counting policies on T in 5..12 and plot success rate against T up to 25.
+"""Train LSTM, NAC and NAU counting policies on T in 5..12 and plot success rate against T.
 
 The grid-world counting experiment of the NALU paper on ``palaestra/GridCounting-v0``. Every run
 is trained with the same REINFORCE loop and the same features; only the recurrent core differs.
@@ -11,7 +11,8 @@ Writes, under ``--out``:
 
 Example (about 2 minutes per run on one core)::
 
-    .venv/bin/python scripts/counting_extrapolation.py --kinds lstm nac --seeds 0 1 2 --out runs/counting
+    .venv/bin/python scripts/counting_extrapolation.py --kinds lstm nac nau --seeds 0 1 2 3 4 \
+        --out runs/counting
 """
 
 from __future__ import annotations
@@ -29,28 +30,39 @@ from rich.table import Table
 from palaestra.agents.learned.nalu import POLICY_KINDS
 from palaestra.league.training.counting import (
     CountingTrainConfig,
-    plot_extrapolation,
-    run_comparison,
     save_counting_run,
 )
+from palaestra.league.training.counting_compare import plot_extrapolation, run_comparison
 
-REPORT_TS = (5, 8, 12, 14, 16, 19, 22, 25)
+REPORT_TS = (5, 8, 12, 13, 14, 16, 19, 22, 25, 30)
 
 
 def main(argv: list[str] | None = None) -> int:
     defaults = CountingTrainConfig()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--kinds", nargs="+", default=["lstm", "nac"], choices=POLICY_KINDS)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--kinds", nargs="+", default=["lstm", "nac", "nau"], choices=POLICY_KINDS,
+                   help="recurrent cores to train, each on every seed (default: lstm nac nau)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4],
+                   help="training seeds; each seeds torch, the sampling and the episodes")
     p.add_argument("--updates", type=int, default=defaults.updates,
                    help=f"policy-gradient updates per run (default {defaults.updates})")
     p.add_argument("--batch-episodes", type=int, default=defaults.batch_episodes)
     p.add_argument("--hidden", type=int, default=defaults.hidden,
-                   help="recurrent state size (default: 32 for lstm, 8 for nac/nalu)")
-    p.add_argument("--eval-t-max", type=int, default=defaults.eval_t_max)
+                   help="recurrent state size (default: 32 for lstm, 8 for nac/nalu/nau)")
+    p.add_argument("--eval-t-max", type=int, default=defaults.eval_t_max,
+                   help=f"largest T evaluated and plotted (default {defaults.eval_t_max})")
     p.add_argument("--eval-episodes", type=int, default=defaults.eval_episodes,
                    help="evaluation episodes per T")
+    p.add_argument("--restarts", type=int, default=1,
+                   help="train this many policies per seed for the kinds of --restart-kinds, "
+                        "each from its own seed, and keep the one with the best greedy success "
+                        "on the held-out T 13..14 (never a test T); default 1: no selection")
+    p.add_argument("--restart-kinds", nargs="+", default=["nau"], choices=POLICY_KINDS,
+                   help="the kinds --restarts applies to (default: nau); the others train once")
+    p.add_argument("--workers", type=int, default=1,
+                   help="train this many runs at once, one process each (default 1); the "
+                        "progress bars then move once a run ends")
     p.add_argument("--out", type=Path, default=Path("runs/counting"))
     args = p.parse_args(argv)
     console = Console()
@@ -58,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         base = CountingTrainConfig(updates=args.updates, batch_episodes=args.batch_episodes,
                                    hidden=args.hidden, eval_t_max=args.eval_t_max,
                                    eval_episodes=args.eval_episodes)
+        if args.restarts < 1:
+            raise ValueError(f"--restarts must be at least 1, got {args.restarts}")
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
@@ -70,9 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         def progress(tag: str, update: int, total: int, stats: dict[str, float]) -> None:
             if tag not in tasks:
                 tasks[tag] = bar.add_task(f"{tag:<14}", total=total, stats="")
-            bar.update(tasks[tag], completed=update, stats=f"batch success {stats['success']:.2f}")
+            bar.update(tasks[tag], completed=update, stats=f"success {stats['success']:.2f}")
 
-        results = run_comparison(args.kinds, args.seeds, base, progress)
+        results = run_comparison(args.kinds, args.seeds, base, progress,
+                                 restarts={kind: args.restarts for kind in args.restart_kinds},
+                                 workers=args.workers)
     for r in results:
         save_counting_run(r, args.out / f"{r.config.kind}-seed{r.config.seed}")
     (args.out / "results.json").write_text(json.dumps(
@@ -85,10 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     ts = [t for t in REPORT_TS if base.eval_t_min <= t <= base.eval_t_max]
     for t in ts:
         table.add_column(f"T={t}", justify="right")
+    table.add_column("restarts", justify="right")
     table.add_column("train s", justify="right")
     for r in results:
         table.add_row(f"{r.config.kind} seed {r.config.seed}",
-                      *(f"{r.success_by_t[t]:.2f}" for t in ts), f"{r.train_seconds:.0f}")
+                      *(f"{r.success_by_t[t]:.2f}" for t in ts), str(r.config.restarts),
+                      f"{r.train_seconds:.0f}")
     console.print(table)
     console.print(f"wrote {png}, {args.out / 'results.json'} and {runs} policies under {args.out}")
     return 0

@@ -129,8 +129,8 @@ def test_the_schedule_rises_linearly_between_start_and_end():
 
 
 def test_nau_policy_with_integer_weights_is_on_time_for_any_T():
-    """The NAU counting policy can hold the exact rule with weights in {-1, 0, 1} (and learned
-    scales), and then extrapolates to any T."""
+    """The NAU counting policy can hold the exact rule with weights in {-1, 0, 1} (and the
+    learned scale), and then extrapolates to any T."""
     policy = CountingPolicy("nau", hidden=1, feature_scale=4.0, gain=20.0)
     assert arithmetic_units(policy) == [policy.core, policy.head]
     stay = [0.0, 1.0, -1.0] + [0.0] * 6 + [-1.0]  # T - distance - steps (this one included)
@@ -139,10 +139,10 @@ def test_nau_policy_with_integer_weights_is_on_time_for_any_T():
     with torch.no_grad():
         policy.core.weight.copy_(torch.tensor([[1.0] + [0.0] * 8]))
         policy.head.weight.copy_(torch.tensor(rows))
-        policy.log_scale.copy_(torch.log(torch.tensor([1.0] + [0.1] * 4)))  # moves: +-2
-        policy.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0, 0.0]))
-    # stay: 5 * slack + 3, with slack = T - distance - steps (this one included); towards the
-    # target: 2. The agent stays while it can still arrive in time (slack >= 0), else moves.
+        policy.log_scale.zero_()  # the logits are gain (20) times the head's sums
+        policy.bias.copy_(torch.tensor([22.5, 0.0, 0.0, 0.0, 0.0]))
+    # stay: 5 * slack + 22.5, with slack = T - distance - steps (this one included); towards the
+    # target: 20. The agent stays while it can still arrive in time (slack >= 0), else moves.
     assert float(policy.sparsity_penalty().detach()) == 0.0
     agent = CountingPolicyAgent(policy, greedy=True)
     env = GridCountingEnv(max_t=40)

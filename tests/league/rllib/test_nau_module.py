@@ -74,7 +74,7 @@ def test_the_module_wraps_a_nau_counting_policy_with_an_initial_state_per_episod
     assert isinstance(module, NauCountingModule) and module.is_stateful()
     policy = module.policy
     assert isinstance(policy, CountingPolicy) and policy.kind == "nau"
-    assert (policy.hidden, policy.gain, policy.feature_scale) == (8, 20.0, 4.0)
+    assert (policy.hidden, policy.gain, policy.feature_scale) == (8, 1.0, 4.0)  # the trainer's
     assert FEATURE_SCALE == 4.0  # the scale CountingFeatures' observations have
     assert {id(u) for u in arithmetic_units(module)} == {id(u) for u in arithmetic_units(policy)}
     state = module.get_initial_state()
@@ -333,7 +333,9 @@ def test_a_tiny_nau_counting_league_trains_resumes_and_replays(tmp_path: Path) -
     assert any(not torch.equal(a, u.weight) for a, u in zip(first, units))  # it trained on
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     learner = {e["iteration"]: e["learner"]["m0"] for e in events if e["event"] == "iteration"}
-    # progress: 400 of the 800 planned steps (weight (0.5 - 0.3) / (0.6 - 0.3)), then all 800
-    assert learner[1][REGULARIZER_WEIGHT_KEY] == pytest.approx(2 / 3)
-    assert learner[2][REGULARIZER_WEIGHT_KEY] == pytest.approx(1.0)
+    # progress: 400 of the 800 planned steps (weight (0.5 - 0.3) / (0.6 - 0.3) of the full one),
+    # then all 800
+    full = NauConfig().regularizer
+    assert learner[1][REGULARIZER_WEIGHT_KEY] == pytest.approx(2 / 3 * full)
+    assert learner[2][REGULARIZER_WEIGHT_KEY] == pytest.approx(full)
     assert all(0.0 <= v[SPARSITY_PENALTY_KEY] <= 0.5 for v in learner.values())

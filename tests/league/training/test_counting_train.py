@@ -10,13 +10,13 @@ from palaestra.agents.learned.nalu import CountingPolicyAgent
 from palaestra.envs.counting import GridCountingEnv
 from palaestra.league.training.counting import (
     CountingTrainConfig,
+    candidate_seed,
     evaluate_counting_policy,
     load_counting_policy,
-    plot_extrapolation,
-    run_comparison,
     save_counting_run,
     train_counting,
 )
+from palaestra.league.training.counting_compare import plot_extrapolation, run_comparison
 
 TINY = dict(updates=6, batch_episodes=16, eval_t_min=5, eval_t_max=8, eval_episodes=20,
             log_every=3)
@@ -73,10 +73,53 @@ def test_comparison_and_plot(tmp_path):
     results = run_comparison(["lstm", "nac"], [0, 1], CountingTrainConfig(**TINY))
     assert [(r.config.kind, r.config.seed) for r in results] == [
         ("lstm", 0), ("lstm", 1), ("nac", 0), ("nac", 1)]
+    in_two = run_comparison(["lstm", "nac"], [0, 1], CountingTrainConfig(**TINY), workers=2)
+    assert [r.success_by_t for r in in_two] == [r.success_by_t for r in results]
     png = plot_extrapolation(results, tmp_path / "x.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="no results"):
         plot_extrapolation([], tmp_path / "y.png")
+
+
+def test_nau_training_keeps_its_weights_in_range_and_follows_its_schedule():
+    config = CountingTrainConfig(kind="nau", seed=2, **TINY)
+    assert config.gain_value == 1.0 and config.decays_lr
+    assert CountingTrainConfig(kind="nac").gain_value == 20.0
+    assert not CountingTrainConfig(kind="nac").decays_lr
+    assert config.regularizer_schedule().weight(1.0) == config.regularizer
+    a, b = train_counting(config), train_counting(config)
+    assert a.success_by_t == b.success_by_t
+    for unit in (a.policy.core, a.policy.head):
+        assert float(unit.weight.abs().max()) <= 1.0
+    for pa, pb in zip(a.policy.parameters(), b.policy.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+    # without the regulariser the run differs (it is on in the last updates of six)
+    free = train_counting(CountingTrainConfig(kind="nau", seed=2, regularizer=0.0, **TINY))
+    assert any(not torch.equal(pa, pf) for pa, pf in zip(a.policy.parameters(),
+                                                         free.policy.parameters()))
+
+
+def test_restarts_keep_the_candidate_best_on_the_held_out_T():
+    one = train_counting(CountingTrainConfig(kind="nau", seed=5, **TINY))
+    config = CountingTrainConfig(kind="nau", seed=5, restarts=3, select_t_min=6, select_t_max=7,
+                                 select_episodes=20, **TINY)
+    picked = train_counting(config)
+    seeds = [c["seed"] for c in picked.selection]
+    assert seeds[0] == 5 == candidate_seed(5, 0) and len(set(seeds)) == 3
+    assert seeds == [candidate_seed(5, i) for i in range(3)]
+    scores = [c["held_out_success"] for c in picked.selection]
+    chosen = [i for i, c in enumerate(picked.selection) if c.get("chosen")]
+    assert len(chosen) == 1 and scores[chosen[0]] == max(scores)
+    assert scores.index(max(scores)) == chosen[0]  # the earliest among equals
+    assert all(sorted(c["held_out_by_T"]) == ["6", "7"] for c in picked.selection)
+    # the kept policy is the chosen candidate's own run, evaluated on the same unseen episodes
+    alone = train_counting(CountingTrainConfig(kind="nau", seed=seeds[chosen[0]], **TINY))
+    for pa, pb in zip(picked.policy.parameters(), alone.policy.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+    assert one.selection == [] and picked.to_dict()["selection"] == picked.selection
+    assert picked.config.seed == 5 and picked.to_dict()["config"]["restarts"] == 3
+    results = run_comparison(["nac", "nau"], [5], CountingTrainConfig(**TINY), restarts={"nau": 2})
+    assert [r.config.restarts for r in results] == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -86,6 +129,11 @@ def test_comparison_and_plot(tmp_path):
         ({"updates": 0}, "updates must be a positive integer"),
         ({"t_min": 9, "t_max": 5}, "t_min <= t_max"),
         ({"learning_rate": -1.0}, "must be positive"),
+        ({"gain": 0.0}, "gain must be positive"),
+        ({"regularizer": -1.0}, "regulariser strength"),
+        ({"regularizer_start": 0.8, "regularizer_end": 0.5}, "regulariser schedule"),
+        ({"restarts": 0}, "restarts must be a positive integer"),
+        ({"select_t_min": 14, "select_t_max": 13}, "select_t_min <= select_t_max"),
     ],
 )
 def test_bad_config_is_refused(overrides, message):

@@ -173,9 +173,12 @@ class CountingPolicy(nn.Module):
             nn.init.uniform_(head_nau.weight, -head_init, head_init)
             self.head = head_nau
             self.gain = float(gain)
-            # One learned scale per action: the NAU's weights stay integers (sums of counts),
-            # and how sharply each action's sum decides is learned apart from them.
-            self.log_scale = nn.Parameter(torch.zeros(n_actions))
+            # One learned scale for all the logits: the NAU's weights stay integers (sums of
+            # counts) while how sharply they decide is learned apart from them. It is shared so
+            # that the difference of two actions' logits stays an integer sum of counts times one
+            # number: a scale per action would weigh the counts of one against another by a ratio
+            # that only approaches the right one, and the error would grow with T.
+            self.log_scale = nn.Parameter(torch.zeros(()))
             self.bias = nn.Parameter(torch.zeros(n_actions))
             self.value = nn.Sequential(nn.Linear(n_in + hidden, 64), nn.Tanh(), nn.Linear(64, 1))
         else:

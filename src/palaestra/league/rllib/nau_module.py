@@ -47,6 +47,7 @@ from palaestra.agents.learned.nalu import FEATURE_NAMES, CountingPolicy, countin
 from palaestra.agents.learned.nau import RegularizerSchedule
 from palaestra.errors import ConfigError
 from palaestra.league.rllib.modules import settings_from_model_config
+from palaestra.league.training.counting import CountingTrainConfig
 
 CONFIG_KEY = "counting_nau"
 """The key of this module's settings inside RLlib's ``model_config``."""
@@ -64,6 +65,10 @@ NAU_DIAGNOSTICS: tuple[str, ...] = (REGULARIZER_WEIGHT_KEY, SPARSITY_PENALTY_KEY
 """The learner metrics a NAU module adds to PPO's own."""
 
 
+_TRAINER = CountingTrainConfig(kind="nau")
+"""The REINFORCE trainer's NAU settings: the defaults of :class:`NauConfig`."""
+
+
 @dataclass(frozen=True)
 class NauConfig:
     """The shape of :class:`NauCountingModule` and its regulariser schedule.
@@ -71,15 +76,15 @@ class NauConfig:
     The defaults are those of the REINFORCE trainer (``CountingTrainConfig`` with ``kind="nau"``).
     """
 
-    hidden: int = 8
+    hidden: int = _TRAINER.hidden_size
     """Size of the accumulator ``h`` (the NAU core's outputs)."""
-    gain: float = 20.0
-    """Fixed inverse temperature of the NAU head's logits."""
-    regularizer: float = 1.0
+    gain: float = _TRAINER.gain_value
+    """Initial value of the learned inverse temperature of the NAU head's logits."""
+    regularizer: float = _TRAINER.regularizer
     """The sparsity regulariser's weight once fully on (0: none)."""
-    regularizer_start: float = 0.3
+    regularizer_start: float = _TRAINER.regularizer_start
     """Fraction of the run after which the regulariser starts to rise from 0."""
-    regularizer_end: float = 0.6
+    regularizer_end: float = _TRAINER.regularizer_end
     """Fraction of the run at which it reaches ``regularizer``."""
     max_seq_len: int = 32
     """Length of the sequences PPO trains on (RLlib's ``max_seq_len``; the LSTM core's too)."""

@@ -5,8 +5,8 @@ T in 5..12 and evaluated on larger T. :func:`train_counting` trains one policy
 (:class:`~palaestra.agents.learned.nalu.CountingPolicy`, LSTM, NAC or NALU core) with REINFORCE and a
 learned baseline on the env's own reward (1 for arriving at the target exactly at step T, else 0;
 nothing is shaped), then measures its success rate for every T of ``eval_t_min..eval_t_max`` on
-unseen episodes. :func:`run_comparison` does that for several kinds and
-:func:`plot_extrapolation` draws success rate against T.
+unseen episodes. :mod:`palaestra.league.training.counting_compare` runs it for several kinds and
+seeds and plots success rate against T.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from palaestra.agents.learned.nalu import POLICY_KINDS, CountingPolicy, PolicyKind
+from palaestra.agents.learned.nau import RegularizerSchedule
 from palaestra.envs.counting.env import GridCountingConfig, GridCountingEnv
 from palaestra.errors import ConfigError, FileFormatError
 
@@ -31,6 +32,8 @@ ProgressFn = Callable[[int, dict[str, float]], None]
 
 EVAL_SEED_OFFSET = 1_000_003
 """Evaluation episodes are seeded apart from the training seed, so they are unseen episodes."""
+SELECT_SEED_OFFSET = 2_000_029
+"""The held-out episodes that choose among restarts are seeded apart from both."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class CountingTrainConfig:
     """One training run of a counting policy, and its evaluation."""
 
     kind: PolicyKind = "nac"
-    """Recurrent core: ``lstm``, ``nac`` or ``nalu``."""
+    """Recurrent core: ``lstm``, ``nac``, ``nalu`` or ``nau``."""
     seed: int = 0
     """Seeds torch, the action sampling and every episode (through a numpy Generator)."""
     updates: int = 1500
@@ -46,7 +49,11 @@ class CountingTrainConfig:
     batch_episodes: int = 256
     """Episodes per update, played in lockstep."""
     learning_rate: float = 5e-3
-    """Adam step size."""
+    """Adam step size (at the first update)."""
+    lr_decay: bool | None = None
+    """Whether the step size decays linearly from ``learning_rate`` to 0 at the last update;
+    ``None``: for NAU policies only. A step size that decays to 0 lets the regularised NAU
+    weights settle exactly on -1, 0 or 1 instead of jittering around them."""
     entropy_start: float = 0.02
     """Entropy bonus at the first update; decays linearly to ``entropy_end`` at the last."""
     entropy_end: float = 0.0
@@ -57,13 +64,23 @@ class CountingTrainConfig:
     """Weight of an L1 penalty on the NAC weights (:meth:`CountingPolicy.nac_l1`); 0 for none.
     Without it the NAC policy leans on accumulated terms that only fit the training range of T
     (at T=19, 1,500 updates: 68% on time without, 72% with 1e-3, 24% with 3e-3, 14% with 1e-2)."""
+    regularizer: float = 10.0
+    """NAU policies: the weight of the NAU sparsity regulariser
+    (:meth:`CountingPolicy.sparsity_penalty`) once fully on; 0 for none. Ignored by other kinds."""
+    regularizer_start: float = 0.3
+    """Fraction of the updates after which the regulariser starts to rise from 0."""
+    regularizer_end: float = 0.6
+    """Fraction of the updates at which it reaches ``regularizer``
+    (:class:`~palaestra.agents.learned.nau.RegularizerSchedule`)."""
     max_grad_norm: float = 1.0
     """Gradients are clipped to this global norm."""
     hidden: int | None = None
     """Size of the recurrent state; ``None``: 32 for the LSTM, 8 for NAC and NALU cores (the
     sizes that did best in our runs)."""
-    gain: float = 20.0
-    """Fixed inverse temperature of the NAC head's logits (NAC and NALU policies)."""
+    gain: float | None = None
+    """Inverse temperature of the head's logits: fixed for NAC and NALU policies (``None``: 20),
+    the initial value of a learned one for NAU policies (``None``: 1, so that the NAU weights, not
+    the scale, first carry the policy and grow to the -1 and 1 the regulariser rounds them to)."""
     feature_scale: float = 4.0
     """Step counts in the features are divided by this."""
     t_min: int = 5
@@ -75,7 +92,7 @@ class CountingTrainConfig:
     many updates (a curriculum inside the training range)."""
     eval_t_min: int = 5
     """Smallest T of the final evaluation."""
-    eval_t_max: int = 25
+    eval_t_max: int = 30
     """Largest T of the final evaluation (beyond ``t_max``: extrapolation)."""
     eval_episodes: int = 500
     """Evaluation episodes per value of T."""
@@ -83,28 +100,61 @@ class CountingTrainConfig:
     """Evaluate the most likely action (True) or sample from the policy (False)."""
     log_every: int = 50
     """Updates between entries of the training curve."""
+    restarts: int = 1
+    """Policies trained, each from its own seed (:func:`candidate_seed`); the one with the best
+    greedy success on the held-out T ``select_t_min..select_t_max`` is kept. Model selection
+    sees neither the evaluation's episodes nor, with the defaults, any T beyond 14."""
+    select_t_min: int = 13
+    """Smallest held-out T that chooses among restarts."""
+    select_t_max: int = 14
+    """Largest held-out T that chooses among restarts."""
+    select_episodes: int = 200
+    """Held-out episodes per T for choosing among restarts."""
 
     def __post_init__(self) -> None:
         if self.kind not in POLICY_KINDS:
             raise ConfigError(f"kind must be one of {POLICY_KINDS}, got {self.kind!r}")
         if self.hidden is not None and (int(self.hidden) != self.hidden or self.hidden < 1):
             raise ConfigError(f"hidden must be a positive integer, got {self.hidden!r}")
-        for name in ("updates", "batch_episodes", "eval_episodes", "log_every"):
+        for name in ("updates", "batch_episodes", "eval_episodes", "log_every", "restarts",
+                     "select_episodes"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.curriculum_updates < 0:
             raise ConfigError(f"curriculum_updates must be >= 0, got {self.curriculum_updates}")
         if not self.learning_rate > 0 or not self.max_grad_norm > 0 or not self.feature_scale > 0:
             raise ConfigError("learning_rate, max_grad_norm and feature_scale must be positive")
+        if self.gain is not None and not self.gain > 0:
+            raise ConfigError(f"gain must be positive, got {self.gain}")
         if min(self.entropy_start, self.entropy_end, self.value_coef, self.sparsity) < 0:
             raise ConfigError("entropy_start, entropy_end, value_coef and sparsity must be >= 0")
         if not 1 <= self.t_min <= self.t_max:
             raise ConfigError(f"need 1 <= t_min <= t_max, got {self.t_min}, {self.t_max}")
         if not 1 <= self.eval_t_min <= self.eval_t_max:
             raise ConfigError("need 1 <= eval_t_min <= eval_t_max")
-        # Validates the env parameters too (max_t bounds the largest evaluated T).
+        if not 1 <= self.select_t_min <= self.select_t_max <= max(30, self.eval_t_max):
+            raise ConfigError("need 1 <= select_t_min <= select_t_max <= the largest T")
+        # Validates the env parameters and the regulariser schedule too (max_t bounds the
+        # largest evaluated T).
         self.env_config(self.t_min, self.t_max)
+        self.regularizer_schedule()
 
+
+    def regularizer_schedule(self) -> RegularizerSchedule:
+        """The NAU regulariser's weight over training."""
+        return RegularizerSchedule(self.regularizer, self.regularizer_start, self.regularizer_end)
+
+    @property
+    def gain_value(self) -> float:
+        """``gain``, or the default for ``kind``."""
+        if self.gain is not None:
+            return float(self.gain)
+        return 1.0 if self.kind == "nau" else 20.0
+
+    @property
+    def decays_lr(self) -> bool:
+        """``lr_decay``, or the default for ``kind``."""
+        return self.kind == "nau" if self.lr_decay is None else bool(self.lr_decay)
 
     @property
     def hidden_size(self) -> int:
@@ -138,6 +188,8 @@ class CountingResult:
     """Wall time of the evaluation."""
     policy: CountingPolicy | None = field(default=None, repr=False, compare=False)
     """The trained policy (not part of the JSON)."""
+    selection: list[dict[str, Any]] = field(default_factory=list)
+    """With restarts: each candidate's seed and held-out success, the kept one ``chosen``."""
 
     def success_at(self, t: int) -> float:
         return self.success_by_t[t]
@@ -159,6 +211,7 @@ class CountingResult:
             "curve": self.curve,
             "train_seconds": self.train_seconds,
             "eval_seconds": self.eval_seconds,
+            "selection": self.selection,
         }
 
 
@@ -252,27 +305,84 @@ def _torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def candidate_seed(seed: int, index: int) -> int:
+    """The seed of restart ``index`` of a run seeded ``seed``: ``seed`` itself for the first, so
+    that one restart is the plain run; derived from both for the others."""
+    if index == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
 def train_counting(config: CountingTrainConfig, progress: ProgressFn | None = None) -> CountingResult:
-    """Train a counting policy on T in ``t_min..t_max``, then evaluate it on every T."""
+    """Train a counting policy on T in ``t_min..t_max``, then evaluate it on every T.
+
+    With ``restarts > 1``, that many policies are trained (seeds :func:`candidate_seed`) and the
+    one with the best greedy success on the held-out ``select_t_min..select_t_max`` (on episodes
+    of their own, apart from the evaluation's) is kept and evaluated; the others are dropped.
+    ``progress`` counts the updates of all restarts.
+    """
     with _torch_threads(1):
-        return _train(config, progress)
+        if config.restarts == 1:
+            policy, curve, seconds = _train(config, progress)
+            return _evaluate(config, policy, curve, seconds, [])
+        selection: list[dict[str, Any]] = []
+        trained: list[tuple[CountingPolicy, list[dict[str, float]]]] = []
+        seconds = 0.0
+        held_out = range(config.select_t_min, config.select_t_max + 1)
+        for index in range(config.restarts):
+            seed = candidate_seed(config.seed, index)
+            offset = index * config.updates
+            report = None if progress is None else (
+                lambda u, stats, offset=offset: progress(offset + u, stats))
+            policy, curve, took = _train(replace(config, seed=seed, restarts=1), report)
+            seconds += took
+            held, _ = evaluate_counting_policy(
+                policy, held_out, config.select_episodes, seed=seed + SELECT_SEED_OFFSET,
+                greedy=config.eval_greedy, env_config=config.env_config(config.t_min, config.t_max))
+            score = float(np.mean(list(held.values())))
+            selection.append({"seed": seed, "held_out_success": score,
+                              "held_out_by_T": {str(t): v for t, v in held.items()}})
+            trained.append((policy, curve))
+        # the best held-out success; among equals, the earliest restart
+        chosen = max(range(len(selection)), key=lambda i: (selection[i]["held_out_success"], -i))
+        selection[chosen]["chosen"] = True
+        return _evaluate(config, *trained[chosen], seconds, selection)
 
 
-def _train(config: CountingTrainConfig, progress: ProgressFn | None) -> CountingResult:
+def _evaluate(config: CountingTrainConfig, policy: CountingPolicy, curve: list[dict[str, float]],
+              train_seconds: float, selection: list[dict[str, Any]]) -> CountingResult:
+    c = config
+    start = time.perf_counter()
+    success, outcomes = evaluate_counting_policy(
+        policy, range(c.eval_t_min, c.eval_t_max + 1), c.eval_episodes,
+        seed=c.seed + EVAL_SEED_OFFSET, greedy=c.eval_greedy,
+        env_config=c.env_config(c.t_min, c.t_max),
+    )
+    return CountingResult(c, success, outcomes, curve, train_seconds,
+                          time.perf_counter() - start, policy, selection)
+
+
+def _train(config: CountingTrainConfig, progress: ProgressFn | None
+           ) -> tuple[CountingPolicy, list[dict[str, float]], float]:
+    """One training run: the policy, its training curve and the seconds it took."""
     c = config
     torch.manual_seed(c.seed)
     rng = np.random.default_rng(c.seed)
     generator = torch.Generator().manual_seed(c.seed)
-    policy = CountingPolicy(c.kind, hidden=c.hidden_size, gain=c.gain,
+    policy = CountingPolicy(c.kind, hidden=c.hidden_size, gain=c.gain_value,
                             feature_scale=c.feature_scale)
     optimizer = torch.optim.Adam(policy.parameters(), lr=c.learning_rate)
     envs = [GridCountingEnv(c.env_config(c.t_min, c.t_max)) for _ in range(c.batch_episodes)]
     curve: list[dict[str, float]] = []
     window: list[float] = []
+    schedule = c.regularizer_schedule()
     start = time.perf_counter()
     for update in range(1, c.updates + 1):
         frac = (update - 1) / max(1, c.updates - 1)
         entropy_coef = c.entropy_start + (c.entropy_end - c.entropy_start) * frac
+        if c.decays_lr:
+            for group in optimizer.param_groups:
+                group["lr"] = c.learning_rate * (1.0 - frac)
         top = c.t_max
         if c.curriculum_updates:
             top = c.t_min + round((c.t_max - c.t_min) * min(1.0, update / c.curriculum_updates))
@@ -282,10 +392,14 @@ def _train(config: CountingTrainConfig, progress: ProgressFn | None) -> Counting
         loss = _loss(rollout, entropy_coef, c.value_coef)
         if c.sparsity:
             loss = loss + c.sparsity * policy.nac_l1()
+        lam = schedule.weight(frac) if c.kind == "nau" else 0.0
+        if lam:
+            loss = loss + lam * policy.sparsity_penalty()
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), c.max_grad_norm)
         optimizer.step()
+        policy.clamp_()
         window.append(float(rollout.returns.mean()))
         if update % c.log_every == 0 or update == c.updates:
             curve.append({"update": update, "episodes": update * c.batch_episodes,
@@ -293,15 +407,7 @@ def _train(config: CountingTrainConfig, progress: ProgressFn | None) -> Counting
             window = []
         if progress is not None:
             progress(update, {"success": float(rollout.returns.mean()), "t_max": float(top)})
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    success, outcomes = evaluate_counting_policy(
-        policy, range(c.eval_t_min, c.eval_t_max + 1), c.eval_episodes,
-        seed=c.seed + EVAL_SEED_OFFSET, greedy=c.eval_greedy,
-        env_config=c.env_config(c.t_min, c.t_max),
-    )
-    return CountingResult(c, success, outcomes, curve, train_seconds,
-                          time.perf_counter() - start, policy)
+    return policy, curve, time.perf_counter() - start
 
 
 @torch.no_grad()
@@ -367,67 +473,3 @@ def load_counting_policy(directory: str | Path) -> CountingPolicy:
         raise FileFormatError(f"{path}: not a readable counting policy ({exc})") from exc
     policy.eval()
     return policy
-
-
-# ------------------------------------------------------------------------------ comparison
-
-
-def run_comparison(
-    kinds: Sequence[str],
-    seeds: Sequence[int],
-    base: CountingTrainConfig,
-    progress: Callable[[str, int, int, dict[str, float]], None] | None = None,
-) -> list[CountingResult]:
-    """Train ``base`` once per kind and seed (same everything else); results in that order."""
-    results = []
-    for kind in kinds:
-        for seed in seeds:
-            config = CountingTrainConfig(**{**asdict(base), "kind": kind, "seed": seed})
-            tag = f"{kind} seed {seed}"
-            report = None if progress is None else (
-                lambda u, s, tag=tag, total=config.updates: progress(tag, u, total, s))
-            results.append(train_counting(config, report))
-    return results
-
-
-def plot_extrapolation(results: Sequence[CountingResult], path: str | Path,
-                       goal: tuple[int, float] | None = (19, 0.9)) -> Path:
-    """Success rate against T, one line per kind (mean over seeds, seeds as thin lines); a PNG.
-
-    The training range of T is shaded; ``goal`` (T, success rate) is marked.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    if not results:
-        raise ValueError("no results to plot")
-    colors = {"lstm": "tab:orange", "nac": "tab:blue", "nalu": "tab:green"}
-    labels = {"lstm": "LSTM", "nac": "NAC", "nalu": "NALU"}
-    fig = Figure(figsize=(8.5, 5.0), layout="constrained")
-    ax = fig.add_subplot()
-    c0 = results[0].config
-    ax.axvspan(c0.t_min - 0.5, c0.t_max + 0.5, color="0.92", zorder=0,
-               label=f"training T ({c0.t_min}..{c0.t_max})")
-    for kind in dict.fromkeys(r.config.kind for r in results):
-        runs = [r for r in results if r.config.kind == kind]
-        ts = sorted(runs[0].success_by_t)
-        table = np.array([[r.success_by_t[t] for t in ts] for r in runs])
-        color = colors.get(kind, None)
-        if len(runs) > 1:
-            for row in table:
-                ax.plot(ts, row, color=color, linewidth=0.7, alpha=0.35)
-        ax.plot(ts, table.mean(axis=0), color=color, linewidth=2.2, marker="o", markersize=3.5,
-                label=f"{labels.get(kind, kind)} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
-    if goal is not None:
-        ax.plot([goal[0]], [goal[1]], marker="*", markersize=13, color="crimson", linestyle="none",
-                label=f"goal: {goal[1]:.0%} at T={goal[0]}")
-    ax.set_xlabel("instruction T (steps to arrive in)")
-    ax.set_ylabel("success rate (greedy policy)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Grid-world counting: extrapolation beyond the training range of T")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left")
-    out = Path(path)
-    FigureCanvasAgg(fig)
-    fig.savefig(out, format="png", dpi=120)
-    return out
