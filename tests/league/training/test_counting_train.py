@@ -149,3 +149,13 @@ def test_nac_policy_extrapolates_beyond_the_training_range():
     assert nac.train_range_success >= 0.85
     assert nac.success_by_t[19] >= 0.5
     assert nac.success_by_t[19] > lstm.success_by_t[19] + 0.3
+
+
+@pytest.mark.slow
+def test_nau_policy_counts_exactly_far_beyond_the_training_range():
+    """Trained on T in 5..12 (seed 0, one run, no selection), the NAU policy's weights settle on
+    -1, 0 and 1 and it stays on time at T=19 and beyond."""
+    nau = train_counting(CountingTrainConfig(kind="nau", seed=0, eval_episodes=200))
+    assert nau.train_range_success >= 0.95
+    assert nau.success_by_t[19] >= 0.9
+    assert float(nau.policy.sparsity_penalty().detach()) < 0.02
