@@ -107,7 +107,7 @@ def test_a_round_replays_the_same_games_and_clips_for_a_seed(tmp_path: Path) -> 
                for a, b in zip(clips, again))
     assert clips[0].obs.shape == (8, OBS_SPACE.shape[0]) and clips[0].frames is None
     assert again[0].frames is not None and again[0].frames.shape[0] == 8  # for the window
-    assert clips[0].agent == "random (player_0)" and clips[-1].agent.endswith(f"(player_{games.games - 1})")
+    assert clips[0].agent == f"{INITIAL_AGENT} (player_0)" and clips[-1].agent.endswith(f"(player_{games.games - 1})")
     assert len(list((tmp_path / "replays").glob("game-*.json.gz"))) == games.games
 
 
@@ -157,7 +157,7 @@ def test_prefs_train_bomber_end_to_end(tmp_path: Path, capsys: pytest.CaptureFix
     summary = json.loads((out / "prefs_results.json").read_text())
     history = summary["history"]
     assert summary["labels"] == 6 and [h["labels"] for h in history] == [2, 4, 6]
-    assert [h["player"] for h in history] == ["random", "random", "m0@it1"]  # then the learner
+    assert [h["player"] for h in history] == [INITIAL_AGENT, INITIAL_AGENT, "m0@it1"]  # then the learner
     assert [h["league_iteration"] for h in history] == [0, 1, 2]
     # resumed: the steps go on (the boards sampler steps its 32 boards at once: 8 steps of 32)
     assert [h["ppo_steps"] for h in history] == [0, 256, 512]
