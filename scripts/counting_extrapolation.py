@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--restarts", type=int, default=1,
                    help="train this many policies per seed for the kinds of --restart-kinds, "
                         "each from its own seed, and keep the one with the best greedy success "
-                        "on the held-out T 13..14 (never a test T); default 1: no selection")
+                        "on the held-out T 13..14 (never a test T; among equals, the one "
+                        "whose NAU weights are nearest to -1, 0 and 1); default 1: no selection")
     p.add_argument("--restart-kinds", nargs="+", default=["nau"], choices=POLICY_KINDS,
                    help="the kinds --restarts applies to (default: nau); the others train once")
     p.add_argument("--workers", type=int, default=1,

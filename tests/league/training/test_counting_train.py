@@ -110,7 +110,13 @@ def test_restarts_keep_the_candidate_best_on_the_held_out_T():
     scores = [c["held_out_success"] for c in picked.selection]
     chosen = [i for i, c in enumerate(picked.selection) if c.get("chosen")]
     assert len(chosen) == 1 and scores[chosen[0]] == max(scores)
-    assert scores.index(max(scores)) == chosen[0]  # the earliest among equals
+    # among equal held-out success, the weights nearest to -1, 0 and 1; then the earliest
+    residuals = [round(c["residual"], 4) for c in picked.selection]
+    best = [i for i, s in enumerate(scores) if s == max(scores)]
+    tied = [i for i in best if residuals[i] == min(residuals[j] for j in best)]
+    assert chosen[0] == tied[0]
+    assert picked.selection[chosen[0]]["residual"] == float(
+        picked.policy.sparsity_penalty().detach())
     assert all(sorted(c["held_out_by_T"]) == ["6", "7"] for c in picked.selection)
     # the kept policy is the chosen candidate's own run, evaluated on the same unseen episodes
     alone = train_counting(CountingTrainConfig(kind="nau", seed=seeds[chosen[0]], **TINY))

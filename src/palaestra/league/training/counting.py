@@ -75,7 +75,7 @@ class CountingTrainConfig:
     max_grad_norm: float = 1.0
     """Gradients are clipped to this global norm."""
     hidden: int | None = None
-    """Size of the recurrent state; ``None``: 32 for the LSTM, 8 for NAC and NALU cores (the
+    """Size of the recurrent state; ``None``: 32 for the LSTM, 8 for NAC, NALU and NAU cores (the
     sizes that did best in our runs)."""
     gain: float | None = None
     """Inverse temperature of the head's logits: fixed for NAC and NALU policies (``None``: 20),
@@ -102,7 +102,8 @@ class CountingTrainConfig:
     """Updates between entries of the training curve."""
     restarts: int = 1
     """Policies trained, each from its own seed (:func:`candidate_seed`); the one with the best
-    greedy success on the held-out T ``select_t_min..select_t_max`` is kept. Model selection
+    greedy success on the held-out T ``select_t_min..select_t_max`` is kept (among equals, the
+    one whose NAU weights are nearest to -1, 0 and 1). Model selection
     sees neither the evaluation's episodes nor, with the defaults, any T beyond 14."""
     select_t_min: int = 13
     """Smallest held-out T that chooses among restarts."""
@@ -189,7 +190,8 @@ class CountingResult:
     policy: CountingPolicy | None = field(default=None, repr=False, compare=False)
     """The trained policy (not part of the JSON)."""
     selection: list[dict[str, Any]] = field(default_factory=list)
-    """With restarts: each candidate's seed and held-out success, the kept one ``chosen``."""
+    """With restarts: each candidate's seed, held-out success and ``residual`` (the NAU
+    regulariser's value: how far its weights are from -1, 0 and 1), the kept one ``chosen``."""
 
     def success_at(self, t: int) -> float:
         return self.success_by_t[t]
@@ -318,7 +320,8 @@ def train_counting(config: CountingTrainConfig, progress: ProgressFn | None = No
 
     With ``restarts > 1``, that many policies are trained (seeds :func:`candidate_seed`) and the
     one with the best greedy success on the held-out ``select_t_min..select_t_max`` (on episodes
-    of their own, apart from the evaluation's) is kept and evaluated; the others are dropped.
+    of their own, apart from the evaluation's) is kept and evaluated; the others are dropped. Ties
+    go to the smallest NAU residual (:meth:`CountingPolicy.sparsity_penalty`), then the earliest.
     ``progress`` counts the updates of all restarts.
     """
     with _torch_threads(1):
@@ -341,12 +344,27 @@ def train_counting(config: CountingTrainConfig, progress: ProgressFn | None = No
                 greedy=config.eval_greedy, env_config=config.env_config(config.t_min, config.t_max))
             score = float(np.mean(list(held.values())))
             selection.append({"seed": seed, "held_out_success": score,
-                              "held_out_by_T": {str(t): v for t, v in held.items()}})
+                              "held_out_by_T": {str(t): v for t, v in held.items()},
+                              "residual": _residual(policy)})
             trained.append((policy, curve))
-        # the best held-out success; among equals, the earliest restart
-        chosen = max(range(len(selection)), key=lambda i: (selection[i]["held_out_success"], -i))
+        chosen = max(range(len(selection)), key=lambda i: _rank(selection[i], i))
         selection[chosen]["chosen"] = True
         return _evaluate(config, *trained[chosen], seconds, selection)
+
+
+def _residual(policy: CountingPolicy) -> float:
+    """How far the policy's NAU weights are from -1, 0 or 1 (the regulariser's value; 0 for the
+    other kinds)."""
+    with torch.no_grad():
+        return float(policy.sparsity_penalty())
+
+
+def _rank(candidate: dict[str, Any], index: int) -> tuple[float, float, int]:
+    """Sort key of a restart (the largest wins): the best held-out success; among equals, the
+    smallest residual, since only integer weights count exactly at every T (a held-out success
+    of 1.00 on T 13..14 does not tell an exact counter from one whose small weight errors add up
+    only later); then the earliest restart."""
+    return (candidate["held_out_success"], -round(candidate["residual"], 4), -index)
 
 
 def _evaluate(config: CountingTrainConfig, policy: CountingPolicy, curve: list[dict[str, float]],
