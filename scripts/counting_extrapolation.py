@@ -9,6 +9,10 @@ Writes, under ``--out``:
 * ``results.json``: per run, the config, success and outcome fractions per T, the training curve;
 * ``<kind>-seed<S>/policy.pt``: the trained policies (``load_counting_policy`` reads them).
 
+``--merge DIR ...`` trains nothing: it joins the runs of earlier ``--out`` folders (for instance
+``--kinds nau`` and ``--kinds lstm nac`` run apart) into one table, plot and ``results.json``;
+the policies stay where they were trained.
+
 Example (about 2 minutes per run on one core)::
 
     .venv/bin/python scripts/counting_extrapolation.py --kinds lstm nac nau --seeds 0 1 2 3 4 \
@@ -28,13 +32,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from palaestra.agents.learned.nalu import POLICY_KINDS
-from palaestra.league.training.counting import (
-    CountingTrainConfig,
-    save_counting_run,
+from palaestra.errors import FileFormatError
+from palaestra.league.training.counting import CountingResult, CountingTrainConfig, save_counting_run
+from palaestra.league.training.counting_compare import (
+    load_results,
+    plot_extrapolation,
+    run_comparison,
 )
-from palaestra.league.training.counting_compare import plot_extrapolation, run_comparison
 
 REPORT_TS = (5, 8, 12, 13, 14, 16, 19, 22, 25, 30)
+# what must agree for runs to share one table: the training and the evaluation
+COMPARED = ("t_min", "t_max", "updates", "batch_episodes", "eval_t_min", "eval_t_max",
+            "eval_episodes", "eval_greedy")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,9 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1,
                    help="train this many runs at once, one process each (default 1); the "
                         "progress bars then move once a run ends")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="DIR",
+                   help="train nothing: join the results.json of these earlier --out folders "
+                        "into one table and plot under --out")
     p.add_argument("--out", type=Path, default=Path("runs/counting"))
     args = p.parse_args(argv)
-    console = Console()
+    # a pipe gets the table's full width, not 80 columns
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    if args.merge:
+        try:
+            return _merge(args.merge, args.out, console)
+        except FileFormatError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 2
     try:
         base = CountingTrainConfig(updates=args.updates, batch_episodes=args.batch_episodes,
                                    hidden=args.hidden, eval_t_max=args.eval_t_max,
@@ -92,10 +111,40 @@ def main(argv: list[str] | None = None) -> int:
                                  workers=args.workers)
     for r in results:
         save_counting_run(r, args.out / f"{r.config.kind}-seed{r.config.seed}")
-    (args.out / "results.json").write_text(json.dumps(
-        {"base_config": asdict(base), "runs": [r.to_dict() for r in results]}, indent=2) + "\n")
-    png = plot_extrapolation(results, args.out / "extrapolation.png")
+    _report(results, {"base_config": asdict(base)}, args.out, console)
+    console.print(f"saved {runs} policies under {args.out}")
+    return 0
 
+
+def _merge(folders: list[Path], out: Path, console: Console) -> int:
+    results: list[CountingResult] = []
+    for folder in folders:
+        results += load_results(folder / "results.json")
+    if not results:
+        raise FileFormatError(f"no runs in {', '.join(map(str, folders))}")
+    runs = [(r.config.kind, r.config.seed) for r in results]
+    twice = sorted({run for run in runs if runs.count(run) > 1})
+    if twice:
+        raise FileFormatError(f"runs given twice: {twice}")
+    first = asdict(results[0].config)
+    for r in results[1:]:
+        differ = [k for k in COMPARED if asdict(r.config)[k] != first[k]]
+        if differ:
+            raise FileFormatError(f"{r.config.kind} seed {r.config.seed} differs from "
+                                  f"{results[0].config.kind} seed {results[0].config.seed} "
+                                  f"in {differ}: not one comparison")
+    out.mkdir(parents=True, exist_ok=True)
+    _report(results, {"merged_from": [str(f) for f in folders]}, out, console)
+    return 0
+
+
+def _report(results: list[CountingResult], header: dict[str, object], out: Path,
+            console: Console) -> None:
+    """Write results.json and the plot under ``out``; print the table."""
+    (out / "results.json").write_text(json.dumps(
+        {**header, "runs": [r.to_dict() for r in results]}, indent=2) + "\n")
+    png = plot_extrapolation(results, out / "extrapolation.png")
+    base = results[0].config
     table = Table(title=f"success rate by T (greedy, {base.eval_episodes} episodes each; "
                         f"trained on T {base.t_min}..{base.t_max})")
     table.add_column("run")
@@ -109,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                       *(f"{r.success_by_t[t]:.2f}" for t in ts), str(r.config.restarts),
                       f"{r.train_seconds:.0f}")
     console.print(table)
-    console.print(f"wrote {png}, {args.out / 'results.json'} and {runs} policies under {args.out}")
-    return 0
+    console.print(f"wrote {png} and {out / 'results.json'}")
 
 
 if __name__ == "__main__":

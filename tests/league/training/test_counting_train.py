@@ -16,7 +16,11 @@ from palaestra.league.training.counting import (
     save_counting_run,
     train_counting,
 )
-from palaestra.league.training.counting_compare import plot_extrapolation, run_comparison
+from palaestra.league.training.counting_compare import (
+    load_results,
+    plot_extrapolation,
+    run_comparison,
+)
 
 TINY = dict(updates=6, batch_episodes=16, eval_t_min=5, eval_t_max=8, eval_episodes=20,
             log_every=3)
@@ -165,3 +169,52 @@ def test_nau_policy_counts_exactly_far_beyond_the_training_range():
     assert nau.train_range_success >= 0.95
     assert nau.success_by_t[19] >= 0.9
     assert float(nau.policy.sparsity_penalty().detach()) < 0.02
+
+
+def _script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[3] / "scripts" / "counting_extrapolation.py"
+    spec = importlib.util.spec_from_file_location("counting_extrapolation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_runs_trained_apart_merge_into_one_table(tmp_path, capsys):
+    script = _script()
+    small = ["--updates", "4", "--batch-episodes", "8", "--eval-t-max", "8",
+             "--eval-episodes", "10", "--seeds", "0"]
+    assert script.main(["--kinds", "lstm", *small, "--out", str(tmp_path / "a")]) == 0
+    assert script.main(["--kinds", "nac", *small, "--out", str(tmp_path / "b")]) == 0
+    alone = load_results(tmp_path / "b" / "results.json")
+    assert [(r.config.kind, r.config.seed) for r in alone] == [("nac", 0)]
+    assert sorted(alone[0].success_by_t) == [5, 6, 7, 8]
+
+    out = tmp_path / "ab"
+    assert script.main(["--merge", str(tmp_path / "a"), str(tmp_path / "b"),
+                        "--out", str(out)]) == 0
+    merged = json.loads((out / "results.json").read_text())
+    assert [(r["kind"], r["config"]["seed"]) for r in merged["runs"]] == [("lstm", 0), ("nac", 0)]
+    assert merged["runs"][1]["success_by_T"] == json.loads(
+        (tmp_path / "b" / "results.json").read_text())["runs"][0]["success_by_T"]
+    assert (out / "extrapolation.png").read_bytes()[:4] == b"\x89PNG"
+
+    # the same run twice, runs trained differently, a folder without results: refused
+    capsys.readouterr()
+    assert script.main(["--merge", str(tmp_path / "a"), str(tmp_path / "a"),
+                        "--out", str(tmp_path / "x")]) == 2
+    assert "runs given twice" in capsys.readouterr().out
+    assert script.main(["--kinds", "nau", *small[:-2], "--seeds", "1", "--updates", "5",
+                        "--out", str(tmp_path / "c")]) == 0
+    capsys.readouterr()
+    assert script.main(["--merge", str(tmp_path / "a"), str(tmp_path / "c"),
+                        "--out", str(tmp_path / "x")]) == 2
+    assert "['updates']" in capsys.readouterr().out
+    assert script.main(["--merge", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
+    assert "no such file" in capsys.readouterr().out
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "results.json").write_text('{"runs": [{"kind": "nau"}]}')
+    assert script.main(["--merge", str(tmp_path / "bad"), "--out", str(tmp_path / "x")]) == 2
+    assert "not a counting results file" in capsys.readouterr().out

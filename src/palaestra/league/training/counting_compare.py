@@ -2,21 +2,24 @@
 
 :func:`run_comparison` trains one :class:`~palaestra.league.training.counting.CountingTrainConfig`
 per kind and seed (``scripts/counting_extrapolation.py`` is its command line), in one process or
-several; :func:`plot_extrapolation` draws success rate against T, one line per kind.
+several; :func:`plot_extrapolation` draws success rate against T, one line per kind;
+:func:`load_results` reads the runs of a ``results.json`` back.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from palaestra.errors import FileFormatError
 from palaestra.league.training.counting import CountingResult, CountingTrainConfig, train_counting
 
-__all__ = ["plot_extrapolation", "run_comparison"]
-
+__all__ = ["load_results", "plot_extrapolation", "run_comparison"]
 
 
 def run_comparison(
@@ -105,3 +108,26 @@ def plot_extrapolation(results: Sequence[CountingResult], path: str | Path,
     FigureCanvasAgg(fig)
     fig.savefig(out, format="png", dpi=120)
     return out
+
+
+def load_results(path: str | Path) -> list[CountingResult]:
+    """The runs of a ``results.json`` written by ``scripts/counting_extrapolation.py``, without
+    their policies (those lie beside it); a clear error if it is not such a file."""
+    path = Path(path)
+    try:
+        runs = json.loads(path.read_text())["runs"]
+        return [_result_from_dict(run) for run in runs]
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FileFormatError(f"{path}: not a counting results file ({exc!r})") from None
+
+
+def _result_from_dict(run: dict[str, Any]) -> CountingResult:
+    config = dict(run["config"])
+    return CountingResult(
+        config=CountingTrainConfig(**config),
+        success_by_t={int(t): float(v) for t, v in run["success_by_T"].items()},
+        outcomes_by_t={int(t): dict(v) for t, v in run["outcomes_by_T"].items()},
+        curve=list(run["curve"]), train_seconds=float(run["train_seconds"]),
+        eval_seconds=float(run["eval_seconds"]), selection=list(run.get("selection", [])))
