@@ -124,9 +124,8 @@ def load_results(path: str | Path) -> list[CountingResult]:
 
 
 def _result_from_dict(run: dict[str, Any]) -> CountingResult:
-    config = dict(run["config"])
     return CountingResult(
-        config=CountingTrainConfig(**config),
+        config=CountingTrainConfig(**run["config"]),
         success_by_t={int(t): float(v) for t, v in run["success_by_T"].items()},
         outcomes_by_t={int(t): dict(v) for t, v in run["outcomes_by_T"].items()},
         curve=list(run["curve"]), train_seconds=float(run["train_seconds"]),
